@@ -1,0 +1,95 @@
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { deploymentDuration, deploymentTitle } from '../../src/chat/format.js';
+import type { AnyEvent } from '../../src/core/events.js';
+import { lockTarget } from '../../src/core/locks.js';
+import type { ChatMessage, ChatReply } from '../../src/router/types.js';
+import type { Deployment } from '../../src/store/types.js';
+
+export interface ShellAdapterOptions {
+  input: Readable;
+  output: Writable;
+  /** The user id commands run as: shell:<name>. */
+  user: string;
+  botName: string;
+  /** Print every line of a running deployment's output (default true). */
+  showOutput?: boolean;
+}
+
+/**
+ * The terminal adapter: one command per line, replies and deployment notices on stdout.
+ * Lines are handled one after another, so piped input gives a deterministic conversation.
+ */
+export class ShellAdapter {
+  readonly name = 'shell';
+  private count = 0;
+
+  constructor(private readonly options: ShellAdapterOptions) {}
+
+  /** Reads lines until end of input; resolves once the last line has been answered. */
+  async run(handle: (message: ChatMessage) => Promise<ChatReply | null>): Promise<void> {
+    const interactive = Boolean((this.options.input as { isTTY?: boolean }).isTTY);
+    const rl = createInterface({ input: this.options.input, ...(interactive ? { output: this.options.output, prompt: `${this.options.botName}> ` } : {}), terminal: interactive });
+    let chain = Promise.resolve();
+    rl.on('line', (line) => {
+      chain = chain.then(async () => {
+        const text = line.trim();
+        if (text === '') return;
+        if (/^(exit|quit)$/i.test(text)) return void rl.close();
+        const reply = await handle({ id: `shell-${++this.count}`, user: this.options.user, room: 'shell', text, isDirect: true, adapter: this.name });
+        if (reply) this.print(reply.text);
+        if (interactive) rl.prompt();
+      });
+    });
+    if (interactive) rl.prompt();
+    await new Promise<void>((resolve) => rl.once('close', resolve));
+    await chain;
+  }
+
+  onEvent = (event: AnyEvent): void => {
+    switch (event.type) {
+      case 'deployment.queued': {
+        const { deployment, waitingFor } = event.data;
+        this.notice(deployment, `queued by ${deployment.requestedBy}${waitingFor ? `, waiting for #${waitingFor}` : ''}`);
+        break;
+      }
+      case 'deployment.started':
+        this.notice(event.data.deployment, 'started');
+        break;
+      case 'deployment.succeeded':
+        this.notice(event.data.deployment, `succeeded in ${deploymentDuration(event.data.deployment) ?? '?'}`);
+        break;
+      case 'deployment.failed':
+      case 'deployment.cancelled': {
+        const d = event.data.deployment;
+        this.notice(d, `${d.state}: ${d.reason ?? 'no reason given'}`);
+        if (d.logTail) this.print(['  last output:', ...d.logTail.split('\n').map((l) => `  | ${l}`)].join('\n'));
+        break;
+      }
+      case 'release.created':
+        this.print(`[release] ${event.data.release.app} ${event.data.release.version} created by ${event.data.release.createdBy}`);
+        break;
+      case 'lock.acquired': {
+        const { lock, previous } = event.data;
+        const taken = previous && previous.holder !== lock.holder ? ` — ${previous.holder}: your lock was taken over` : '';
+        this.print(`[lock] ${lockTarget(lock)} locked by ${lock.holder}${lock.reason ? ` (${lock.reason})` : ''}${taken}`);
+        break;
+      }
+      case 'lock.released':
+        this.print(`[lock] ${lockTarget(event.data.lock)} unlocked by ${event.data.releasedBy}`);
+        break;
+    }
+  };
+
+  onOutput = (deployment: Deployment, line: string): void => {
+    if (this.options.showOutput !== false) this.print(`  #${deployment.id} | ${line}`);
+  };
+
+  private notice(deployment: Deployment, status: string): void {
+    this.print(`[deploy] ${deploymentTitle(deployment)}: ${status}`);
+  }
+
+  private print(text: string): void {
+    this.options.output.write(`${text}\n`);
+  }
+}

@@ -1,0 +1,27 @@
+import type { Actor } from '../core/permissions.js';
+import type { ActionContext } from './context.js';
+import { createRelease } from './create-release.js';
+import { deploy } from './deploy.js';
+import { lock, unlock } from './lock.js';
+import { listLocks, recentDeployments, whereCanDeploy, whoami } from './queries.js';
+import { previewRollback, rollback } from './rollback.js';
+
+export type { ActionContext, DeploymentQueue } from './context.js';
+
+/** The action layer bound to one context: the only API commands (and later webhooks, reactions, REST) call. */
+export function bindActions(ctx: ActionContext) {
+  return {
+    deploy: (actor: Actor, input: Parameters<typeof deploy>[2]) => deploy(ctx, actor, input),
+    rollback: (actor: Actor, input: Parameters<typeof rollback>[2]) => rollback(ctx, actor, input),
+    previewRollback: (input: Parameters<typeof previewRollback>[1]) => previewRollback(ctx, input),
+    createRelease: (actor: Actor, input: Parameters<typeof createRelease>[2]) => createRelease(ctx, actor, input),
+    lock: (actor: Actor, input: Parameters<typeof lock>[2]) => lock(ctx, actor, input),
+    unlock: (actor: Actor, input: Parameters<typeof unlock>[2]) => unlock(ctx, actor, input),
+    recentDeployments: (app: string, environment?: string, limit?: number) => recentDeployments(ctx, app, environment, limit),
+    whereCanDeploy: (actor: Actor, app: string) => whereCanDeploy(ctx, actor, app),
+    whoami: (actor: Actor) => whoami(ctx, actor),
+    listLocks: () => listLocks(ctx),
+  };
+}
+
+export type Actions = ReturnType<typeof bindActions>;

@@ -1,0 +1,21 @@
+import { formatDuration } from '../config/duration.js';
+import { timeAgo } from '../core/locks.js';
+import type { Deployment } from '../store/types.js';
+
+export function deploymentTitle(d: Deployment): string {
+  const flags = [d.dryRun ? 'dry run' : null, d.forced ? 'forced' : null, d.rollbackOf ? `rollback of #${d.rollbackOf}` : null].filter(Boolean);
+  return `#${d.id} ${d.app}/${d.ref} to ${d.environment}${flags.length ? ` (${flags.join(', ')})` : ''}`;
+}
+
+export function deploymentDuration(d: Deployment): string | null {
+  if (!d.startedAt || !d.finishedAt) return null;
+  return formatDuration(new Date(d.finishedAt).getTime() - new Date(d.startedAt).getTime());
+}
+
+/** One line for lists: "#3 hello/main to staging — succeeded in 2s, by alice, 5 minutes ago". */
+export function deploymentLine(d: Deployment, now: Date): string {
+  const took = deploymentDuration(d);
+  const state = took ? `${d.state} in ${took}` : d.state;
+  const reason = d.reason && d.state !== 'succeeded' ? ` (${d.reason})` : '';
+  return `${deploymentTitle(d)} — ${state}${reason}, by ${d.requestedBy}, ${timeAgo(new Date(d.createdAt), now)}`;
+}

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** Names users type in chat: lower-case words with - _ . */
+const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lower-case letters, digits and . _ - (e.g. "api", "web-front")');
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration: write e.g. 30s, 15m or 1h` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export const permissionVerbs = ['deploy', 'force', 'lock', 'release', 'approve', 'admin'] as const;
+export type PermissionVerb = (typeof permissionVerbs)[number];
+
+const permission = z
+  .string()
+  .regex(
+    new RegExp(`^(${permissionVerbs.join('|')}|\\*):([a-z0-9._-]+|\\*)$`),
+    `write <verb>:<scope> with verb one of ${permissionVerbs.join(', ')} and scope an environment, app or * (e.g. deploy:staging, lock:*, release:api)`,
+  );
+
+const environmentSchema = z
+  .object({
+    aliases: z.array(name).default([]),
+    protected: z.boolean().default(false),
+    /** Who may approve deployments here: user ids or role:<name> (approvals come with the Slack adapter). */
+    approvers: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+const scriptProviderSchema = z
+  .object({
+    /** Path of the deploy script, relative to the config file. */
+    script: z.string().min(1),
+    timeout: duration.default(600_000),
+    /** Pre-deploy checks: scripts that must exit 0; `deploy!` skips a failed check. */
+    checks: z.array(z.string().min(1)).default([]),
+    check_timeout: duration.default(60_000),
+    /** Extra variables for the scripts; values may use ${env.X} / ${secret.X} (redacted from output). */
+    env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are UPPER_CASE'), z.string()).default({}),
+  })
+  .strict();
+
+const appSchema = z
+  .object({
+    description: z.string().optional(),
+    /** owner/name on GitHub; used by the GitHub provider. */
+    repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'write owner/name, e.g. acme/api').optional(),
+    provider: scriptProviderSchema,
+    environments: z.array(name).min(1, 'list at least one environment the app can be deployed to'),
+    default: z
+      .object({ ref: z.string().min(1).default('main'), environment: name.optional() })
+      .strict()
+      .default({ ref: 'main' }),
+    /** Chat room that gets deployment notices for this app. */
+    notify: z.string().min(1).optional(),
+    /** When set, the app can only be deployed from these rooms (chat requests). */
+    rooms: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+const roleSchema = z
+  .object({
+    /** User ids (e.g. Slack U024BE7LH, or shell:<user> for the terminal); * matches any characters. */
+    members: z.array(z.string().min(1)).default([]),
+    may: z.array(permission).default([]),
+  })
+  .strict();
+
+export const configFileSchema = z
+  .object({
+    bot: z
+      .object({
+        name: name.default('deckhand'),
+        prefix: z.string().min(1).max(3).default('!'),
+      })
+      .strict()
+      .default({ name: 'deckhand', prefix: '!' }),
+    locks: z
+      .object({
+        /** When true, the holder of a lock may still deploy to the locked target (off: a lock stops everyone). */
+        holder_may_deploy: z.boolean().default(false),
+      })
+      .strict()
+      .default({ holder_may_deploy: false }),
+    environments: z.record(name, environmentSchema).refine((e) => Object.keys(e).length > 0, 'define at least one environment'),
+    apps: z.record(name, appSchema).refine((a) => Object.keys(a).length > 0, 'define at least one app'),
+    roles: z.record(name, roleSchema).default({}),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const envNames = Object.keys(config.environments);
+    const seen = new Map<string, string>();
+    for (const [env, def] of Object.entries(config.environments)) {
+      for (const [i, alias] of def.aliases.entries()) {
+        const owner = seen.get(alias) ?? (config.environments[alias] ? alias : undefined);
+        if (owner !== undefined && owner !== env) {
+          ctx.addIssue({ code: 'custom', path: ['environments', env, 'aliases', i], message: `alias "${alias}" is already used by ${owner}` });
+        }
+        seen.set(alias, env);
+      }
+      for (const [i, approver] of def.approvers.entries()) {
+        const role = approver.startsWith('role:') ? approver.slice(5) : null;
+        if (role !== null && !config.roles[role]) {
+          ctx.addIssue({ code: 'custom', path: ['environments', env, 'approvers', i], message: `role "${role}" is not defined under roles:` });
+        }
+      }
+    }
+    for (const [app, def] of Object.entries(config.apps)) {
+      for (const [i, env] of def.environments.entries()) {
+        if (!config.environments[env]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apps', app, 'environments', i],
+            message: `"${env}" is not a defined environment; define it under environments: or use one of ${envNames.join(', ')}`,
+          });
+        }
+      }
+      const defaultEnv = def.default.environment;
+      if (defaultEnv !== undefined && !def.environments.includes(defaultEnv)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['apps', app, 'default', 'environment'],
+          message: `the default environment "${defaultEnv}" is not one of this app's environments (${def.environments.join(', ')})`,
+        });
+      }
+    }
+  });
+
+export type ConfigFile = z.infer<typeof configFileSchema>;

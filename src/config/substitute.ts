@@ -1,0 +1,45 @@
+/**
+ * `${env.X}` and `${secret.X}` are resolved once, when a file is loaded. Secret values are
+ * collected so they can be redacted wherever output leaves Deckhand. Per-event `{{ }}` templates
+ * are a different mechanism (reactions) and never see secrets.
+ */
+export interface SubstitutionProblem {
+  path: PropertyKey[];
+  message: string;
+}
+
+export interface SubstitutionResult {
+  value: unknown;
+  secrets: string[];
+  problems: SubstitutionProblem[];
+}
+
+const reference = /\$\{(env|secret)\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+export function substituteReferences(value: unknown, env: NodeJS.ProcessEnv): SubstitutionResult {
+  const secrets: string[] = [];
+  const problems: SubstitutionProblem[] = [];
+
+  const visit = (node: unknown, path: PropertyKey[]): unknown => {
+    if (typeof node === 'string') {
+      return node.replace(reference, (_match, kind: string, variable: string) => {
+        const resolved = env[variable];
+        if (resolved === undefined || resolved === '') {
+          problems.push({ path, message: `\${${kind}.${variable}} is used but ${variable} is not set in the environment` });
+          return '';
+        }
+        if (kind === 'secret') secrets.push(resolved);
+        return resolved;
+      });
+    }
+    if (Array.isArray(node)) return node.map((item, i) => visit(item, [...path, i]));
+    if (node !== null && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [key, child] of Object.entries(node)) out[key] = visit(child, [...path, key]);
+      return out;
+    }
+    return node;
+  };
+
+  return { value: visit(value, []), secrets, problems };
+}

@@ -1,0 +1,49 @@
+export interface EnvironmentConfig {
+  name: string;
+  aliases: readonly string[];
+  protected: boolean;
+  approvers: readonly string[];
+}
+
+export interface ScriptProviderConfig {
+  kind: 'script';
+  /** Absolute path. */
+  script: string;
+  timeoutMs: number;
+  /** Absolute paths of pre-deploy check scripts. */
+  checks: readonly string[];
+  checkTimeoutMs: number;
+  env: Readonly<Record<string, string>>;
+}
+
+export type ProviderConfig = ScriptProviderConfig;
+
+export interface AppConfig {
+  name: string;
+  description: string | undefined;
+  repository: string | undefined;
+  provider: ProviderConfig;
+  environments: readonly string[];
+  defaultRef: string;
+  defaultEnvironment: string | undefined;
+  notify: string | undefined;
+  rooms: readonly string[] | undefined;
+}
+
+export interface RoleConfig {
+  name: string;
+  members: readonly string[];
+  may: readonly string[];
+}
+
+export interface DeckhandConfig {
+  /** Absolute path of the file it came from. */
+  file: string;
+  bot: { name: string; prefix: string };
+  locks: { holderMayDeploy: boolean };
+  environments: Readonly<Record<string, EnvironmentConfig>>;
+  apps: Readonly<Record<string, AppConfig>>;
+  roles: Readonly<Record<string, RoleConfig>>;
+  /** Values that came from ${secret.X}; redacted from anything Deckhand outputs. */
+  secrets: readonly string[];
+}

@@ -1,0 +1,87 @@
+import type { Deployment, Lock, Release, Store } from '../store/types.js';
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+
+/**
+ * The event catalog: one name space for everything reactions and adapters can listen to.
+ * Later sources (GitHub, Octopus) emit the same names with a different `source`.
+ */
+export interface EventCatalog {
+  'deployment.queued': { deployment: Deployment; waitingFor: number | null };
+  'deployment.started': { deployment: Deployment };
+  'deployment.succeeded': { deployment: Deployment };
+  'deployment.failed': { deployment: Deployment };
+  'deployment.cancelled': { deployment: Deployment };
+  'release.created': { release: Release };
+  'lock.acquired': { lock: Lock; previous: Lock | null };
+  'lock.released': { lock: Lock; releasedBy: string };
+}
+
+export type EventType = keyof EventCatalog;
+export const eventTypes: readonly EventType[] = [
+  'deployment.queued',
+  'deployment.started',
+  'deployment.succeeded',
+  'deployment.failed',
+  'deployment.cancelled',
+  'release.created',
+  'lock.acquired',
+  'lock.released',
+];
+
+export interface DeckhandEvent<T extends EventType = EventType> {
+  id: number;
+  type: T;
+  at: string;
+  source: string;
+  data: EventCatalog[T];
+}
+
+export type AnyEvent = { [T in EventType]: DeckhandEvent<T> }[EventType];
+
+export type EventHandler = (event: AnyEvent) => void | Promise<void>;
+
+/** A line of a running deployment's output. Streamed, not stored as an event (the tail is kept on the deployment). */
+export type OutputHandler = (deployment: Deployment, line: string, stream: 'stdout' | 'stderr') => void;
+
+export class EventBus {
+  private readonly handlers = new Set<EventHandler>();
+  private readonly outputHandlers = new Set<OutputHandler>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  subscribe(handler: EventHandler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  subscribeOutput(handler: OutputHandler): () => void {
+    this.outputHandlers.add(handler);
+    return () => this.outputHandlers.delete(handler);
+  }
+
+  /** Stores the event first, then runs every subscriber; one failing subscriber never stops the others. */
+  async emit<T extends EventType>(type: T, data: EventCatalog[T], source = 'deckhand'): Promise<DeckhandEvent<T>> {
+    const stored = await this.store.appendEvent({ type, at: this.clock.now().toISOString(), data: { source, ...data } });
+    const event = { id: stored.id, type, at: stored.at, source, data } as DeckhandEvent<T>;
+    const results = await Promise.allSettled([...this.handlers].map(async (handler) => handler(event as unknown as AnyEvent)));
+    for (const result of results) {
+      if (result.status === 'rejected') this.logger.error({ err: result.reason, eventId: event.id, type }, 'event subscriber failed');
+    }
+    return event;
+  }
+
+  output(deployment: Deployment, line: string, stream: 'stdout' | 'stderr'): void {
+    for (const handler of this.outputHandlers) {
+      try {
+        handler(deployment, line, stream);
+      } catch (err) {
+        this.logger.error({ err, deploymentId: deployment.id }, 'output subscriber failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Structured logs go to stderr, so stdout stays the terminal conversation. Secrets are
+ * redacted by key wherever they might appear in logged objects.
+ */
+export function createLogger(level: string, destination: NodeJS.WritableStream = process.stderr): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'deckhand' },
+      redact: {
+        paths: ['*.token', '*.secret', '*.password', '*.apiKey', 'headers.authorization', 'env.*'],
+        censor: '***',
+      },
+    },
+    pino.destination({ dest: (destination as { fd?: number }).fd ?? 2, sync: true }),
+  );
+}
+
+export const silentLogger: Logger = pino({ level: 'silent' });

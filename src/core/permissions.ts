@@ -1,0 +1,46 @@
+import type { DeckhandConfig, RoleConfig } from '../config/types.js';
+import type { PermissionVerb } from '../config/schema.js';
+import { globMatch } from './glob.js';
+
+/** Who is acting: a chat user, or Deckhand itself (schedules, webhooks) which config already authorised. */
+export interface Actor {
+  id: string;
+  /** Display name, when the adapter knows one. */
+  name?: string;
+  /** Chat room the request came from. */
+  room?: string | null;
+  /** True for Deckhand's own triggers: permission checks are skipped, audit still records them. */
+  system?: boolean;
+}
+
+export interface Permission {
+  verb: PermissionVerb;
+  scope: string;
+}
+
+export function formatPermission(p: Permission): string {
+  return `${p.verb}:${p.scope}`;
+}
+
+export function rolesOf(config: DeckhandConfig, userId: string): RoleConfig[] {
+  return Object.values(config.roles).filter((role) => role.members.some((member) => globMatch(member, userId)));
+}
+
+/** A grant `verb:scope` covers a permission when verb and scope match or are `*`; `admin:*` covers everything. */
+export function grantCovers(grant: string, wanted: Permission): boolean {
+  const [verb, scope] = grant.split(':') as [string, string];
+  if (verb === 'admin' && scope === '*') return true;
+  return (verb === '*' || verb === wanted.verb) && (scope === '*' || scope === wanted.scope);
+}
+
+export function can(config: DeckhandConfig, actor: Actor, wanted: Permission): boolean {
+  if (actor.system) return true;
+  return rolesOf(config, actor.id).some((role) => role.may.some((grant) => grantCovers(grant, wanted)));
+}
+
+/** Names of the roles that grant a permission, for "ask someone in ..." messages. */
+export function rolesGranting(config: DeckhandConfig, wanted: Permission): string[] {
+  return Object.values(config.roles)
+    .filter((role) => role.may.some((grant) => grantCovers(grant, wanted)))
+    .map((role) => role.name);
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ShellAdapter } from '../adapters/shell/shell-adapter.js';
+import { createDeckhand, projectRoot } from './app.js';
+import { loadEnv } from './config/env.js';
+import { loadConfig } from './config/load-config.js';
+import { isDeckhandError } from './core/errors.js';
+import { createLogger } from './core/logger.js';
+import { openStore } from './store/open-store.js';
+
+async function main(): Promise<void> {
+  // Variables already set in the environment win over .env (Node's own loader keeps them).
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const env = loadEnv();
+  // On the terminal, stdout is the conversation: logs go to stderr and default to warnings only.
+  const logger = createLogger(env.LOG_LEVEL ?? 'warn');
+  const config = loadConfig({ configPath: env.DECKHAND_CONFIG, fallbackPath: path.join(projectRoot, 'deckhand.example.yaml') });
+  const store = await openStore(env.DATABASE_URL);
+  const deckhand = await createDeckhand({ config, store, logger, dataDir: path.resolve(env.DECKHAND_DATA_DIR) });
+
+  const address = await deckhand.http.listen({ port: env.PORT, host: env.HOST });
+  logger.info({ address, config: config.file }, 'deckhand started');
+
+  let stopping: Promise<void> | null = null;
+  const stop = (code: number) => {
+    stopping ??= deckhand.close().then(() => process.exit(code));
+    return stopping;
+  };
+  process.once('SIGINT', () => void stop(130));
+  process.once('SIGTERM', () => void stop(143));
+
+  const user = `shell:${env.DECKHAND_SHELL_USER ?? os.userInfo().username}`;
+  const shell = new ShellAdapter({ input: process.stdin, output: process.stdout, user, botName: config.bot.name });
+  deckhand.bus.subscribe(shell.onEvent);
+  deckhand.bus.subscribeOutput(shell.onOutput);
+  await deckhand.runner.recover();
+
+  const bundled = !env.DECKHAND_CONFIG && config.file === path.join(projectRoot, 'deckhand.example.yaml');
+  const configName = bundled ? 'the bundled deckhand.example.yaml' : path.relative(process.cwd(), config.file) || config.file;
+  process.stdout.write(`Deckhand on the terminal as ${user} — config ${configName}, store ${env.DATABASE_URL}, HTTP ${address}. Type "help"; end with Ctrl-D.\n`);
+  await shell.run((message) => deckhand.dispatcher.handle(message));
+  // End of input: let queued and running deployments finish before leaving.
+  await deckhand.runner.idle();
+  await stop(0);
+}
+
+main().catch((err: unknown) => {
+  // Configuration problems are the user's to fix: print the message alone, without a stack.
+  if (isDeckhandError(err)) process.stderr.write(`deckhand: ${err.message}\n`);
+  else process.stderr.write(`deckhand: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

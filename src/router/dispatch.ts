@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import type { Actions } from '../actions/index.js';
+import type { DeckhandConfig } from '../config/types.js';
+import type { Clock } from '../core/clock.js';
+import { asDeckhandError, ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Actor } from '../core/permissions.js';
+import { commandText } from './address.js';
+import { renderUnknown, renderUsage } from './help.js';
+import type { Router } from './router.js';
+import type { ChatMessage, ChatReply, CommandContext, CommandDefinition, Reply } from './types.js';
+
+export interface DispatcherOptions {
+  router: Router;
+  actions: Actions;
+  config: DeckhandConfig;
+  clock: Clock;
+  logger: Logger;
+  botUserId?: string;
+  /** How long a confirmation question stays open; default 2 minutes. */
+  confirmTtlMs?: number;
+}
+
+interface Pending {
+  command: CommandDefinition;
+  args: unknown;
+  expires: number;
+}
+
+const yes = /^(y|yes|confirm|go|do it)$/i;
+const no = /^(n|no|cancel|stop|abort)$/i;
+
+const toReply = (reply: Reply): ChatReply => (typeof reply === 'string' ? { text: reply } : reply);
+
+/**
+ * Turns a chat message into at most one command run: addressing, routing, argument validation,
+ * confirmation, and one place where every error becomes a reply.
+ */
+export function createDispatcher(options: DispatcherOptions) {
+  const { router, config, clock, logger } = options;
+  const pending = new Map<string, Pending>();
+  const ttl = options.confirmTtlMs ?? 120_000;
+
+  const errorReply = (err: unknown, message: ChatMessage, command?: CommandDefinition): ChatReply => {
+    const error = asDeckhandError(err);
+    if (error.code === ErrorCode.Usage && command) return { text: renderUsage(router, command, error.message), tone: 'warning' };
+    if (error.code === ErrorCode.Internal) {
+      const errorId = randomBytes(4).toString('hex');
+      logger.error({ err, errorId, user: message.user, room: message.room, text: message.text }, 'command failed');
+      return { text: `Something went wrong (error id ${errorId}); the details are in Deckhand's log.`, tone: 'error' };
+    }
+    return { text: error.message, tone: 'error' };
+  };
+
+  const run = async (command: CommandDefinition, args: unknown, ctx: CommandContext): Promise<ChatReply> => {
+    try {
+      return toReply(await command.run(args, ctx));
+    } catch (err) {
+      return errorReply(err, ctx.message, command);
+    }
+  };
+
+  return {
+    /** The replies to a message; null when the message was not addressed to the bot. */
+    async handle(message: ChatMessage): Promise<ChatReply | null> {
+      const text = commandText(message, { botName: config.bot.name, prefix: config.bot.prefix, ...(options.botUserId ? { botUserId: options.botUserId } : {}) });
+      if (text === null) return null;
+      const actor: Actor = { id: message.user, ...(message.userName ? { name: message.userName } : {}), room: message.room };
+      const ctx: CommandContext = { message, actor, actions: options.actions, config, clock, router };
+
+      const key = `${message.user}\u0000${message.room}`;
+      const waiting = pending.get(key);
+      if (waiting) {
+        pending.delete(key);
+        if (waiting.expires >= clock.now().getTime()) {
+          if (yes.test(text)) return run(waiting.command, waiting.args, ctx);
+          if (no.test(text)) return { text: `OK, cancelled ${waiting.command.id}.` };
+        }
+      }
+      if (text === '') return { text: `Hi! Say "help" to see what I can do.` };
+
+      const routed = router.route(text);
+      if (routed.kind === 'unknown') return { text: renderUnknown(routed.word, routed.suggestions), tone: 'warning' };
+      if (routed.kind === 'usage') return { text: renderUsage(router, routed.command), tone: 'warning' };
+
+      const parsed = routed.command.args.safeParse(routed.values);
+      if (!parsed.success) {
+        const problem = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+        return { text: renderUsage(router, routed.command, problem), tone: 'warning' };
+      }
+      if (routed.command.confirm) {
+        try {
+          const question = await routed.command.confirm(parsed.data, ctx);
+          if (question) {
+            pending.set(key, { command: routed.command, args: parsed.data, expires: clock.now().getTime() + ttl });
+            return { text: `${question}\nReply "yes" to go ahead or "no" to cancel (within ${Math.round(ttl / 1000)} seconds).` };
+          }
+        } catch (err) {
+          return errorReply(err, message, routed.command);
+        }
+      }
+      return run(routed.command, parsed.data, ctx);
+    },
+  };
+}
+
+export type Dispatcher = ReturnType<typeof createDispatcher>;

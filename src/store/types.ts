@@ -1,0 +1,171 @@
+/**
+ * The store interface. Every method is asynchronous even though better-sqlite3 is synchronous,
+ * so a PostgreSQL backend drops in without touching a caller. Timestamps are ISO-8601 strings (UTC).
+ */
+
+export type DeploymentState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const finishedStates: readonly DeploymentState[] = ['succeeded', 'failed', 'cancelled'];
+
+/** Where a deployment request came from. */
+export type DeploymentSource = 'chat' | 'webhook' | 'schedule' | 'api' | 'reaction';
+
+export interface Deployment {
+  id: number;
+  app: string;
+  environment: string;
+  ref: string;
+  state: DeploymentState;
+  provider: string;
+  source: DeploymentSource;
+  requestedBy: string;
+  /** Chat room the request came from, when it came from chat. */
+  room: string | null;
+  dryRun: boolean;
+  forced: boolean;
+  /** For a rollback: the id of the deployment whose ref is being redeployed. */
+  rollbackOf: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  /** Why it failed or was cancelled, in one line. */
+  reason: string | null;
+  /** The last part of the output (bounded, secrets redacted). */
+  logTail: string | null;
+}
+
+export interface NewDeployment {
+  app: string;
+  environment: string;
+  ref: string;
+  provider: string;
+  source: DeploymentSource;
+  requestedBy: string;
+  room?: string | null;
+  dryRun?: boolean;
+  forced?: boolean;
+  rollbackOf?: number | null;
+  createdAt: string;
+}
+
+export interface DeploymentOutcome {
+  state: Extract<DeploymentState, 'succeeded' | 'failed' | 'cancelled'>;
+  finishedAt: string;
+  exitCode?: number | null;
+  reason?: string | null;
+  logTail?: string | null;
+}
+
+export interface DeploymentQuery {
+  app?: string;
+  environment?: string;
+  states?: DeploymentState[];
+  /** Newest first; default 10, at most 100. */
+  limit?: number;
+  /** Only deployments with an id lower than this (paging, "the one before"). */
+  beforeId?: number;
+}
+
+export interface Release {
+  id: number;
+  app: string;
+  version: string;
+  notes: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface NewRelease {
+  app: string;
+  version: string;
+  notes?: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** A lock on an environment, for every app (app = null) or for one app. */
+export interface Lock {
+  environment: string;
+  app: string | null;
+  holder: string;
+  reason: string | null;
+  since: string;
+}
+
+export interface AcquireLockResult {
+  lock: Lock;
+  /** The lock that was taken over, when takeover was used on someone else's lock. */
+  previous: Lock | null;
+}
+
+export interface StoredEvent {
+  id: number;
+  type: string;
+  at: string;
+  data: unknown;
+}
+
+export interface AuditRecord {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'denied' | 'failed';
+  details: Record<string, unknown>;
+}
+
+export type NewAuditRecord = Omit<AuditRecord, 'id'>;
+
+export interface Store {
+  /** Creates or upgrades the schema; safe to call on every start. */
+  migrate(): Promise<void>;
+  /** Resolves when the store answers a trivial query (for /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Inserts a deployment in state `queued`. Throws E_NOT_FOUND when `rollbackOf` names no deployment. */
+  createDeployment(input: NewDeployment): Promise<Deployment>;
+  /**
+   * Atomically: when no deployment of (app, environment) is `running`, moves the oldest `queued`
+   * one to `running` (startedAt = now) and returns it; otherwise returns null. Two concurrent
+   * callers never both get a deployment for the same target.
+   */
+  claimNextDeployment(app: string, environment: string, now: string): Promise<Deployment | null>;
+  /**
+   * Moves a queued or running deployment to a final state. Throws E_CONFLICT if already final
+   * (details.deployment = its current record), E_NOT_FOUND for an unknown id.
+   */
+  finishDeployment(id: number, outcome: DeploymentOutcome): Promise<Deployment>;
+  getDeployment(id: number): Promise<Deployment | null>;
+  /** Newest first (by id). An empty `states` list matches nothing. */
+  listDeployments(query?: DeploymentQuery): Promise<Deployment[]>;
+
+  /** Throws DeckhandError E_RELEASE_EXISTS when (app, version) exists. */
+  createRelease(input: NewRelease): Promise<Release>;
+  getRelease(app: string, version: string): Promise<Release | null>;
+  /** Newest first; default limit 10, at most 100. */
+  listReleases(app: string, limit?: number): Promise<Release[]>;
+
+  /**
+   * Takes the lock on (environment, app). If the same holder already has it, updates the reason
+   * and keeps `since`. If someone else holds it: throws E_LOCK_HELD (details.lock = the held
+   * lock) unless `takeover` is true, in which case it replaces it and returns it as `previous`.
+   */
+  acquireLock(lock: Lock, options?: { takeover?: boolean }): Promise<AcquireLockResult>;
+  /** Removes the lock on exactly (environment, app) and returns it; null when there was none. */
+  releaseLock(environment: string, app: string | null): Promise<Lock | null>;
+  getLock(environment: string, app: string | null): Promise<Lock | null>;
+  /** Every lock that applies to deploying `app` to `environment`: the environment-wide one and the app's own. */
+  locksFor(environment: string, app: string): Promise<Lock[]>;
+  listLocks(): Promise<Lock[]>;
+
+  /** `data` is stored as JSON; `undefined` comes back as null. */
+  appendEvent(event: { type: string; at: string; data: unknown }): Promise<StoredEvent>;
+  /** Oldest first (by id, so `afterId` is a resume cursor); default limit 100, at most 1000. */
+  listEvents(query?: { type?: string; afterId?: number; limit?: number }): Promise<StoredEvent[]>;
+
+  appendAudit(record: NewAuditRecord): Promise<AuditRecord>;
+  /** Newest first; default limit 50, at most 500. */
+  listAudit(query?: { action?: string; actor?: string; limit?: number }): Promise<AuditRecord[]>;
+}
