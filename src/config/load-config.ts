@@ -58,7 +58,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
   const result = configFileSchema.safeParse(substituted.value);
   if (!result.success) {
-    return fail(result.error.issues.map((issue) => `${at(issue.path)}: ${formatPath(issue.path) || '(top level)'}: ${issue.message}`));
+    return fail(result.error.issues.map((issue) => `${at(issue.path)}: ${formatPath(issue.path) || '(top level)'}: ${issueMessage(issue)}`));
   }
 
   const dir = path.dirname(file);
@@ -111,6 +111,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   });
 }
 
+
+/** zod reports a bad record key as "Invalid key in record" with the reason nested inside. */
+function issueMessage(issue: { message: string; code?: string; issues?: ReadonlyArray<{ message: string }> }): string {
+  const nested = issue.code === 'invalid_key' ? issue.issues?.[0]?.message : undefined;
+  return nested ? `bad name: ${nested}` : issue.message;
+}
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {

@@ -14,6 +14,7 @@ export interface SubstitutionResult {
   problems: SubstitutionProblem[];
 }
 
+const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype']);
 const reference = /\$\{(env|secret)\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export function substituteReferences(value: unknown, env: NodeJS.ProcessEnv): SubstitutionResult {
@@ -35,7 +36,11 @@ export function substituteReferences(value: unknown, env: NodeJS.ProcessEnv): Su
     if (Array.isArray(node)) return node.map((item, i) => visit(item, [...path, i]));
     if (node !== null && typeof node === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [key, child] of Object.entries(node)) out[key] = visit(child, [...path, key]);
+      // defineProperty, not assignment: a "__proto__" key stays a key (and is then refused by the schema).
+      for (const [key, child] of Object.entries(node)) {
+        if (forbiddenKeys.has(key)) problems.push({ path: [...path, key], message: `"${key}" is not allowed as a key` });
+        Object.defineProperty(out, key, { value: visit(child, [...path, key]), enumerable: true, writable: true, configurable: true });
+      }
       return out;
     }
     return node;

@@ -25,7 +25,12 @@ export function parseYamlWithPositions(text: string): { ok: true; parsed: Parsed
       }),
     };
   }
-  return { ok: true, parsed: { doc, lineCounter, value: doc.toJS({ maxAliasCount: 100 }) } };
+  try {
+    return { ok: true, parsed: { doc, lineCounter, value: doc.toJS({ maxAliasCount: 100 }) } };
+  } catch (err) {
+    // The yaml library refuses alias expansion bombs here ("Excessive alias count ...").
+    return { ok: false, problems: [{ line: 1, col: 1, message: (err as Error).message }] };
+  }
 }
 
 /** The line and column of the node at `path`, or of its closest existing ancestor. */

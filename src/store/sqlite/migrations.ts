@@ -1,0 +1,125 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Schema migrations for the SQLite store. Append new ones at the end with the next version;
+ * never edit one that has shipped. Each runs in its own IMMEDIATE transaction together with
+ * its row in `schema_migrations`, so a crash leaves the schema at a known version and two
+ * processes starting at once cannot both apply the same migration.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE deployments (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        app          TEXT    NOT NULL,
+        environment  TEXT    NOT NULL,
+        ref          TEXT    NOT NULL,
+        state        TEXT    NOT NULL
+                     CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+        provider     TEXT    NOT NULL,
+        source       TEXT    NOT NULL,
+        requested_by TEXT    NOT NULL,
+        room         TEXT,
+        dry_run      INTEGER NOT NULL DEFAULT 0 CHECK (dry_run IN (0, 1)),
+        forced       INTEGER NOT NULL DEFAULT 0 CHECK (forced IN (0, 1)),
+        rollback_of  INTEGER REFERENCES deployments (id),
+        created_at   TEXT    NOT NULL,
+        started_at   TEXT,
+        finished_at  TEXT,
+        exit_code    INTEGER,
+        reason       TEXT,
+        log_tail     TEXT
+      );
+      CREATE INDEX deployments_by_target ON deployments (app, environment, id DESC);
+      CREATE INDEX deployments_by_environment ON deployments (environment, id DESC);
+      -- The queue: the oldest queued deployment of a target is the next one to run.
+      CREATE INDEX deployments_queued ON deployments (app, environment, id) WHERE state = 'queued';
+      -- The invariant the whole queue rests on: at most one running deployment per target.
+      CREATE UNIQUE INDEX deployments_one_running ON deployments (app, environment) WHERE state = 'running';
+
+      CREATE TABLE releases (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        app        TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        notes      TEXT,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (app, version)
+      );
+      CREATE INDEX releases_by_app ON releases (app, id DESC);
+
+      -- app = '' is an environment-wide lock (a primary key column cannot usefully be NULL).
+      CREATE TABLE locks (
+        environment TEXT NOT NULL,
+        app         TEXT NOT NULL DEFAULT '',
+        holder      TEXT NOT NULL,
+        reason      TEXT,
+        since       TEXT NOT NULL,
+        PRIMARY KEY (environment, app)
+      );
+
+      CREATE TABLE events (
+        id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        at   TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX events_by_type ON events (type, id);
+
+      CREATE TABLE audit_log (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      TEXT NOT NULL,
+        actor   TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        target  TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'denied', 'failed')),
+        details TEXT NOT NULL
+      );
+      CREATE INDEX audit_by_action ON audit_log (action, id DESC);
+      CREATE INDEX audit_by_actor ON audit_log (actor, id DESC);
+    `,
+  },
+];
+
+const createTrackingTable = `
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    applied_at TEXT NOT NULL
+  )
+`;
+
+function currentVersion(db: Database): number {
+  const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as
+    | { version: number | null }
+    | undefined;
+  return row?.version ?? 0;
+}
+
+/**
+ * Applies every migration newer than the database's version. Idempotent: returns the versions
+ * it applied (empty when the schema was already current).
+ */
+export function runMigrations(db: Database, list: readonly Migration[] = migrations): number[] {
+  db.exec(createTrackingTable);
+  const applied: number[] = [];
+  const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
+  for (const migration of [...list].sort((a, b) => a.version - b.version)) {
+    const apply = db.transaction(() => {
+      // Re-checked inside the write lock: another process may have just applied it.
+      if (currentVersion(db) >= migration.version) return false;
+      db.exec(migration.sql);
+      record.run(migration.version, new Date().toISOString());
+      return true;
+    });
+    if (apply.immediate()) applied.push(migration.version);
+  }
+  return applied;
+}

@@ -1,0 +1,140 @@
+import type {
+  AuditRecord,
+  Deployment,
+  DeploymentSource,
+  DeploymentState,
+  Lock,
+  Release,
+  StoredEvent,
+} from '../types.js';
+
+/** Rows as SQLite returns them: snake_case columns, booleans as 0/1, JSON as TEXT. */
+
+export interface DeploymentRow {
+  id: number;
+  app: string;
+  environment: string;
+  ref: string;
+  state: string;
+  provider: string;
+  source: string;
+  requested_by: string;
+  room: string | null;
+  dry_run: number;
+  forced: number;
+  rollback_of: number | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  exit_code: number | null;
+  reason: string | null;
+  log_tail: string | null;
+}
+
+export interface ReleaseRow {
+  id: number;
+  app: string;
+  version: string;
+  notes: string | null;
+  created_by: string;
+  created_at: string;
+}
+
+export interface LockRow {
+  environment: string;
+  /** '' for an environment-wide lock. */
+  app: string;
+  holder: string;
+  reason: string | null;
+  since: string;
+}
+
+export interface EventRow {
+  id: number;
+  type: string;
+  at: string;
+  data: string;
+}
+
+export interface AuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: string;
+  details: string;
+}
+
+/** The `app` column value for an environment-wide lock. */
+export const environmentWide = '';
+
+export function lockAppColumn(app: string | null): string {
+  return app ?? environmentWide;
+}
+
+export function toDeployment(row: DeploymentRow): Deployment {
+  return {
+    id: row.id,
+    app: row.app,
+    environment: row.environment,
+    ref: row.ref,
+    // The CHECK constraint guarantees the state; the source is written only by createDeployment.
+    state: row.state as DeploymentState,
+    provider: row.provider,
+    source: row.source as DeploymentSource,
+    requestedBy: row.requested_by,
+    room: row.room,
+    dryRun: row.dry_run === 1,
+    forced: row.forced === 1,
+    rollbackOf: row.rollback_of,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    exitCode: row.exit_code,
+    reason: row.reason,
+    logTail: row.log_tail,
+  };
+}
+
+export function toRelease(row: ReleaseRow): Release {
+  return {
+    id: row.id,
+    app: row.app,
+    version: row.version,
+    notes: row.notes,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+  };
+}
+
+export function toLock(row: LockRow): Lock {
+  return {
+    environment: row.environment,
+    app: row.app === environmentWide ? null : row.app,
+    holder: row.holder,
+    reason: row.reason,
+    since: row.since,
+  };
+}
+
+export function toEvent(row: EventRow): StoredEvent {
+  return { id: row.id, type: row.type, at: row.at, data: JSON.parse(row.data) as unknown };
+}
+
+export function toAudit(row: AuditRow): AuditRecord {
+  return {
+    id: row.id,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    outcome: row.outcome as AuditRecord['outcome'],
+    details: JSON.parse(row.details) as Record<string, unknown>,
+  };
+}
+
+/** JSON for a TEXT column. `undefined` (which JSON.stringify drops) is stored as null. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
+}

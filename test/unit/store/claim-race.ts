@@ -1,0 +1,106 @@
+import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * Races claimNextDeployment across real OS processes. better-sqlite3 is synchronous, so two
+ * stores in one process can only take turns; only separate processes really contend for the
+ * SQLite write lock. Each child loads the TypeScript sources through a tiny loader hook that
+ * transpiles them with the project's own `typescript` (no build step, no extra package).
+ */
+
+const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+const hooksSource = `
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+const ts = createRequire(${JSON.stringify(join(projectRoot, 'package.json'))})('typescript');
+const isPath = (s) => s.startsWith('.') || s.startsWith('/') || s.startsWith('file:');
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (err) {
+    if (isPath(specifier) && specifier.endsWith('.js')) return next(specifier.slice(0, -3) + '.ts', context);
+    throw err;
+  }
+}
+export async function load(url, context, next) {
+  if (!url.endsWith('.ts')) return next(url, context);
+  const source = await readFile(new URL(url), 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    fileName: url,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  return { format: 'module', source: outputText, shortCircuit: true };
+}
+`;
+
+const registerSource = `
+import { register } from 'node:module';
+register('./hooks.mjs', import.meta.url);
+`;
+
+/** The child: claims and finishes deployments of web/prod until none is queued, then reports. */
+const childSource = `
+const [storeUrl, dbPath] = process.argv.slice(2);
+const { SqliteStore } = await import(storeUrl);
+const store = new SqliteStore(dbPath);
+process.once('message', async () => {
+  const claimed = [];
+  try {
+    for (;;) {
+      const now = new Date().toISOString();
+      const deployment = await store.claimNextDeployment('web', 'prod', now);
+      if (deployment) {
+        claimed.push(deployment.id);
+        await store.finishDeployment(deployment.id, { state: 'succeeded', finishedAt: now });
+        continue;
+      }
+      const queued = await store.listDeployments({ app: 'web', environment: 'prod', states: ['queued', 'running'], limit: 1 });
+      if (queued.length === 0) break;
+    }
+    process.send({ claimed });
+  } catch (err) {
+    process.send({ error: String(err && err.stack || err) });
+  }
+  await store.close();
+  process.disconnect();
+});
+process.send({ ready: true });
+`;
+
+export interface RaceResult {
+  claimed: number[];
+  error?: string;
+}
+
+/**
+ * Starts `processes` children on the database at `dbPath` (already migrated, with queued
+ * deployments of web/prod), releases them all at once, and returns what each one claimed.
+ */
+export async function raceClaims(workDir: string, dbPath: string, processes: number): Promise<RaceResult[]> {
+  writeFileSync(join(workDir, 'hooks.mjs'), hooksSource);
+  writeFileSync(join(workDir, 'register.mjs'), registerSource);
+  writeFileSync(join(workDir, 'child.mjs'), childSource);
+  const storeUrl = pathToFileURL(join(projectRoot, 'src/store/sqlite/sqlite-store.ts')).href;
+
+  const children = Array.from({ length: processes }, () =>
+    fork(join(workDir, 'child.mjs'), [storeUrl, dbPath], {
+      execArgv: ['--import', pathToFileURL(join(workDir, 'register.mjs')).href],
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+
+  const nextMessage = (child: (typeof children)[number]) =>
+    new Promise<RaceResult & { ready?: boolean }>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as RaceResult & { ready?: boolean }));
+      child.once('exit', (code) => reject(new Error(`race child exited early with code ${code}`)));
+    });
+
+  await Promise.all(children.map(nextMessage)); // every child has loaded and opened the store
+  const results = children.map(nextMessage);
+  for (const child of children) child.send('go');
+  return Promise.all(results);
+}

@@ -1,0 +1,426 @@
+import { DeckhandError, type ErrorCode } from '../../../src/core/errors.js';
+import type { Lock, NewDeployment, Store } from '../../../src/store/types.js';
+
+/**
+ * The behaviour every Store backend must have. A backend's test file calls this with a factory
+ * that returns a fresh, migrated, empty store; the suite closes each store after its test.
+ */
+export function describeStoreContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    /** A timestamp `minutes` after a fixed start, so tests never depend on the real clock. */
+    const at = (minutes: number): string => new Date(Date.UTC(2025, 0, 1, 12, minutes)).toISOString();
+
+    const deployment = (overrides: Partial<NewDeployment> = {}): NewDeployment => ({
+      app: 'web',
+      environment: 'prod',
+      ref: 'main',
+      provider: 'script',
+      source: 'chat',
+      requestedBy: 'alice',
+      createdAt: at(0),
+      ...overrides,
+    });
+
+    const lock = (overrides: Partial<Lock> = {}): Lock => ({
+      environment: 'prod',
+      app: null,
+      holder: 'alice',
+      reason: 'release freeze',
+      since: at(0),
+      ...overrides,
+    });
+
+    async function createMany(count: number, overrides: Partial<NewDeployment> = {}): Promise<number[]> {
+      const ids: number[] = [];
+      for (let i = 0; i < count; i++) ids.push((await store.createDeployment(deployment(overrides))).id);
+      return ids;
+    }
+
+    describe('lifecycle', () => {
+      it('answers ping', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+
+      it('can migrate again without losing data', async () => {
+        const created = await store.createDeployment(deployment());
+        await store.migrate();
+        expect(await store.getDeployment(created.id)).toEqual(created);
+      });
+    });
+
+    describe('createDeployment / getDeployment', () => {
+      it('creates a queued deployment with defaults for the optional fields', async () => {
+        const created = await store.createDeployment(deployment());
+        expect(created).toEqual({
+          id: expect.any(Number),
+          app: 'web',
+          environment: 'prod',
+          ref: 'main',
+          state: 'queued',
+          provider: 'script',
+          source: 'chat',
+          requestedBy: 'alice',
+          room: null,
+          dryRun: false,
+          forced: false,
+          rollbackOf: null,
+          createdAt: at(0),
+          startedAt: null,
+          finishedAt: null,
+          exitCode: null,
+          reason: null,
+          logTail: null,
+        });
+        expect(await store.getDeployment(created.id)).toEqual(created);
+      });
+
+      it('round-trips booleans, room and rollbackOf', async () => {
+        const original = await store.createDeployment(deployment());
+        const rollback = await store.createDeployment(
+          deployment({ room: '#ops', dryRun: true, forced: true, rollbackOf: original.id, source: 'api' }),
+        );
+        expect(rollback).toMatchObject({ room: '#ops', dryRun: true, forced: true, rollbackOf: original.id, source: 'api' });
+        expect(await store.getDeployment(rollback.id)).toEqual(rollback);
+      });
+
+      it('gives increasing ids', async () => {
+        const [first, second] = await createMany(2);
+        expect(second).toBeGreaterThan(first!);
+      });
+
+      it('rejects a rollbackOf that names no deployment with E_NOT_FOUND', async () => {
+        const err = await rejection(store.createDeployment(deployment({ rollbackOf: 9999 })));
+        expect(err.code).toBe('E_NOT_FOUND');
+        expect(await store.listDeployments()).toEqual([]);
+      });
+
+      it('returns null for an unknown id', async () => {
+        expect(await store.getDeployment(12345)).toBeNull();
+      });
+    });
+
+    describe('claimNextDeployment', () => {
+      it('returns null when nothing is queued', async () => {
+        expect(await store.claimNextDeployment('web', 'prod', at(1))).toBeNull();
+      });
+
+      it('moves the oldest queued deployment to running', async () => {
+        const [oldest, newer] = await createMany(2);
+        const claimed = await store.claimNextDeployment('web', 'prod', at(5));
+        expect(claimed).toMatchObject({ id: oldest, state: 'running', startedAt: at(5) });
+        expect(await store.getDeployment(oldest!)).toEqual(claimed);
+        expect((await store.getDeployment(newer!))?.state).toBe('queued');
+      });
+
+      it('claims nothing while a deployment of the same target is running', async () => {
+        const [first, second] = await createMany(2);
+        await store.claimNextDeployment('web', 'prod', at(1));
+        expect(await store.claimNextDeployment('web', 'prod', at(2))).toBeNull();
+
+        await store.finishDeployment(first!, { state: 'succeeded', finishedAt: at(3) });
+        expect(await store.claimNextDeployment('web', 'prod', at(4))).toMatchObject({ id: second });
+      });
+
+      it('treats other targets independently', async () => {
+        await createMany(1);
+        const [otherEnv] = await createMany(1, { environment: 'staging' });
+        const [otherApp] = await createMany(1, { app: 'api' });
+        await store.claimNextDeployment('web', 'prod', at(1));
+
+        expect(await store.claimNextDeployment('web', 'staging', at(2))).toMatchObject({ id: otherEnv });
+        expect(await store.claimNextDeployment('api', 'prod', at(2))).toMatchObject({ id: otherApp });
+      });
+
+      it('gives a deployment to only one of several concurrent callers', async () => {
+        await createMany(3);
+        const results = await Promise.all(
+          Array.from({ length: 5 }, () => store.claimNextDeployment('web', 'prod', at(1))),
+        );
+        expect(results.filter((result) => result !== null)).toHaveLength(1);
+        expect(await store.listDeployments({ states: ['running'] })).toHaveLength(1);
+      });
+    });
+
+    describe('finishDeployment', () => {
+      it('finishes a running deployment with its outcome', async () => {
+        const { id } = await store.createDeployment(deployment());
+        await store.claimNextDeployment('web', 'prod', at(1));
+        const finished = await store.finishDeployment(id, {
+          state: 'failed',
+          finishedAt: at(2),
+          exitCode: 3,
+          reason: 'exit code 3',
+          logTail: 'boom\n',
+        });
+        expect(finished).toMatchObject({
+          id,
+          state: 'failed',
+          startedAt: at(1),
+          finishedAt: at(2),
+          exitCode: 3,
+          reason: 'exit code 3',
+          logTail: 'boom\n',
+        });
+        expect(await store.getDeployment(id)).toEqual(finished);
+      });
+
+      it('cancels a queued deployment, which never started', async () => {
+        const { id } = await store.createDeployment(deployment());
+        const cancelled = await store.finishDeployment(id, { state: 'cancelled', finishedAt: at(1) });
+        expect(cancelled).toMatchObject({ state: 'cancelled', startedAt: null, exitCode: null, reason: null, logTail: null });
+      });
+
+      it('refuses to finish a deployment twice with E_CONFLICT', async () => {
+        const { id } = await store.createDeployment(deployment());
+        const first = await store.finishDeployment(id, { state: 'succeeded', finishedAt: at(1), exitCode: 0 });
+        const err = await rejection(store.finishDeployment(id, { state: 'failed', finishedAt: at(2) }));
+        expect(err.code).toBe('E_CONFLICT');
+        expect(await store.getDeployment(id)).toEqual(first);
+      });
+
+      it('throws E_NOT_FOUND for an unknown id', async () => {
+        const err = await rejection(store.finishDeployment(4242, { state: 'succeeded', finishedAt: at(1) }));
+        expect(err.code).toBe('E_NOT_FOUND');
+      });
+    });
+
+    describe('listDeployments', () => {
+      it('returns the newest 10 by default', async () => {
+        const ids = await createMany(12);
+        const listed = await store.listDeployments();
+        expect(listed.map((d) => d.id)).toEqual(ids.slice(2).reverse());
+      });
+
+      it('honours a limit and caps it at 100', async () => {
+        await createMany(105);
+        expect(await store.listDeployments({ limit: 3 })).toHaveLength(3);
+        expect(await store.listDeployments({ limit: 1000 })).toHaveLength(100);
+      });
+
+      it('filters by app, environment and states', async () => {
+        const [webProd] = await createMany(1);
+        const [webStaging] = await createMany(1, { environment: 'staging' });
+        const [apiProd] = await createMany(1, { app: 'api' });
+        await store.claimNextDeployment('api', 'prod', at(1));
+        await store.finishDeployment(webStaging!, { state: 'cancelled', finishedAt: at(1) });
+
+        const ids = async (query: Parameters<Store['listDeployments']>[0]) =>
+          (await store.listDeployments(query)).map((d) => d.id);
+        expect(await ids({ app: 'web' })).toEqual([webStaging, webProd]);
+        expect(await ids({ environment: 'prod' })).toEqual([apiProd, webProd]);
+        expect(await ids({ app: 'web', environment: 'prod' })).toEqual([webProd]);
+        expect(await ids({ states: ['running', 'cancelled'] })).toEqual([apiProd, webStaging]);
+        expect(await ids({ states: ['queued'], environment: 'prod' })).toEqual([webProd]);
+        expect(await ids({ states: [] })).toEqual([]);
+      });
+
+      it('pages with beforeId', async () => {
+        const ids = await createMany(5);
+        const page = await store.listDeployments({ beforeId: ids[3]!, limit: 2 });
+        expect(page.map((d) => d.id)).toEqual([ids[2], ids[1]]);
+      });
+    });
+
+    describe('releases', () => {
+      const release = { app: 'web', version: '1.2.0', createdBy: 'alice', createdAt: at(0) };
+
+      it('creates and gets a release', async () => {
+        const created = await store.createRelease({ ...release, notes: 'faster' });
+        expect(created).toEqual({ id: expect.any(Number), ...release, notes: 'faster' });
+        expect(await store.getRelease('web', '1.2.0')).toEqual(created);
+        expect(await store.getRelease('web', '9.9.9')).toBeNull();
+      });
+
+      it('defaults notes to null', async () => {
+        expect((await store.createRelease(release)).notes).toBeNull();
+      });
+
+      it('rejects a duplicate (app, version) with E_RELEASE_EXISTS and the existing release', async () => {
+        const existing = await store.createRelease(release);
+        const err = await rejection(store.createRelease({ ...release, createdBy: 'bob', notes: 'again' }));
+        expect(err.code).toBe('E_RELEASE_EXISTS');
+        expect(err.details.release).toEqual(existing);
+        expect(await store.getRelease('web', '1.2.0')).toEqual(existing);
+      });
+
+      it('allows the same version for another app', async () => {
+        await store.createRelease(release);
+        await expect(store.createRelease({ ...release, app: 'api' })).resolves.toMatchObject({ app: 'api' });
+      });
+
+      it('lists an app’s releases newest first, 10 by default', async () => {
+        for (let i = 0; i < 12; i++) await store.createRelease({ ...release, version: `1.0.${i}` });
+        await store.createRelease({ ...release, app: 'api' });
+
+        const listed = await store.listReleases('web');
+        expect(listed.map((r) => r.version)).toEqual(
+          Array.from({ length: 10 }, (_, i) => `1.0.${11 - i}`),
+        );
+        expect((await store.listReleases('web', 2)).map((r) => r.version)).toEqual(['1.0.11', '1.0.10']);
+        expect(await store.listReleases('nope')).toEqual([]);
+      });
+    });
+
+    describe('locks', () => {
+      it('acquires a free lock', async () => {
+        const result = await store.acquireLock(lock());
+        expect(result).toEqual({ lock: lock(), previous: null });
+        expect(await store.getLock('prod', null)).toEqual(lock());
+      });
+
+      it('lets the same holder update the reason while keeping since', async () => {
+        await store.acquireLock(lock());
+        const result = await store.acquireLock(lock({ reason: 'incident 42', since: at(30) }));
+        expect(result).toEqual({ lock: lock({ reason: 'incident 42' }), previous: null });
+        expect(await store.getLock('prod', null)).toEqual(lock({ reason: 'incident 42' }));
+      });
+
+      it('refuses another holder with E_LOCK_HELD naming the holder', async () => {
+        await store.acquireLock(lock());
+        const err = await rejection(store.acquireLock(lock({ holder: 'bob', reason: 'mine now' })));
+        expect(err.code).toBe('E_LOCK_HELD');
+        expect(err.message).toContain('alice');
+        expect(err.details.lock).toEqual(lock());
+        expect(await store.getLock('prod', null)).toEqual(lock());
+      });
+
+      it('lets another holder take over and returns the previous lock', async () => {
+        await store.acquireLock(lock());
+        const bobs = lock({ holder: 'bob', reason: 'hotfix', since: at(10) });
+        const result = await store.acquireLock(bobs, { takeover: true });
+        expect(result).toEqual({ lock: bobs, previous: lock() });
+        expect(await store.getLock('prod', null)).toEqual(bobs);
+      });
+
+      it('takes a free lock with takeover as an ordinary acquire', async () => {
+        expect(await store.acquireLock(lock(), { takeover: true })).toEqual({ lock: lock(), previous: null });
+      });
+
+      it('releases a lock and returns it; null when there is none', async () => {
+        await store.acquireLock(lock());
+        expect(await store.releaseLock('prod', null)).toEqual(lock());
+        expect(await store.getLock('prod', null)).toBeNull();
+        expect(await store.releaseLock('prod', null)).toBeNull();
+      });
+
+      it('keeps environment-wide and per-app locks apart', async () => {
+        const envWide = lock();
+        const webLock = lock({ app: 'web', holder: 'bob', reason: null });
+        await store.acquireLock(envWide);
+        await store.acquireLock(webLock); // a different lock: bob is not refused
+
+        expect(await store.getLock('prod', 'web')).toEqual(webLock);
+        expect(await store.getLock('prod', 'api')).toBeNull();
+        expect(await store.releaseLock('prod', 'web')).toEqual(webLock);
+        expect(await store.getLock('prod', null)).toEqual(envWide);
+      });
+
+      it('finds the locks that apply to a deployment with locksFor', async () => {
+        const envWide = lock();
+        const webLock = lock({ app: 'web', holder: 'bob' });
+        await store.acquireLock(envWide);
+        await store.acquireLock(webLock);
+        await store.acquireLock(lock({ app: 'api' }));
+        await store.acquireLock(lock({ environment: 'staging', app: 'web' }));
+
+        expect(await store.locksFor('prod', 'web')).toEqual([envWide, webLock]);
+        expect(await store.locksFor('prod', 'worker')).toEqual([envWide]);
+        expect(await store.locksFor('qa', 'web')).toEqual([]);
+        expect(await store.listLocks()).toHaveLength(4);
+      });
+
+      it('lists every lock', async () => {
+        expect(await store.listLocks()).toEqual([]);
+        await store.acquireLock(lock({ environment: 'staging' }));
+        await store.acquireLock(lock({ app: 'web' }));
+        expect(await store.listLocks()).toEqual(
+          expect.arrayContaining([lock({ environment: 'staging' }), lock({ app: 'web' })]),
+        );
+      });
+    });
+
+    describe('events', () => {
+      it('appends events and lists them oldest first', async () => {
+        const first = await store.appendEvent({ type: 'deployment.started', at: at(1), data: { id: 1 } });
+        const second = await store.appendEvent({ type: 'deployment.finished', at: at(2), data: { id: 1 } });
+        expect(first).toEqual({ id: expect.any(Number), type: 'deployment.started', at: at(1), data: { id: 1 } });
+        expect(second.id).toBeGreaterThan(first.id);
+        expect(await store.listEvents()).toEqual([first, second]);
+      });
+
+      it('filters by afterId and type, and honours a limit', async () => {
+        const events = [];
+        for (let i = 0; i < 5; i++) {
+          events.push(await store.appendEvent({ type: i % 2 === 0 ? 'even' : 'odd', at: at(i), data: i }));
+        }
+        expect(await store.listEvents({ afterId: events[2]!.id })).toEqual(events.slice(3));
+        expect((await store.listEvents({ type: 'even' })).map((e) => e.data)).toEqual([0, 2, 4]);
+        expect((await store.listEvents({ type: 'even', afterId: events[0]!.id })).map((e) => e.data)).toEqual([2, 4]);
+        expect(await store.listEvents({ limit: 2 })).toEqual(events.slice(0, 2));
+      });
+
+      it('round-trips JSON data', async () => {
+        const payloads: unknown[] = [
+          { nested: { list: [1, 'two', null, true], empty: {} }, unicode: 'déploiement ✓' },
+          ['a', 1],
+          'just a string',
+          42,
+          null,
+        ];
+        for (const data of payloads) await store.appendEvent({ type: 'json', at: at(0), data });
+        expect((await store.listEvents({ type: 'json' })).map((e) => e.data)).toEqual(payloads);
+      });
+    });
+
+    describe('audit', () => {
+      const record = {
+        at: at(0),
+        actor: 'alice',
+        action: 'deploy',
+        target: 'web/prod',
+        outcome: 'ok' as const,
+        details: { ref: 'main', flags: ['--force'] },
+      };
+
+      it('appends a record and round-trips its details', async () => {
+        const stored = await store.appendAudit(record);
+        expect(stored).toEqual({ id: expect.any(Number), ...record });
+        expect(await store.listAudit()).toEqual([stored]);
+      });
+
+      it('lists newest first with action, actor and limit filters', async () => {
+        const a = await store.appendAudit(record);
+        const b = await store.appendAudit({ ...record, actor: 'bob', outcome: 'denied', details: {} });
+        const c = await store.appendAudit({ ...record, action: 'lock', outcome: 'failed' });
+
+        expect(await store.listAudit()).toEqual([c, b, a]);
+        expect(await store.listAudit({ action: 'deploy' })).toEqual([b, a]);
+        expect(await store.listAudit({ actor: 'alice' })).toEqual([c, a]);
+        expect(await store.listAudit({ action: 'deploy', actor: 'alice' })).toEqual([a]);
+        expect(await store.listAudit({ limit: 1 })).toEqual([c]);
+      });
+    });
+  });
+}
+
+/** Awaits a promise that must reject with a DeckhandError, and returns that error. */
+export async function rejection(promise: Promise<unknown>, code?: ErrorCode): Promise<DeckhandError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (!(err instanceof DeckhandError)) throw err;
+    if (code !== undefined) expect(err.code).toBe(code);
+    return err;
+  }
+  throw new Error('expected the promise to reject, but it resolved');
+}
