@@ -16,7 +16,8 @@ export function createLogger(level: string, destination: NodeJS.WritableStream =
         censor: '***',
       },
     },
-    pino.destination({ dest: (destination as { fd?: number }).fd ?? 2, sync: true }),
+    // Synchronous writes to stderr: a crash never loses the log line that explains it.
+    destination === process.stderr ? pino.destination({ dest: 2, sync: true }) : destination,
   );
 }
 
