@@ -10,7 +10,6 @@ const envSchema = z.object({
   DECKHAND_CONFIG: z.string().min(1).optional(),
   DECKHAND_DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(logLevels).optional(),
-  DECKHAND_ADAPTER: z.enum(['auto', 'shell']).default('auto'),
   DECKHAND_SHELL_USER: z
     .string()
     .regex(/^[\w.@-]+$/, 'letters, digits, and . _ @ - only')

@@ -62,7 +62,16 @@ export function createRouter(commands: readonly CommandDefinition[]): Router {
 
   const allKeywords = compiled.flatMap((c) => c.phrases.map((p) => ({ command: c.command, words: p.keywords })));
 
-  const owner = (words: string[]) => compiled.find((c) => c.phrases.some((p) => startsWith(words, p.keywords)));
+  // Index by first word: routing looks at one bucket instead of every phrase.
+  const byFirstWord = new Map<string, CompiledCommand[]>();
+  for (const entry of compiled) {
+    for (const phrase of entry.phrases) {
+      const bucket = byFirstWord.get(phrase.keywords[0] ?? '') ?? [];
+      if (!bucket.includes(entry)) bucket.push(entry);
+      byFirstWord.set(phrase.keywords[0] ?? '', bucket);
+    }
+  }
+  const owner = (words: string[]) => byFirstWord.get(words[0] ?? '')?.find((c) => c.phrases.some((p) => startsWith(words, p.keywords)));
 
   const usage = (command: CommandDefinition) => [...new Set(compiled.find((c) => c.command === command)?.phrases.map((p) => p.usage) ?? [])];
 

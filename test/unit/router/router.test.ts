@@ -51,6 +51,12 @@ describe('router with the shipped commands', () => {
     expect(router.route('frobnicate')).toEqual({ kind: 'unknown', word: 'frobnicate', suggestions: [] });
   });
 
+  test('the README documents every command phrase', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+    for (const command of router.commands) for (const usage of router.usage(command)) expect(readme).toContain(usage.split(' [')[0]);
+  });
+
   test('help finds a command by id or by its words', () => {
     expect(router.find('release')?.id).toBe('release');
     expect(router.find('create release')?.id).toBe('release');
