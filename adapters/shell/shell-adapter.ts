@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline';
+import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { deploymentDuration, deploymentTitle } from '../../src/chat/format.js';
 import type { AnyEvent } from '../../src/core/events.js';
@@ -23,6 +23,8 @@ export interface ShellAdapterOptions {
 export class ShellAdapter {
   readonly name = 'shell';
   private count = 0;
+  /** Set while reading from a terminal, so asynchronous notices can redraw the prompt. */
+  private prompt: Interface | null = null;
 
   constructor(private readonly options: ShellAdapterOptions) {}
 
@@ -30,6 +32,7 @@ export class ShellAdapter {
   async run(handle: (message: ChatMessage) => Promise<ChatReply | null>): Promise<void> {
     const interactive = Boolean((this.options.input as { isTTY?: boolean }).isTTY);
     const rl = createInterface({ input: this.options.input, ...(interactive ? { output: this.options.output, prompt: `${this.options.botName}> ` } : {}), terminal: interactive });
+    if (interactive) this.prompt = rl;
     let chain = Promise.resolve();
     rl.on('line', (line) => {
       chain = chain.then(async () => {
@@ -38,11 +41,13 @@ export class ShellAdapter {
         if (/^(exit|quit)$/i.test(text)) return void rl.close();
         const reply = await handle({ id: `shell-${++this.count}`, user: this.options.user, room: 'shell', text, isDirect: true, adapter: this.name });
         if (reply) this.print(reply.text);
-        if (interactive) rl.prompt();
       });
     });
+    // In terminal mode readline turns Ctrl-C into its own event; pass it on so Deckhand stops as usual.
+    rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
     if (interactive) rl.prompt();
     await new Promise<void>((resolve) => rl.once('close', resolve));
+    this.prompt = null;
     await chain;
   }
 
@@ -90,6 +95,15 @@ export class ShellAdapter {
   }
 
   private print(text: string): void {
-    this.options.output.write(`${text}\n`);
+    const output = this.options.output;
+    if (!this.prompt) {
+      output.write(`${text}\n`);
+      return;
+    }
+    // Write above the prompt and draw it again with whatever the user had typed.
+    clearLine(output, 0);
+    cursorTo(output, 0);
+    output.write(`${text}\n`);
+    this.prompt.prompt(true);
   }
 }
