@@ -79,6 +79,7 @@ export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput)
     dryRun: input.dryRun,
     forced: input.force,
     rollbackOf: input.rollbackOf,
+    origin: actor.origin ?? null,
     createdAt: ctx.clock.now().toISOString(),
   });
   await audit(ctx, actor, {

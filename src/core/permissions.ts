@@ -1,6 +1,7 @@
 import type { DeckhandConfig, RoleConfig } from '../config/types.js';
 import type { PermissionVerb } from '../config/schema.js';
 import { globMatch } from './glob.js';
+import type { DeploymentOrigin } from '../store/types.js';
 
 /** Who is acting: a chat user, or Deckhand itself (schedules, webhooks) which config already authorised. */
 export interface Actor {
@@ -9,6 +10,8 @@ export interface Actor {
   name?: string;
   /** Chat room the request came from. */
   room?: string | null;
+  /** The chat message the request came in, so notices can react to it and thread under it. */
+  origin?: DeploymentOrigin;
   /** True for Deckhand's own triggers: permission checks are skipped, audit still records them. */
   system?: boolean;
 }

@@ -65,7 +65,12 @@ export function createDispatcher(options: DispatcherOptions) {
     async handle(message: ChatMessage): Promise<ChatReply | null> {
       const text = commandText(message, { botName: config.bot.name, prefix: config.bot.prefix, ...(options.botUserId ? { botUserId: options.botUserId } : {}) });
       if (text === null) return null;
-      const actor: Actor = { id: message.user, ...(message.userName ? { name: message.userName } : {}), room: message.room };
+      const actor: Actor = {
+        id: message.user,
+        ...(message.userName ? { name: message.userName } : {}),
+        room: message.room,
+        origin: { adapter: message.adapter, room: message.room, messageId: message.id, thread: message.thread ?? null },
+      };
       const ctx: CommandContext = { message, actor, actions: options.actions, config, clock, router };
 
       const key = `${message.user}\u0000${message.room}`;

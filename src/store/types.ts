@@ -9,6 +9,15 @@ export const finishedStates: readonly DeploymentState[] = ['succeeded', 'failed'
 /** Where a deployment request came from. */
 export type DeploymentSource = 'chat' | 'webhook' | 'schedule' | 'api' | 'reaction';
 
+/** Where a chat request came from, so adapters can react to it and thread under it. */
+export interface DeploymentOrigin {
+  adapter: string;
+  room: string;
+  /** The platform's id of the requesting message (Slack: its ts). */
+  messageId: string;
+  thread?: string | null;
+}
+
 export interface Deployment {
   id: number;
   app: string;
@@ -32,6 +41,8 @@ export interface Deployment {
   reason: string | null;
   /** The last part of the output (bounded, secrets redacted). */
   logTail: string | null;
+  /** The chat message that asked for it, when one did. */
+  origin: DeploymentOrigin | null;
 }
 
 export interface NewDeployment {
@@ -45,6 +56,7 @@ export interface NewDeployment {
   dryRun?: boolean;
   forced?: boolean;
   rollbackOf?: number | null;
+  origin?: DeploymentOrigin | null;
   createdAt: string;
 }
 
@@ -117,6 +129,16 @@ export interface AuditRecord {
 
 export type NewAuditRecord = Omit<AuditRecord, 'id'>;
 
+/** A chat message Deckhand posted for something (kind "deployment", key "42"), so any process can edit it. */
+export interface MessageRef {
+  kind: string;
+  key: string;
+  adapter: string;
+  channel: string;
+  ts: string;
+  updatedAt: string;
+}
+
 export interface Store {
   /** Creates or upgrades the schema; safe to call on every start. */
   migrate(): Promise<void>;
@@ -164,6 +186,16 @@ export interface Store {
   appendEvent(event: { type: string; at: string; data: unknown }): Promise<StoredEvent>;
   /** Oldest first (by id, so `afterId` is a resume cursor); default limit 100, at most 1000. */
   listEvents(query?: { type?: string; afterId?: number; limit?: number }): Promise<StoredEvent[]>;
+
+  /** Remembers (or moves) the message for (kind, key, adapter). */
+  rememberMessage(ref: MessageRef): Promise<void>;
+  findMessage(kind: string, key: string, adapter: string): Promise<MessageRef | null>;
+
+  /**
+   * Records that `key` was seen in `scope` (e.g. a Slack event id). Resolves true the first time
+   * and false for every repeat, atomically across processes: the way retries are told apart.
+   */
+  markSeen(scope: string, key: string, at: string): Promise<boolean>;
 
   appendAudit(record: NewAuditRecord): Promise<AuditRecord>;
   /** Newest first; default limit 50, at most 500. */

@@ -87,6 +87,31 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX audit_by_actor ON audit_log (actor, id DESC);
     `,
   },
+  {
+    version: 2,
+    name: 'chat: request origin, message references, seen keys',
+    sql: `
+      ALTER TABLE deployments ADD COLUMN origin TEXT;
+
+      CREATE TABLE message_refs (
+        kind       TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        adapter    TEXT NOT NULL,
+        channel    TEXT NOT NULL,
+        ts         TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (kind, key, adapter)
+      );
+
+      -- Delivery / event ids already handled; a repeat is acknowledged and not processed again.
+      CREATE TABLE seen_keys (
+        scope TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        at    TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+      );
+    `,
+  },
 ];
 
 const createTrackingTable = `

@@ -1,11 +1,13 @@
 import type {
   AuditRecord,
   Deployment,
+  DeploymentOrigin,
   DeploymentSource,
   DeploymentState,
   Lock,
   Release,
   StoredEvent,
+  MessageRef,
 } from '../types.js';
 
 /** Rows as SQLite returns them: snake_case columns, booleans as 0/1, JSON as TEXT. */
@@ -29,6 +31,7 @@ export interface DeploymentRow {
   exit_code: number | null;
   reason: string | null;
   log_tail: string | null;
+  origin: string | null;
 }
 
 export interface ReleaseRow {
@@ -94,7 +97,21 @@ export function toDeployment(row: DeploymentRow): Deployment {
     exitCode: row.exit_code,
     reason: row.reason,
     logTail: row.log_tail,
+    origin: row.origin === null ? null : (JSON.parse(row.origin) as DeploymentOrigin),
   };
+}
+
+export interface MessageRefRow {
+  kind: string;
+  key: string;
+  adapter: string;
+  channel: string;
+  ts: string;
+  updated_at: string;
+}
+
+export function toMessageRef(row: MessageRefRow): MessageRef {
+  return { kind: row.kind, key: row.key, adapter: row.adapter, channel: row.channel, ts: row.ts, updatedAt: row.updated_at };
 }
 
 export function toRelease(row: ReleaseRow): Release {

@@ -9,6 +9,7 @@ import type {
   DeploymentOutcome,
   DeploymentQuery,
   Lock,
+  MessageRef,
   NewAuditRecord,
   NewDeployment,
   NewRelease,
@@ -24,6 +25,7 @@ import {
   type DeploymentRow,
   type EventRow,
   type LockRow,
+  type MessageRefRow,
   type ReleaseRow,
   environmentWide,
   lockAppColumn,
@@ -32,6 +34,7 @@ import {
   toEvent,
   toJson,
   toLock,
+  toMessageRef,
   toRelease,
 } from './rows.js';
 
@@ -77,9 +80,9 @@ export class SqliteStore implements Store {
   async createDeployment(input: NewDeployment): Promise<Deployment> {
     const insert = this.statement(`
       INSERT INTO deployments
-        (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, created_at)
+        (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, origin, created_at)
       VALUES
-        (@app, @environment, @ref, 'queued', @provider, @source, @requestedBy, @room, @dryRun, @forced, @rollbackOf, @createdAt)
+        (@app, @environment, @ref, 'queued', @provider, @source, @requestedBy, @room, @dryRun, @forced, @rollbackOf, @origin, @createdAt)
       RETURNING *`);
     const params = {
       app: input.app,
@@ -92,6 +95,7 @@ export class SqliteStore implements Store {
       dryRun: input.dryRun ? 1 : 0,
       forced: input.forced ? 1 : 0,
       rollbackOf: input.rollbackOf ?? null,
+      origin: input.origin ? toJson(input.origin) : null,
       createdAt: input.createdAt,
     };
     try {
@@ -287,6 +291,25 @@ export class SqliteStore implements Store {
     const limit = clampLimit(query.limit, listLimits.events);
     const rows = this.statement(`SELECT * FROM events ${where.sql} ORDER BY id LIMIT ?`).all(...where.params, limit);
     return (rows as EventRow[]).map(toEvent);
+  }
+
+  // --- chat message references and seen keys ----------------------------------------------
+
+  async rememberMessage(ref: MessageRef): Promise<void> {
+    this.statement(`
+      INSERT INTO message_refs (kind, key, adapter, channel, ts, updated_at)
+      VALUES (@kind, @key, @adapter, @channel, @ts, @updatedAt)
+      ON CONFLICT (kind, key, adapter) DO UPDATE SET channel = excluded.channel, ts = excluded.ts, updated_at = excluded.updated_at`).run(ref);
+  }
+
+  async findMessage(kind: string, key: string, adapter: string): Promise<MessageRef | null> {
+    const row = this.statement('SELECT * FROM message_refs WHERE kind = ? AND key = ? AND adapter = ?').get(kind, key, adapter);
+    return row === undefined ? null : toMessageRef(row as MessageRefRow);
+  }
+
+  async markSeen(scope: string, key: string, at: string): Promise<boolean> {
+    const result = this.statement('INSERT INTO seen_keys (scope, key, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(scope, key, at);
+    return result.changes === 1;
   }
 
   async appendAudit(record: NewAuditRecord): Promise<AuditRecord> {

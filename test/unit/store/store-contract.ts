@@ -80,6 +80,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           exitCode: null,
           reason: null,
           logTail: null,
+          origin: null,
         });
         expect(await store.getDeployment(created.id)).toEqual(created);
       });
@@ -379,6 +380,40 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         ];
         for (const data of payloads) await store.appendEvent({ type: 'json', at: at(0), data });
         expect((await store.listEvents({ type: 'json' })).map((e) => e.data)).toEqual(payloads);
+      });
+    });
+
+    describe('deployment origin', () => {
+      it('keeps the chat message that asked for a deployment', async () => {
+        const origin = { adapter: 'slack', room: 'C1', messageId: '1700000000.000100', thread: null };
+        const created = await store.createDeployment(deployment({ origin }));
+        expect(created.origin).toEqual(origin);
+        expect((await store.getDeployment(created.id))?.origin).toEqual(origin);
+        expect((await store.createDeployment(deployment())).origin).toBeNull();
+      });
+    });
+
+    describe('message references', () => {
+      const ref = { kind: 'deployment', key: '7', adapter: 'slack', channel: 'C1', ts: '1.000100', updatedAt: at(0) };
+
+      it('remembers, finds and moves a message', async () => {
+        expect(await store.findMessage('deployment', '7', 'slack')).toBeNull();
+        await store.rememberMessage(ref);
+        expect(await store.findMessage('deployment', '7', 'slack')).toEqual(ref);
+        await store.rememberMessage({ ...ref, channel: 'C2', ts: '2.000200', updatedAt: at(1) });
+        expect(await store.findMessage('deployment', '7', 'slack')).toMatchObject({ channel: 'C2', ts: '2.000200' });
+        expect(await store.findMessage('deployment', '7', 'shell')).toBeNull();
+        expect(await store.findMessage('incident', '7', 'slack')).toBeNull();
+      });
+    });
+
+    describe('markSeen', () => {
+      it('is true the first time only, per scope', async () => {
+        expect(await store.markSeen('slack-event', 'Ev1', at(0))).toBe(true);
+        expect(await store.markSeen('slack-event', 'Ev1', at(1))).toBe(false);
+        expect(await store.markSeen('github-delivery', 'Ev1', at(1))).toBe(true);
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.markSeen('slack-event', 'Ev2', at(2))));
+        expect(results.filter(Boolean)).toHaveLength(1);
       });
     });
 
