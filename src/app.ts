@@ -36,8 +36,11 @@ export interface Deckhand {
   dispatcher: Dispatcher;
   runner: DeploymentRunner;
   http: ReturnType<typeof createHttpServer>;
-  /** Stops the HTTP server and running deployments, then closes the store. */
-  close(): Promise<void>;
+  /**
+   * Stops the HTTP server and running deployments, then `beforeStoreClose` (adapters flushing
+   * their last notices), then closes the store.
+   */
+  close(beforeStoreClose?: () => Promise<void>): Promise<void>;
 }
 
 /** Composition root: wires config, store, events, providers, actions, router and HTTP. */
@@ -71,10 +74,11 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     dispatcher,
     runner,
     http,
-    async close() {
+    async close(beforeStoreClose) {
       closing = true;
       await http.close();
       await runner.stop();
+      await beforeStoreClose?.();
       await store.close();
     },
   };

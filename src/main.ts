@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ShellAdapter } from '../adapters/shell/shell-adapter.js';
+import { startSlackAdapter } from '../adapters/slack/slack-adapter.js';
 import { createDeckhand, projectRoot } from './app.js';
 import { loadEnv } from './config/env.js';
 import { loadConfig } from './config/load-config.js';
+import { systemClock } from './core/clock.js';
 import { isDeckhandError } from './core/errors.js';
 import { createLogger } from './core/logger.js';
 import { openStore } from './store/open-store.js';
@@ -20,16 +22,41 @@ async function main(): Promise<void> {
   const store = await openStore(env.DATABASE_URL);
   const deckhand = await createDeckhand({ config, store, logger, dataDir: path.resolve(env.DECKHAND_DATA_DIR) });
 
+  // The Slack adapter registers /slack/events, so it starts before the server listens.
+  const slack = env.SLACK_BOT_TOKEN
+    ? await startSlackAdapter({
+        botToken: env.SLACK_BOT_TOKEN,
+        appToken: env.SLACK_APP_TOKEN,
+        signingSecret: env.SLACK_SIGNING_SECRET,
+        apiUrl: env.SLACK_API_URL,
+        slashCommand: env.SLACK_SLASH_COMMAND,
+        http: deckhand.http,
+        dispatcher: deckhand.dispatcher,
+        bus: deckhand.bus,
+        store,
+        config,
+        logger,
+        clock: systemClock,
+      })
+    : null;
+
   const address = await deckhand.http.listen({ port: env.PORT, host: env.HOST });
-  logger.info({ address, config: config.file }, 'deckhand started');
+  logger.info({ address, config: config.file, adapter: slack ? `slack (${slack.mode})` : 'shell' }, 'deckhand started');
 
   let stopping: Promise<void> | null = null;
   const stop = (code: number) => {
-    stopping ??= deckhand.close().then(() => process.exit(code));
+    stopping ??= deckhand.close(async () => slack?.stop()).then(() => process.exit(code));
     return stopping;
   };
   process.once('SIGINT', () => void stop(130));
   process.once('SIGTERM', () => void stop(143));
+
+  if (slack) {
+    await deckhand.runner.recover();
+    // Runs until SIGINT / SIGTERM.
+    process.stderr.write(`Deckhand on Slack (${slack.mode === 'socket' ? 'Socket Mode' : `HTTP mode, POST ${address}/slack/events`}) as <@${slack.botUserId}>.\n`);
+    return;
+  }
 
   const user = `shell:${env.DECKHAND_SHELL_USER ?? os.userInfo().username}`;
   const shell = new ShellAdapter({ input: process.stdin, output: process.stdout, user, botName: config.bot.name });

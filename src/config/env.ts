@@ -3,18 +3,39 @@ import { DeckhandError, ErrorCode } from '../core/errors.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const envSchema = z.object({
+const envSchema = z
+  .object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: z.string().min(1).default('sqlite:./data/deckhand.db'),
   DECKHAND_CONFIG: z.string().min(1).optional(),
   DECKHAND_DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(logLevels).optional(),
+  /** xoxb-...: when set, Deckhand runs on Slack instead of the terminal. */
+  SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'a bot token starts with xoxb-').optional(),
+  /** xapp-...: Socket Mode (no public URL needed). Without it, HTTP mode at POST /slack/events. */
+  SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'an app-level token starts with xapp-').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8).optional(),
+  /** Web API base URL, e.g. for a proxy or a test server; default https://slack.com/api/. */
+  SLACK_API_URL: z.url().optional(),
+  SLACK_SLASH_COMMAND: z.string().regex(/^\/[a-z0-9_-]+$/, 'a slash command looks like /deckhand').default('/deckhand'),
   DECKHAND_SHELL_USER: z
     .string()
     .regex(/^[\w.@-]+$/, 'letters, digits, and . _ @ - only')
     .optional(),
-});
+  })
+  .superRefine((env, ctx) => {
+    if (env.SLACK_BOT_TOKEN && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLACK_SIGNING_SECRET'],
+        message: 'HTTP mode needs the signing secret (Basic Information in the Slack app settings); or set SLACK_APP_TOKEN for Socket Mode',
+      });
+    }
+    if (!env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both' });
+    }
+  });
 
 export type Env = Readonly<z.infer<typeof envSchema>>;
 
@@ -26,7 +47,9 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      return `${name}=${JSON.stringify(env[name])}: ${issue.message}`;
+      // Never echo a token or secret back, even a malformed one.
+      const shown = /TOKEN|SECRET/.test(name) ? (env[name] ? '(set)' : '(not set)') : JSON.stringify(env[name]);
+      return `${name}=${shown}: ${issue.message}`;
     });
     throw new DeckhandError(ErrorCode.EnvInvalid, `Invalid environment variables:\n  ${lines.join('\n  ')}\nSee .env.example for the accepted values.`);
   }

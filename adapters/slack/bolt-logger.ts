@@ -1,0 +1,18 @@
+import { LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Logger } from '../../src/core/logger.js';
+
+/** Bolt's logger interface on top of Deckhand's pino logger, so all logs share one format. */
+export function boltLogger(logger: Logger): BoltLogger {
+  const child = logger.child({ component: 'bolt' });
+  let level = LogLevel.INFO;
+  const text = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(' ');
+  return {
+    debug: (...args) => child.debug(text(args)),
+    info: (...args) => child.info(text(args)),
+    warn: (...args) => child.warn(text(args)),
+    error: (...args) => child.error(text(args)),
+    setLevel: (next) => void (level = next),
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}

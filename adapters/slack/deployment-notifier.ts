@@ -1,0 +1,146 @@
+import type { WebClient } from '@slack/web-api';
+import type { DeckhandConfig } from '../../src/config/types.js';
+import type { Clock } from '../../src/core/clock.js';
+import type { AnyEvent } from '../../src/core/events.js';
+import type { Logger } from '../../src/core/logger.js';
+import type { Deployment, Store } from '../../src/store/types.js';
+import type { ChannelQueue } from './channel-queue.js';
+import { deploymentMessage, escapeMrkdwn } from './deployment-blocks.js';
+
+export interface DeploymentNotifierOptions {
+  client: WebClient;
+  store: Store;
+  config: DeckhandConfig;
+  queue: ChannelQueue;
+  logger: Logger;
+  clock: Clock;
+  /** How often buffered output is posted to the thread; default 2 s. */
+  outputFlushMs?: number;
+  /** Lines kept per flush; earlier ones are summarised as "… N lines". Default 100. */
+  maxLinesPerPost?: number;
+}
+
+/** Emoji added to the requesting message as the deployment moves on. */
+export const reactionFor: Record<string, string> = {
+  'deployment.queued': 'eyes',
+  'deployment.started': 'rocket',
+  'deployment.succeeded': 'white_check_mark',
+  'deployment.failed': 'x',
+  'deployment.cancelled': 'no_entry_sign',
+};
+
+const slackTs = /^\d+\.\d+$/;
+
+interface OutputBuffer {
+  channel: string;
+  lines: string[];
+  dropped: number;
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Turns deployment events into Slack: one message per deployment in the app's notice channel,
+ * edited in place; reactions on the message that asked for it; the script's output, batched,
+ * in that message's thread. Everything goes through the per-channel queue.
+ */
+export class DeploymentNotifier {
+  private readonly output = new Map<number, OutputBuffer>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly options: DeploymentNotifierOptions) {}
+
+  /** Where a deployment's notices go: the app's `notify`, else the Slack room it was asked in. */
+  channelFor(d: Deployment): string | null {
+    return this.options.config.apps[d.app]?.notify ?? (d.origin?.adapter === 'slack' ? d.origin.room : null);
+  }
+
+  onEvent = (event: AnyEvent): void => {
+    if (!event.type.startsWith('deployment.')) return;
+    const d = (event.data as { deployment: Deployment }).deployment;
+    const channel = this.channelFor(d);
+    if (channel) {
+      // Not awaited: the runner must not wait for Slack; the queue keeps order and retries.
+      this.track(this.options.queue.enqueue(channel, { key: `deployment:${d.id}`, run: () => this.upsert(channel, d) }));
+      if (d.state !== 'queued' && d.state !== 'running') this.flushOutput(d.id);
+    }
+    const reaction = reactionFor[event.type];
+    if (reaction && d.origin?.adapter === 'slack' && slackTs.test(d.origin.messageId)) {
+      const { room, messageId } = d.origin;
+      this.track(this.options.queue.enqueue(room, { run: () => this.react(room, messageId, reaction) }));
+    }
+  };
+
+  onOutput = (d: Deployment, line: string): void => {
+    const channel = this.channelFor(d);
+    if (!channel) return;
+    const max = this.options.maxLinesPerPost ?? 100;
+    let buffer = this.output.get(d.id);
+    if (!buffer) {
+      buffer = { channel, lines: [], dropped: 0, timer: null };
+      this.output.set(d.id, buffer);
+    }
+    buffer.lines.push(line);
+    if (buffer.lines.length > max) {
+      buffer.lines.shift();
+      buffer.dropped += 1;
+    }
+    buffer.timer ??= setTimeout(() => this.flushOutput(d.id), this.options.outputFlushMs ?? 2000);
+  };
+
+  /** Resolves when everything handed to Slack so far has been sent (or given up). */
+  async settle(): Promise<void> {
+    for (const id of [...this.output.keys()]) this.flushOutput(id);
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private flushOutput(deploymentId: number): void {
+    const buffer = this.output.get(deploymentId);
+    if (!buffer) return;
+    this.output.delete(deploymentId);
+    if (buffer.timer) clearTimeout(buffer.timer);
+    if (buffer.lines.length === 0) return;
+    const head = buffer.dropped > 0 ? `… ${buffer.dropped} earlier lines\n` : '';
+    const text = `\`\`\`${escapeMrkdwn(head + buffer.lines.join('\n'))}\`\`\``;
+    this.track(this.options.queue.enqueue(buffer.channel, { run: () => this.postInThread(deploymentId, text) }));
+  }
+
+  private async upsert(channel: string, d: Deployment): Promise<void> {
+    const { client, store, clock } = this.options;
+    const message = deploymentMessage(d);
+    const ref = await store.findMessage('deployment', String(d.id), 'slack');
+    if (ref) {
+      await client.chat.update({ channel: ref.channel, ts: ref.ts, ...message });
+      return;
+    }
+    const posted = await client.chat.postMessage({ channel, ...message, unfurl_links: false });
+    if (posted.channel && posted.ts) {
+      await store.rememberMessage({ kind: 'deployment', key: String(d.id), adapter: 'slack', channel: posted.channel, ts: posted.ts, updatedAt: clock.now().toISOString() });
+    }
+  }
+
+  private async postInThread(deploymentId: number, text: string): Promise<void> {
+    const ref = await this.options.store.findMessage('deployment', String(deploymentId), 'slack');
+    if (!ref) {
+      this.options.logger.warn({ deploymentId }, 'no deployment message to thread the output under');
+      return;
+    }
+    await this.options.client.chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, text });
+  }
+
+  private async react(channel: string, ts: string, name: string): Promise<void> {
+    try {
+      await this.options.client.reactions.add({ channel, timestamp: ts, name });
+    } catch (err) {
+      // Slack says already_reacted when the emoji is there: that is what we wanted.
+      if ((err as { data?: { error?: string } }).data?.error === 'already_reacted') return;
+      throw err;
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work
+      .catch((err) => this.options.logger.error({ err }, 'slack notice was not delivered'))
+      .finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+}

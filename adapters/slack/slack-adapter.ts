@@ -1,0 +1,174 @@
+import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
+import type { FastifyInstance } from 'fastify';
+import type { DeckhandConfig } from '../../src/config/types.js';
+import type { Clock } from '../../src/core/clock.js';
+import type { EventBus } from '../../src/core/events.js';
+import type { Logger } from '../../src/core/logger.js';
+import type { Dispatcher } from '../../src/router/dispatch.js';
+import type { ChatMessage } from '../../src/router/types.js';
+import type { Store } from '../../src/store/types.js';
+import { boltLogger } from './bolt-logger.js';
+import { ChannelQueue } from './channel-queue.js';
+import { DeploymentNotifier } from './deployment-notifier.js';
+
+export interface SlackAdapterOptions {
+  botToken: string;
+  /** Socket Mode when set; HTTP mode (POST /slack/events on `http`) otherwise. */
+  appToken?: string | undefined;
+  signingSecret?: string | undefined;
+  apiUrl?: string | undefined;
+  slashCommand: string;
+  http: FastifyInstance;
+  dispatcher: Dispatcher;
+  bus: EventBus;
+  store: Store;
+  config: DeckhandConfig;
+  logger: Logger;
+  clock: Clock;
+  /** Pause between messages to one channel (Slack: about 1/s). Tests shorten it. */
+  channelIntervalMs?: number;
+  outputFlushMs?: number;
+}
+
+export interface SlackAdapter {
+  mode: 'socket' | 'http';
+  botUserId: string;
+  notifier: DeploymentNotifier;
+  /** Sends what is queued, then disconnects. */
+  stop(): Promise<void>;
+}
+
+export const slackEventsPath = '/slack/events';
+
+/**
+ * The Slack adapter on the real Bolt App. Messages (mention, prefix, DM, slash command) become
+ * ChatMessages for the same dispatcher the terminal uses; deployment events become live messages.
+ */
+export async function startSlackAdapter(options: SlackAdapterOptions): Promise<SlackAdapter> {
+  const { logger, store, clock } = options;
+  const log = boltLogger(logger);
+  const clientOptions = {
+    ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+    // 429s are handled by the channel queue (it honours Retry-After); 5xx get two quick retries.
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 2, factor: 1.5, minTimeout: 200, maxTimeout: 2000 },
+    timeout: 10_000,
+  };
+
+  let receiver: Receiver;
+  let httpReceiver: HTTPReceiver | null = null;
+  if (options.appToken) {
+    receiver = new SocketModeReceiver({ appToken: options.appToken, logger: log, installerOptions: { clientOptions } });
+  } else {
+    httpReceiver = new HTTPReceiver({
+      signingSecret: options.signingSecret ?? '',
+      endpoints: slackEventsPath,
+      logger: log,
+      // Acknowledge first, work after: Slack retries anything not answered within 3 seconds.
+      processBeforeResponse: false,
+    });
+    receiver = httpReceiver;
+  }
+
+  const app = new App({ token: options.botToken, receiver, logger: log, clientOptions, deferInitialization: true });
+  await app.init();
+  const auth = await app.client.auth.test();
+  const botUserId = String(auth.user_id ?? '');
+
+  const queue = new ChannelQueue({ logger, ...(options.channelIntervalMs !== undefined ? { intervalMs: options.channelIntervalMs } : {}) });
+  const notifier = new DeploymentNotifier({
+    client: app.client,
+    store,
+    config: options.config,
+    queue,
+    logger,
+    clock,
+    ...(options.outputFlushMs !== undefined ? { outputFlushMs: options.outputFlushMs } : {}),
+  });
+  const unsubscribe = [options.bus.subscribe(notifier.onEvent), options.bus.subscribeOutput(notifier.onOutput)];
+
+  /** Handles a message once, however often Slack delivers it (retries; app_mention + message). */
+  const handle = async (message: ChatMessage, dedupeKey: string, reply: (text: string) => Promise<unknown>) => {
+    if (!(await store.markSeen('slack', dedupeKey, clock.now().toISOString()))) return;
+    const answer = await options.dispatcher.handle(message);
+    if (answer) await reply(answer.text);
+  };
+
+  const postReply = (channel: string, thread: string | undefined) => (text: string) =>
+    queue.enqueue(channel, { run: async () => void (await app.client.chat.postMessage({ channel, text, ...(thread ? { thread_ts: thread } : {}) })) });
+
+  const leadingMention = new RegExp(`^\\s*<@${botUserId}(?:\\|[^>]*)?>[:,]?\\s*`);
+
+  app.event('app_mention', async ({ event }) => {
+    if (!event.user || event.bot_id) return;
+    const thread = event.thread_ts;
+    // "@deckhand deploy api" is addressed to us: strip the mention. A mention mid-sentence is not a command.
+    const addressed = leadingMention.test(event.text);
+    const text = event.text.replace(leadingMention, '');
+    const message: ChatMessage = { id: event.ts, user: event.user, room: event.channel, text, isDirect: addressed, adapter: 'slack', ...(thread ? { thread } : {}) };
+    await handle(message, `message:${event.channel}:${event.ts}`, postReply(event.channel, thread));
+  });
+
+  app.message(async ({ message }) => {
+    // Only plain user messages: edits, joins and bot posts have a subtype.
+    if (message.subtype !== undefined || !('user' in message) || !message.user || !('text' in message) || !message.text) return;
+    const isDirect = message.channel_type === 'im';
+    // In channels a mention arrives as app_mention too; that listener answers it.
+    if (!isDirect && botUserId && message.text.includes(`<@${botUserId}`)) return;
+    const thread = 'thread_ts' in message ? message.thread_ts : undefined;
+    const chat: ChatMessage = { id: message.ts, user: message.user, room: message.channel, text: message.text, isDirect, adapter: 'slack', ...(thread ? { thread } : {}) };
+    await handle(chat, `message:${message.channel}:${message.ts}`, postReply(message.channel, thread));
+  });
+
+  app.command(options.slashCommand, async ({ command, ack, client }) => {
+    await ack();
+    const message: ChatMessage = {
+      id: `command:${command.trigger_id}`,
+      user: command.user_id,
+      userName: command.user_name,
+      room: command.channel_id,
+      text: command.text,
+      isDirect: true,
+      adapter: 'slack',
+    };
+    await handle(message, `command:${command.trigger_id}`, (text) =>
+      queue.enqueue(command.channel_id, { run: async () => void (await client.chat.postEphemeral({ channel: command.channel_id, user: command.user_id, text })) }),
+    );
+  });
+
+  app.error(async (err) => {
+    // Listener failures end here in both modes; the process keeps running.
+    logger.error({ err }, 'slack listener failed');
+  });
+
+  let mode: SlackAdapter['mode'];
+  if (httpReceiver) {
+    mode = 'http';
+    const listener = httpReceiver.requestListener;
+    // Bolt reads, verifies and answers the raw request itself; hand it over before Fastify parses the body.
+    options.http.addHook('onRequest', (request, reply, done) => {
+      if (request.method === 'POST' && request.url.split('?')[0] === slackEventsPath) {
+        reply.hijack();
+        listener(request.raw, reply.raw);
+        return;
+      }
+      done();
+    });
+  } else {
+    mode = 'socket';
+    await app.start();
+  }
+  logger.info({ mode, botUserId }, 'slack adapter started');
+
+  return {
+    mode,
+    botUserId,
+    notifier,
+    async stop() {
+      unsubscribe.forEach((off) => off());
+      await notifier.settle();
+      await queue.drain();
+      if (mode === 'socket') await app.stop();
+    },
+  };
+}
