@@ -74,7 +74,10 @@ export class ChannelQueue {
       while (queue.length > 0) {
         const op = queue.shift() as Pending;
         const error = await this.attempt(channel, op);
-        for (const waiter of op.done) (error === null ? waiter.resolve() : waiter.reject(error));
+        for (const waiter of op.done) {
+          if (error === null) waiter.resolve();
+          else waiter.reject(error);
+        }
         if (queue.length > 0) await this.sleep(this.intervalMs);
       }
     } finally {

@@ -24,7 +24,7 @@ export interface BotProcess {
   port: number;
   stdout(): string;
   stderr(): string;
-  /** Resolves when stdout contains the text (or rejects after timeoutMs). */
+  /** Resolves when stdout or stderr contains the text (or rejects after timeoutMs). */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
   send(line: string): void;
   exited: Promise<number | null>;
@@ -46,7 +46,10 @@ export async function startBot(options: { cwd?: string; env?: Record<string, str
     out += String(chunk);
     listeners.forEach((l) => l());
   });
-  child.stderr.on('data', (chunk) => (err += String(chunk)));
+  child.stderr.on('data', (chunk) => {
+    err += String(chunk);
+    listeners.forEach((l) => l());
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
@@ -57,7 +60,7 @@ export async function startBot(options: { cwd?: string; env?: Record<string, str
     send: (line) => child.stdin.write(`${line}\n`),
     exited,
     waitFor(text, timeoutMs = 15_000) {
-      const seen = () => (typeof text === 'string' ? out.includes(text) : text.test(out));
+      const seen = () => (typeof text === 'string' ? out.includes(text) || err.includes(text) : text.test(out) || text.test(err));
       return new Promise((resolve, reject) => {
         if (seen()) return resolve();
         const timer = setTimeout(() => {

@@ -1,0 +1,108 @@
+import { startFakeSlack, type FakeSlack } from '../fakes/slack/fake-slack.js';
+import { appMentionRequest, messageRequest, postToBolt, signSlackRequest, slashCommandRequest, urlVerificationRequest } from '../fakes/slack/signed-request.js';
+import { startBot, type BotProcess } from './bot-process.js';
+import { slackConfigDir } from './slack-config.js';
+
+const secret = 'test-signing-secret-0123456789';
+
+describe('Slack in HTTP mode: the real bot process, the real Bolt App, a fake Slack API', () => {
+  let slack: FakeSlack;
+  let bot: BotProcess;
+  let events: string;
+
+  beforeAll(async () => {
+    slack = await startFakeSlack();
+    for (const [id, name] of [['C0DEPLOYS', 'deploys'], ['C0GENERAL', 'general']] as const) slack.addChannel(id, { name });
+    const cwd = slackConfigDir();
+    bot = await startBot({
+      cwd,
+      env: { SLACK_BOT_TOKEN: slack.workspace.botToken, SLACK_SIGNING_SECRET: secret, SLACK_API_URL: slack.apiUrl, LOG_LEVEL: 'warn' },
+    });
+    await bot.waitFor('Deckhand on Slack (HTTP mode');
+    events = `http://127.0.0.1:${bot.port}/slack/events`;
+  });
+
+  afterAll(async () => {
+    bot?.child.kill('SIGTERM');
+    await bot?.exited;
+    await slack?.close();
+  });
+
+  test('answers Slack\'s URL verification', async () => {
+    const response = await postToBolt(events, secret, urlVerificationRequest('challenge-xyz'));
+    expect(response.status).toBe(200);
+    expect(response.text).toContain('challenge-xyz');
+  });
+
+  test('refuses bad and stale signatures (401) and malformed bodies (400)', async () => {
+    const request = urlVerificationRequest();
+    expect((await postToBolt(events, 'wrong-secret-wrong-secret', request)).status).toBe(401);
+    const stale = signSlackRequest(secret, request.body, Math.floor(Date.now() / 1000) - 600);
+    expect((await postToBolt(events, secret, request, { ...stale })).status).toBe(401);
+    expect((await postToBolt(events, secret, request, { 'x-slack-signature': 'v0=' })).status).toBe(401);
+    expect((await postToBolt(events, secret, { body: '{"type": "event_callback", ', contentType: 'application/json' })).status).toBe(400);
+    // The process is still healthy afterwards.
+    expect((await fetch(`http://127.0.0.1:${bot.port}/healthz`)).status).toBe(200);
+  });
+
+  test('a mention deploys: one live message edited in place, reactions on the request, output in the thread', async () => {
+    const ts = slack.addUserMessage('C0GENERAL', { user: 'U0ALICE', text: `<@${slack.workspace.botUserId}> deploy hello to stg` });
+    const request = appMentionRequest({ channel: 'C0GENERAL', user: 'U0ALICE', text: `<@${slack.workspace.botUserId}> deploy hello to stg`, ts });
+    const started = Date.now();
+    const response = await postToBolt(events, secret, request);
+    expect(response.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(3000); // acknowledged within Slack's 3 seconds
+
+    const reply = await slack.waitForCall('chat.postMessage', (c) => c.body.channel === 'C0GENERAL', 10_000);
+    expect(reply.body.text).toBe('Deployment #1 hello/main to staging queued.');
+
+    await slack.waitForCall('reactions.add', (c) => c.body.name === 'white_check_mark', 15_000);
+    const [notice] = slack.messages('C0DEPLOYS');
+    expect(notice?.text).toBe('Deployment #1 hello/main to staging: succeeded');
+    expect(JSON.stringify(notice?.blocks)).toContain(':white_check_mark: *Deployment #1* hello/main to staging — *succeeded*');
+    expect(slack.messages('C0DEPLOYS')).toHaveLength(1); // edited, never re-posted
+    expect(slack.callsTo('chat.update').length).toBeGreaterThanOrEqual(1);
+
+    const request_ = slack.message('C0GENERAL', ts);
+    expect(request_?.reactions.map((r) => r.name)).toEqual(['eyes', 'rocket', 'white_check_mark']);
+
+    await slack.waitForCall('chat.postMessage', (c) => c.body.thread_ts === notice?.ts, 10_000);
+    const thread = slack.message('C0DEPLOYS', notice?.ts ?? '')?.replies.map((r) => r.text).join('\n');
+    expect(thread).toContain('Deploying hello@main to staging (deployment #1, requested by U0ALICE)');
+    expect(thread).toContain('Done.');
+  });
+
+  test('Slack retries and double deliveries never run a command twice', async () => {
+    const text = `<@${slack.workspace.botUserId}> lock production because retry test`;
+    const ts = slack.addUserMessage('C0GENERAL', { user: 'U0ALICE', text });
+    const mention = appMentionRequest({ channel: 'C0GENERAL', user: 'U0ALICE', text, ts });
+    expect((await postToBolt(events, secret, mention)).status).toBe(200);
+    expect((await postToBolt(events, secret, mention, { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' })).status).toBe(200);
+    // The same message also arrives as a plain message event.
+    expect((await postToBolt(events, secret, messageRequest({ channel: 'C0GENERAL', user: 'U0ALICE', text, ts }))).status).toBe(200);
+    await slack.waitForCall('chat.postMessage', (c) => String(c.body.text).startsWith('Locked production'), 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const replies = slack.callsTo('chat.postMessage').filter((c) => String(c.body.text).includes('production'));
+    expect(replies.map((c) => c.body.text)).toEqual(['Locked production because retry test.']);
+  });
+
+  test('prefix in channels, plain text in DMs, nothing for chatter', async () => {
+    const before = slack.callsTo('chat.postMessage').length;
+    expect((await postToBolt(events, secret, messageRequest({ channel: 'C0GENERAL', user: 'U0ALICE', text: 'we should deploy hello later' }))).status).toBe(200);
+    expect((await postToBolt(events, secret, messageRequest({ channel: 'C0GENERAL', user: 'U0ALICE', text: '!locks' }))).status).toBe(200);
+    const locks = await slack.waitForCall('chat.postMessage', (c) => String(c.body.text).startsWith('Locks:'), 10_000);
+    expect(locks.body.channel).toBe('C0GENERAL');
+    expect((await postToBolt(events, secret, messageRequest({ channel: 'D0ALICE', user: 'U0ALICE', text: 'whoami' }))).status).toBe(200);
+    const dm = await slack.waitForCall('chat.postMessage', (c) => c.body.channel === 'D0ALICE', 10_000);
+    expect(dm.body.text).toBe('You are U0ALICE. Roles: deployers. Permissions: deploy:*, lock:*.');
+    expect(slack.callsTo('chat.postMessage').length - before).toBe(2);
+  });
+
+  test('the slash command answers privately, with the same permissions', async () => {
+    const response = await postToBolt(events, secret, slashCommandRequest({ command: '/deckhand', text: 'deploy hello to prod', userId: 'U0BOB', channelId: 'C0GENERAL' }));
+    expect(response.status).toBe(200);
+    await slack.waitForCall('chat.postEphemeral', (c) => c.body.user === 'U0BOB', 10_000);
+    const [answer] = slack.ephemeralMessages('C0GENERAL').filter((m) => m.user === 'U0BOB');
+    expect(answer?.text).toContain('You (U0BOB) are not allowed to do that: it needs deploy:production. Roles that have it: deployers.');
+  });
+});
