@@ -25,8 +25,10 @@ export default defineCommand({
   examples: ['deploy api', 'deploy api/feature-x to staging', 'deploy api to prod', 'deploy! api/hotfix to production', 'deploy api to staging --dry-run'],
   permission: 'deploy:<environment> (and force:<environment> for deploy!)',
   async run(args, { actions, actor }) {
-    const { deployment, waitingFor, forcedChecks } = await actions.deploy(actor, { ...args, source: 'chat' });
-    const lines = [`Deployment ${deploymentTitle(deployment)} queued.`];
+    const { deployment, waitingFor, forcedChecks, approval } = await actions.deploy(actor, { ...args, source: 'chat' });
+    const lines = approval
+      ? [`Deployment ${deploymentTitle(deployment)} needs approval (${deployment.environment} is protected). An approver says "approve ${deployment.id}"; the request expires at ${approval.expiresAt.slice(11, 16)} UTC.`]
+      : [`Deployment ${deploymentTitle(deployment)} queued.`];
     if (forcedChecks.length) lines.push(`Forced past failed checks: ${forcedChecks.map((c) => c.check).join(', ')} (audited).`);
     if (waitingFor) lines.push(`It starts when #${waitingFor.id} (${waitingFor.ref}, ${waitingFor.state}) is done.`);
     return { text: lines.join('\n'), tone: 'info' };

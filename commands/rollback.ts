@@ -16,7 +16,11 @@ export default defineCommand({
   },
   async run(args, { actions, actor }) {
     const result = await actions.rollback(actor, args);
-    const wait = result.waitingFor ? ` It starts when #${result.waitingFor.id} is done.` : '';
+    const wait = result.approval
+      ? ` It needs approval: an approver says "approve ${result.deployment.id}".`
+      : result.waitingFor
+        ? ` It starts when #${result.waitingFor.id} is done.`
+        : '';
     return `Rolling back: deployment ${deploymentTitle(result.deployment)} queued.${wait}`;
   },
 });

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expireApprovals } from './actions/approve.js';
 import { bindActions, type Actions } from './actions/index.js';
 import type { ActionContext } from './actions/context.js';
 import type { DeckhandConfig } from './config/types.js';
@@ -58,6 +59,12 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   const router = createRouter(commands);
   const dispatcher = createDispatcher({ router, actions, config, clock, logger });
 
+  // Approval requests that run out of time cancel their deployment.
+  const expiry = setInterval(() => {
+    expireApprovals(ctx).catch((err) => logger.error({ err }, 'approval expiry failed'));
+  }, 15_000);
+  expiry.unref();
+
   let closing = false;
   const http = createHttpServer({
     logger,
@@ -76,6 +83,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     http,
     async close(beforeStoreClose) {
       closing = true;
+      clearInterval(expiry);
       await http.close();
       await runner.stop();
       await beforeStoreClose?.();

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
         slashCommand: env.SLACK_SLASH_COMMAND,
         http: deckhand.http,
         dispatcher: deckhand.dispatcher,
+        actions: deckhand.actions,
         bus: deckhand.bus,
         store,
         config,
@@ -59,7 +60,13 @@ async function main(): Promise<void> {
   }
 
   const user = `shell:${env.DECKHAND_SHELL_USER ?? os.userInfo().username}`;
-  const shell = new ShellAdapter({ input: process.stdin, output: process.stdout, user, botName: config.bot.name });
+  const shell = new ShellAdapter({
+    input: process.stdin,
+    output: process.stdout,
+    user,
+    botName: config.bot.name,
+    approvers: (environment) => config.environments[environment]?.approvers ?? [],
+  });
   deckhand.bus.subscribe(shell.onEvent);
   deckhand.bus.subscribeOutput(shell.onOutput);
   await deckhand.runner.recover();

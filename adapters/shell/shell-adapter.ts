@@ -12,6 +12,8 @@ export interface ShellAdapterOptions {
   /** The user id commands run as: shell:<name>. */
   user: string;
   botName: string;
+  /** Who may approve in an environment, for the notice. */
+  approvers?: (environment: string) => readonly string[];
   /** Print every line of a running deployment's output (default true). */
   showOutput?: boolean;
 }
@@ -71,6 +73,16 @@ export class ShellAdapter {
         if (d.logTail) this.print(['  last output:', ...d.logTail.split('\n').map((l) => `  | ${l}`)].join('\n'));
         break;
       }
+      case 'approval.requested':
+        this.notice(event.data.deployment, `waiting for approval by ${this.approvers(event.data.deployment.environment)} until ${event.data.approval.expiresAt.slice(11, 16)} UTC — "approve ${event.data.deployment.id}" or "deny ${event.data.deployment.id}"`);
+        break;
+      case 'approval.granted':
+      case 'approval.denied':
+        this.notice(event.data.deployment, `${event.data.approval.state} by ${event.data.approval.decidedBy}`);
+        break;
+      case 'approval.expired':
+        this.notice(event.data.deployment, 'approval request expired');
+        break;
       case 'release.created':
         this.print(`[release] ${event.data.release.app} ${event.data.release.version} created by ${event.data.release.createdBy}`);
         break;
@@ -89,6 +101,11 @@ export class ShellAdapter {
   onOutput = (deployment: Deployment, line: string): void => {
     if (this.options.showOutput !== false) this.print(`  #${deployment.id} | ${line}`);
   };
+
+  private approvers(environment: string): string {
+    const list = this.options.approvers?.(environment) ?? [];
+    return list.length > 0 ? list.join(', ') : `someone with approve:${environment}`;
+  }
 
   private notice(deployment: Deployment, status: string): void {
     this.print(`[deploy] ${deploymentTitle(deployment)}: ${status}`);

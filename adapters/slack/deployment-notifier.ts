@@ -3,7 +3,9 @@ import type { DeckhandConfig } from '../../src/config/types.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { AnyEvent } from '../../src/core/events.js';
 import type { Logger } from '../../src/core/logger.js';
-import type { Deployment, Store } from '../../src/store/types.js';
+import type { KnownBlock } from '@slack/types';
+import type { Approval, Deployment, Store } from '../../src/store/types.js';
+import { approvalMessage } from './approval-blocks.js';
 import type { ChannelQueue } from './channel-queue.js';
 import { deploymentMessage, escapeMrkdwn } from './deployment-blocks.js';
 
@@ -55,6 +57,7 @@ export class DeploymentNotifier {
   }
 
   onEvent = (event: AnyEvent): void => {
+    if (event.type.startsWith('approval.')) return this.onApproval(event.data as { approval: Approval; deployment: Deployment });
     if (!event.type.startsWith('deployment.')) return;
     const d = (event.data as { deployment: Deployment }).deployment;
     const channel = this.channelFor(d);
@@ -104,17 +107,30 @@ export class DeploymentNotifier {
     this.track(this.options.queue.enqueue(buffer.channel, { run: () => this.postInThread(deploymentId, text) }));
   }
 
+  /** One message per approval request, posted where the deployment's notices go and edited when decided. */
+  private onApproval({ approval, deployment }: { approval: Approval; deployment: Deployment }): void {
+    const channel = this.channelFor(deployment);
+    if (!channel) return;
+    const approvers = this.options.config.environments[deployment.environment]?.approvers ?? [];
+    const message = approvalMessage(approval, deployment, approvers);
+    this.track(this.options.queue.enqueue(channel, { key: `approval:${approval.id}`, run: () => this.upsertMessage('approval', String(approval.id), channel, message) }));
+  }
+
   private async upsert(channel: string, d: Deployment): Promise<void> {
+    await this.upsertMessage('deployment', String(d.id), channel, deploymentMessage(d));
+  }
+
+  /** Edits the message remembered for (kind, key), or posts it and remembers it. */
+  private async upsertMessage(kind: string, key: string, channel: string, message: { text: string; blocks: KnownBlock[] }): Promise<void> {
     const { client, store, clock } = this.options;
-    const message = deploymentMessage(d);
-    const ref = await store.findMessage('deployment', String(d.id), 'slack');
+    const ref = await store.findMessage(kind, key, 'slack');
     if (ref) {
       await client.chat.update({ channel: ref.channel, ts: ref.ts, ...message });
       return;
     }
     const posted = await client.chat.postMessage({ channel, ...message, unfurl_links: false });
     if (posted.channel && posted.ts) {
-      await store.rememberMessage({ kind: 'deployment', key: String(d.id), adapter: 'slack', channel: posted.channel, ts: posted.ts, updatedAt: clock.now().toISOString() });
+      await store.rememberMessage({ kind, key, adapter: 'slack', channel: posted.channel, ts: posted.ts, updatedAt: clock.now().toISOString() });
     }
   }
 

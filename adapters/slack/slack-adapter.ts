@@ -1,4 +1,7 @@
-import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, type BlockAction, type ButtonAction, type Receiver } from '@slack/bolt';
+import type { Actions } from '../../src/actions/index.js';
+import { isDeckhandError } from '../../src/core/errors.js';
+import { approveActionId, denyActionId } from './approval-blocks.js';
 import type { FastifyInstance } from 'fastify';
 import type { DeckhandConfig } from '../../src/config/types.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -20,6 +23,8 @@ export interface SlackAdapterOptions {
   slashCommand: string;
   http: FastifyInstance;
   dispatcher: Dispatcher;
+  /** For the approval buttons, which call the action layer directly. */
+  actions: Actions;
   bus: EventBus;
   store: Store;
   config: DeckhandConfig;
@@ -134,6 +139,21 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     await handle(message, `command:${command.trigger_id}`, (text) =>
       queue.enqueue(command.channel_id, { run: async () => void (await client.chat.postEphemeral({ channel: command.channel_id, user: command.user_id, text })) }),
     );
+  });
+
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: new RegExp(`^(${approveActionId}|${denyActionId})$`) }, async ({ ack, body, action, client }) => {
+    await ack();
+    const channel = body.channel?.id ?? '';
+    if (!(await store.markSeen('slack', `action:${body.trigger_id}`, clock.now().toISOString()))) return;
+    const decision = action.action_id === approveActionId ? 'approve' : 'deny';
+    try {
+      await options.actions.decideApproval({ id: body.user.id, room: channel }, { deploymentId: Number(action.value), decision });
+    } catch (err) {
+      // Not an approver, own request, or a second click: tell only the person who clicked.
+      const text = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
+      if (!isDeckhandError(err)) logger.error({ err }, 'approval button failed');
+      await queue.enqueue(channel, { run: async () => void (await client.chat.postEphemeral({ channel, user: body.user.id, text })) });
+    }
   });
 
   app.error(async (err) => {

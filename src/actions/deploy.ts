@@ -4,7 +4,7 @@ import { blockingLock, describeLock } from '../core/locks.js';
 import type { Actor } from '../core/permissions.js';
 import { resolveApp, resolveAppEnvironment } from '../core/resolve-target.js';
 import type { CheckOutcome } from '../providers/types.js';
-import type { Deployment, DeploymentSource } from '../store/types.js';
+import type { Approval, Deployment, DeploymentSource } from '../store/types.js';
 import { audit, authorize, type ActionContext } from './context.js';
 import { nameSchema, parseInput, refSchema } from './validate.js';
 
@@ -27,6 +27,8 @@ export interface DeployResult {
   waitingFor: Deployment | null;
   /** Checks that failed but were forced past. */
   forcedChecks: CheckOutcome[];
+  /** Set when the deployment waits for an approval (protected environment). */
+  approval: Approval | null;
 }
 
 /**
@@ -68,6 +70,10 @@ export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput)
   }
 
   const running = await ctx.store.listDeployments({ app: app.name, environment, states: ['running', 'queued'], limit: 1 });
+  const envConfig = ctx.config.environments[environment];
+  // Protected environments wait for a person to approve; a dry run changes nothing, so it does not.
+  const needsApproval = Boolean(envConfig?.protected) && !input.dryRun;
+  const now = ctx.clock.now();
   const deployment = await ctx.store.createDeployment({
     app: app.name,
     environment,
@@ -80,7 +86,8 @@ export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput)
     forced: input.force,
     rollbackOf: input.rollbackOf,
     origin: actor.origin ?? null,
-    createdAt: ctx.clock.now().toISOString(),
+    createdAt: now.toISOString(),
+    approval: needsApproval ? { expiresAt: new Date(now.getTime() + (envConfig?.approvalTimeoutMs ?? 0)).toISOString() } : null,
   });
   await audit(ctx, actor, {
     action: input.rollbackOf ? 'rollback' : 'deploy',
@@ -95,8 +102,10 @@ export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput)
   });
   const waitingFor = running[0] ?? null;
   await ctx.bus.emit('deployment.queued', { deployment, waitingFor: waitingFor?.id ?? null });
-  ctx.queue.kick(app.name, environment);
-  return { deployment, waitingFor, forcedChecks: failedChecks };
+  const approval = needsApproval ? await ctx.store.approvalForDeployment(deployment.id) : null;
+  if (approval) await ctx.bus.emit('approval.requested', { approval, deployment });
+  else ctx.queue.kick(app.name, environment);
+  return { deployment, waitingFor, forcedChecks: failedChecks, approval };
 }
 
 function providerFor(ctx: ActionContext, kind: string) {

@@ -1,5 +1,6 @@
 import type { Actor } from '../core/permissions.js';
 import type { ActionContext } from './context.js';
+import { decideApproval } from './approve.js';
 import { createRelease } from './create-release.js';
 import { deploy } from './deploy.js';
 import { lock, unlock } from './lock.js';
@@ -15,6 +16,7 @@ export function bindActions(ctx: ActionContext) {
     rollback: (actor: Actor, input: Parameters<typeof rollback>[2]) => rollback(ctx, actor, input),
     previewRollback: (input: Parameters<typeof previewRollback>[1]) => previewRollback(ctx, input),
     createRelease: (actor: Actor, input: Parameters<typeof createRelease>[2]) => createRelease(ctx, actor, input),
+    decideApproval: (actor: Actor, input: Parameters<typeof decideApproval>[2]) => decideApproval(ctx, actor, input),
     lock: (actor: Actor, input: Parameters<typeof lock>[2]) => lock(ctx, actor, input),
     unlock: (actor: Actor, input: Parameters<typeof unlock>[2]) => unlock(ctx, actor, input),
     recentDeployments: (app: string, environment?: string, limit?: number) => recentDeployments(ctx, app, environment, limit),

@@ -72,7 +72,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const data = result.data;
   const environments: Record<string, EnvironmentConfig> = {};
   for (const [name, def] of Object.entries(data.environments)) {
-    environments[name] = { name, aliases: def.aliases, protected: def.protected, approvers: def.approvers };
+    environments[name] = {
+      name,
+      aliases: def.aliases,
+      protected: def.protected,
+      approvers: def.approvers,
+      approvalTimeoutMs: def.approval_timeout,
+      selfApproval: def.self_approval,
+    };
   }
   const apps: Record<string, AppConfig> = {};
   for (const [name, def] of Object.entries(data.apps)) {

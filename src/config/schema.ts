@@ -29,8 +29,12 @@ const environmentSchema = z
   .object({
     aliases: z.array(name).default([]),
     protected: z.boolean().default(false),
-    /** Who may approve deployments here: user ids or role:<name> (approvals come with the Slack adapter). */
+    /** Who may approve deployments here: user ids or role:<name> (besides anyone with approve:<environment>). */
     approvers: z.array(z.string().min(1)).default([]),
+    /** How long an approval request stays open before the deployment is cancelled. */
+    approval_timeout: duration.default(1_800_000),
+    /** May the person who asked for the deployment approve it too? */
+    self_approval: z.boolean().default(false),
   })
   .strict();
 

@@ -1,8 +1,11 @@
 export interface EnvironmentConfig {
   name: string;
   aliases: readonly string[];
+  /** Deployments here wait for an approval (dry runs do not). */
   protected: boolean;
   approvers: readonly string[];
+  approvalTimeoutMs: number;
+  selfApproval: boolean;
 }
 
 export interface ScriptProviderConfig {

@@ -1,4 +1,4 @@
-import type { Deployment, Lock, Release, Store } from '../store/types.js';
+import type { Approval, Deployment, Lock, Release, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 
@@ -12,6 +12,10 @@ export interface EventCatalog {
   'deployment.succeeded': { deployment: Deployment };
   'deployment.failed': { deployment: Deployment };
   'deployment.cancelled': { deployment: Deployment };
+  'approval.requested': { approval: Approval; deployment: Deployment };
+  'approval.granted': { approval: Approval; deployment: Deployment };
+  'approval.denied': { approval: Approval; deployment: Deployment };
+  'approval.expired': { approval: Approval; deployment: Deployment };
   'release.created': { release: Release };
   'lock.acquired': { lock: Lock; previous: Lock | null };
   'lock.released': { lock: Lock; releasedBy: string };
@@ -24,6 +28,10 @@ export const eventTypes: readonly EventType[] = [
   'deployment.succeeded',
   'deployment.failed',
   'deployment.cancelled',
+  'approval.requested',
+  'approval.granted',
+  'approval.denied',
+  'approval.expired',
   'release.created',
   'lock.acquired',
   'lock.released',

@@ -45,6 +45,21 @@ export interface Deployment {
   origin: DeploymentOrigin | null;
 }
 
+export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** A request to approve a deployment to a protected environment. */
+export interface Approval {
+  id: number;
+  deploymentId: number;
+  environment: string;
+  requestedBy: string;
+  state: ApprovalState;
+  createdAt: string;
+  expiresAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+}
+
 export interface NewDeployment {
   app: string;
   environment: string;
@@ -58,6 +73,8 @@ export interface NewDeployment {
   rollbackOf?: number | null;
   origin?: DeploymentOrigin | null;
   createdAt: string;
+  /** When set, the deployment waits for this approval before it can be claimed. */
+  approval?: { expiresAt: string } | null;
 }
 
 export interface DeploymentOutcome {
@@ -150,7 +167,7 @@ export interface Store {
   createDeployment(input: NewDeployment): Promise<Deployment>;
   /**
    * Atomically: when no deployment of (app, environment) is `running`, moves the oldest `queued`
-   * one to `running` (startedAt = now) and returns it; otherwise returns null. Two concurrent
+   * one whose approval (if any) is granted to `running` (startedAt = now) and returns it; otherwise returns null. Two concurrent
    * callers never both get a deployment for the same target.
    */
   claimNextDeployment(app: string, environment: string, now: string): Promise<Deployment | null>;
@@ -186,6 +203,16 @@ export interface Store {
   appendEvent(event: { type: string; at: string; data: unknown }): Promise<StoredEvent>;
   /** Oldest first (by id, so `afterId` is a resume cursor); default limit 100, at most 1000. */
   listEvents(query?: { type?: string; afterId?: number; limit?: number }): Promise<StoredEvent[]>;
+
+  getApproval(id: number): Promise<Approval | null>;
+  approvalForDeployment(deploymentId: number): Promise<Approval | null>;
+  /**
+   * Decides a pending approval; resolves null when it was no longer pending (already decided,
+   * expired) — which makes a second click harmless.
+   */
+  decideApproval(id: number, decision: { state: Exclude<ApprovalState, 'pending'>; decidedBy: string; decidedAt: string }): Promise<Approval | null>;
+  /** Pending approvals whose expiresAt is at or before `now`. */
+  listExpiredApprovals(now: string): Promise<Approval[]>;
 
   /** Remembers (or moves) the message for (kind, key, adapter). */
   rememberMessage(ref: MessageRef): Promise<void>;

@@ -11,7 +11,7 @@ export function slackConfigDir(): string {
     `
 environments:
   staging: { aliases: [stg] }
-  production: { aliases: [prod], protected: true }
+  production: { aliases: [prod], protected: true, approvers: [U0CAROL] }
 apps:
   hello:
     provider: { script: ${path.join(projectRoot, 'scripts/hello-deploy.sh')}, timeout: 30s }

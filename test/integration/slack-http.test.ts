@@ -1,5 +1,5 @@
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/fake-slack.js';
-import { appMentionRequest, messageRequest, postToBolt, signSlackRequest, slashCommandRequest, urlVerificationRequest } from '../fakes/slack/signed-request.js';
+import { appMentionRequest, blockActionsRequest, messageRequest, postToBolt, signSlackRequest, slashCommandRequest, urlVerificationRequest } from '../fakes/slack/signed-request.js';
 import { startBot, type BotProcess } from './bot-process.js';
 import { slackConfigDir } from './slack-config.js';
 
@@ -104,5 +104,41 @@ describe('Slack in HTTP mode: the real bot process, the real Bolt App, a fake Sl
     await slack.waitForCall('chat.postEphemeral', (c) => c.body.user === 'U0BOB', 10_000);
     const [answer] = slack.ephemeralMessages('C0GENERAL').filter((m) => m.user === 'U0BOB');
     expect(answer?.text).toContain('You (U0BOB) are not allowed to do that: it needs deploy:production. Roles that have it: deployers.');
+  });
+
+  test('approval buttons: only an approver; the buttons go once decided; a double click is harmless', async () => {
+    // The retry test above left production locked.
+    await postToBolt(events, secret, messageRequest({ channel: 'C0GENERAL', user: 'U0ALICE', text: '!unlock production' }));
+    await slack.waitForCall('chat.postMessage', (c) => /^(Unlocked production|production is not locked)/.test(String(c.body.text)), 10_000);
+    const text = `<@${slack.workspace.botUserId}> deploy hello/v2 to prod`;
+    const ts = slack.addUserMessage('C0GENERAL', { user: 'U0ALICE', text });
+    await postToBolt(events, secret, appMentionRequest({ channel: 'C0GENERAL', user: 'U0ALICE', text, ts }));
+    const request = await slack.waitForCall('chat.postMessage', (c) => String(c.body.text).endsWith('needs approval'), 10_000);
+    const posted = slack.messages('C0DEPLOYS').find((m) => m.text?.endsWith('needs approval'));
+    expect(request.body.channel).toBe('C0DEPLOYS');
+    const actions = (posted?.blocks as Array<{ type: string; block_id?: string; elements?: Array<{ action_id: string; value: string }> }>).find((b) => b.type === 'actions');
+    expect(actions?.elements?.map((e) => e.action_id)).toEqual(['deckhand_approve', 'deckhand_deny']);
+    const click = (userId: string) =>
+      postToBolt(
+        events,
+        secret,
+        blockActionsRequest({ userId, channelId: 'C0DEPLOYS', message: { ts: posted!.ts }, actions: [{ action_id: 'deckhand_approve', block_id: actions!.block_id!, value: actions!.elements![0]!.value }] }),
+      );
+
+    expect((await click('U0ALICE')).status).toBe(200);
+    const refused = await slack.waitForCall('chat.postEphemeral', (c) => c.body.user === 'U0ALICE' && c.body.channel === 'C0DEPLOYS', 10_000);
+    expect(refused.body.text).toBe("You (U0ALICE) can't approve deployments to production. Approvers: U0CAROL.");
+
+    expect((await click('U0CAROL')).status).toBe(200);
+    await slack.waitForCall('chat.update', (c) => String(c.body.text).endsWith(': approved'), 10_000);
+    const decided = slack.message('C0DEPLOYS', posted!.ts);
+    expect(JSON.stringify(decided?.blocks)).toContain(':white_check_mark: Approved by <@U0CAROL>');
+    expect(JSON.stringify(decided?.blocks)).not.toContain('deckhand_approve');
+
+    expect((await click('U0CAROL')).status).toBe(200);
+    const again = await slack.waitForCall('chat.postEphemeral', (c) => c.body.user === 'U0CAROL', 10_000);
+    expect(again.body.text).toMatch(/was already approved by U0CAROL/);
+
+    await slack.waitForCall('chat.update', (c) => /hello\/v2 to production: succeeded$/.test(String(c.body.text)), 15_000);
   });
 });

@@ -95,20 +95,28 @@ describe('the bot on the terminal adapter (real process, real SQLite, real scrip
     const bot = await startBot();
     await bot.waitFor('Deckhand on the terminal');
     // Each step waits for the notice it depends on, as a person at the terminal would.
+    // Production is protected in the example config: each deploy waits for "approve <n>".
     const steps: Array<[string, string]> = [
-      ['deploy hello/v1 to prod', '#1 hello/v1 to production: succeeded'],
-      ['deploy hello/v2 to prod', '#2 hello/v2 to production: succeeded'],
-      ['deploy hello/fail-demo to prod', '#3 hello/fail-demo to production: failed'],
+      ['deploy hello/v1 to prod', '#1 hello/v1 to production: waiting for approval by role:operators, role:release-managers'],
+      ['approve 1', '#1 hello/v1 to production: succeeded'],
+      ['deploy hello/v2 to prod', 'needs approval'],
+      ['approve #2', '#2 hello/v2 to production: succeeded'],
+      ['deploy hello/fail-demo to prod', 'An approver says "approve 3"'],
+      ['approve 3', '#3 hello/fail-demo to production: failed'],
       ['deploy hello/wip-thing to staging', 'Pre-deploy checks failed'],
       ['deploy! hello/wip-thing to staging', '#4 hello/wip-thing to staging (forced): succeeded'],
       ['deploy hello/v9 to staging --dry-run', '#5 hello/v9 to staging (dry run): succeeded'],
       ['rollback hello in prod', 'Reply "yes"'],
+      ['yes', 'It needs approval: an approver says "approve 6"'],
+      ['deny 6', '#6 hello/v1 to production (rollback of #2): denied by shell:tester'],
+      ['rollback hello in prod', 'Reply "yes"'],
+      ['yes', 'approve 7'],
     ];
     for (const [line, notice] of steps) {
       bot.send(line);
       await bot.waitFor(notice);
     }
-    bot.send('yes');
+    bot.send('approve 7');
     bot.child.stdin.end();
     expect(await bot.exited).toBe(0);
     const out = bot.stdout();
@@ -118,11 +126,12 @@ describe('the bot on the terminal adapter (real process, real SQLite, real scrip
     expect(out).toContain('Forced past failed checks: hello-check.sh (audited).');
     expect(out).toContain('#5 hello/v9 to staging (dry run)');
     expect(out).toContain('Roll back hello in production from v2 (#2) to v1 (#1)?');
-    expect(out).toContain('Rolling back: deployment #6 hello/v1 to production (rollback of #2) queued.');
-    expect(out).toContain('[deploy] #6 hello/v1 to production (rollback of #2): succeeded');
+    expect(out).toContain('[deploy] #6 hello/v1 to production (rollback of #2): cancelled: approval denied by shell:tester');
+    expect(out).toContain('Rolling back: deployment #7 hello/v1 to production (rollback of #2) queued.');
+    expect(out).toContain('[deploy] #7 hello/v1 to production (rollback of #2): succeeded');
 
     const production = JSON.parse(readFileSync(path.join(bot.cwd, 'data/hello/production/current.json'), 'utf8'));
-    expect(production).toMatchObject({ ref: 'v1', deployment_id: 6 });
+    expect(production).toMatchObject({ ref: 'v1', deployment_id: 7 });
     const staging = JSON.parse(readFileSync(path.join(bot.cwd, 'data/hello/staging/current.json'), 'utf8'));
     expect(staging.ref).toBe('wip-thing'); // the dry run of v9 changed nothing
 

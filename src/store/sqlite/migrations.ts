@@ -112,6 +112,24 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'approvals',
+    sql: `
+      CREATE TABLE approvals (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        deployment_id INTEGER NOT NULL UNIQUE REFERENCES deployments (id),
+        environment   TEXT NOT NULL,
+        requested_by  TEXT NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'expired')),
+        created_at    TEXT NOT NULL,
+        expires_at    TEXT NOT NULL,
+        decided_by    TEXT,
+        decided_at    TEXT
+      );
+      CREATE INDEX approvals_pending ON approvals (expires_at) WHERE state = 'pending';
+    `,
+  },
 ];
 
 const createTrackingTable = `

@@ -1,4 +1,5 @@
 import type {
+  Approval,
   AuditRecord,
   Deployment,
   DeploymentOrigin,
@@ -154,4 +155,30 @@ export function toAudit(row: AuditRow): AuditRecord {
 /** JSON for a TEXT column. `undefined` (which JSON.stringify drops) is stored as null. */
 export function toJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
+}
+
+export interface ApprovalRow {
+  id: number;
+  deployment_id: number;
+  environment: string;
+  requested_by: string;
+  state: string;
+  created_at: string;
+  expires_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+}
+
+export function toApproval(row: ApprovalRow): Approval {
+  return {
+    id: row.id,
+    deploymentId: row.deployment_id,
+    environment: row.environment,
+    requestedBy: row.requested_by,
+    state: row.state as Approval['state'],
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    decidedBy: row.decided_by,
+    decidedAt: row.decided_at,
+  };
 }

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { DeckhandError, ErrorCode } from '../../core/errors.js';
 import type {
   AcquireLockResult,
+  Approval,
   AuditRecord,
   Deployment,
   DeploymentOutcome,
@@ -18,6 +19,7 @@ import type {
   StoredEvent,
 } from '../types.js';
 import { finishedStates } from '../types.js';
+import { approvalBy, decide, expiredApprovals, insertApproval } from './approvals.js';
 import { runMigrations } from './migrations.js';
 import { clampLimit, listLimits, whereClause } from './query.js';
 import {
@@ -99,7 +101,13 @@ export class SqliteStore implements Store {
       createdAt: input.createdAt,
     };
     try {
-      return toDeployment(insert.get(params) as DeploymentRow);
+      return this.immediate(() => {
+        const created = toDeployment(insert.get(params) as DeploymentRow);
+        if (input.approval) {
+          insertApproval(this.prepare, { deploymentId: created.id, environment: created.environment, requestedBy: created.requestedBy, createdAt: created.createdAt, expiresAt: input.approval.expiresAt });
+        }
+        return created;
+      });
     } catch (err) {
       if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
         throw new DeckhandError(
@@ -124,6 +132,7 @@ export class SqliteStore implements Store {
         WHERE id = (
           SELECT id FROM deployments
           WHERE app = @app AND environment = @environment AND state = 'queued'
+            AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.deployment_id = deployments.id AND a.state <> 'approved')
           ORDER BY id LIMIT 1
         )
         RETURNING *`).get({ app, environment, now }) as DeploymentRow | undefined;
@@ -293,6 +302,24 @@ export class SqliteStore implements Store {
     return (rows as EventRow[]).map(toEvent);
   }
 
+  // --- approvals ---------------------------------------------------------------------------
+
+  async getApproval(id: number): Promise<Approval | null> {
+    return approvalBy(this.prepare, 'id', id);
+  }
+
+  async approvalForDeployment(deploymentId: number): Promise<Approval | null> {
+    return approvalBy(this.prepare, 'deployment_id', deploymentId);
+  }
+
+  async decideApproval(id: number, decision: Parameters<Store['decideApproval']>[1]): Promise<Approval | null> {
+    return decide(this.prepare, id, decision);
+  }
+
+  async listExpiredApprovals(now: string): Promise<Approval[]> {
+    return expiredApprovals(this.prepare, now);
+  }
+
   // --- chat message references and seen keys ----------------------------------------------
 
   async rememberMessage(ref: MessageRef): Promise<void> {
@@ -334,6 +361,8 @@ export class SqliteStore implements Store {
   }
 
   // --- helpers -----------------------------------------------------------------------------
+
+  private readonly prepare = (sql: string) => this.statement(sql);
 
   /** A prepared statement, compiled once per distinct SQL text. */
   private statement(sql: string): Database.Statement<unknown[], unknown> {

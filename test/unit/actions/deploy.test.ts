@@ -142,22 +142,22 @@ describe('rollback action', () => {
   test('redeploys the previous successful ref, skipping dry runs and failures', async () => {
     const h = await createHarness();
     const run = async (ref: string, ok = true, dryRun = false) => {
-      const { deployment } = await h.actions.deploy(bob, { app: 'hello', environment: 'production', ref, dryRun });
+      const { deployment } = await h.actions.deploy(bob, { app: 'hello', environment: 'staging', ref, dryRun });
       await h.provider.untilStarted(h.provider.started.length + 0);
       await new Promise((r) => setImmediate(r));
       h.provider.finish(deployment.id, ok);
       await h.runner.idle();
       return deployment;
     };
-    await expect(h.actions.rollback(bob, { app: 'hello', environment: 'prod' })).rejects.toMatchObject({ code: ErrorCode.NothingToRollback });
+    await expect(h.actions.rollback(bob, { app: 'hello', environment: 'stg' })).rejects.toMatchObject({ code: ErrorCode.NothingToRollback });
     const v1 = await run('v1');
     await run('v2', false);
     await run('v3', true, true);
     const v4 = await run('v4');
-    const result = await h.actions.rollback(bob, { app: 'hello', environment: 'prod' });
+    const result = await h.actions.rollback(bob, { app: 'hello', environment: 'stg' });
     expect(result.previous.id).toBe(v1.id);
     expect(result.current.id).toBe(v4.id);
-    expect(result.deployment).toMatchObject({ ref: 'v1', rollbackOf: v4.id, environment: 'production' });
+    expect(result.deployment).toMatchObject({ ref: 'v1', rollbackOf: v4.id, environment: 'staging' });
     await h.provider.untilStarted(5);
     h.provider.finish(result.deployment.id);
     await h.runner.idle();
@@ -191,5 +191,59 @@ describe('locks and releases', () => {
     await expect(h.actions.createRelease(alice, { app: 'api', version: '1.0.0' })).rejects.toMatchObject({ code: ErrorCode.Forbidden });
     await expect(h.actions.createRelease(alice, { app: 'hello', version: '-rf' })).rejects.toMatchObject({ code: ErrorCode.Usage });
     expect(h.events.filter((e) => e.type === 'release.created')).toHaveLength(1);
+  });
+});
+
+describe('approvals for protected environments', () => {
+  async function protectedHarness(extra = '') {
+    const { testConfig } = await import('../../fixtures/config.js');
+    const config = testConfig(extra);
+    return createHarness({ ...config, environments: { ...config.environments, production: { ...config.environments.production!, approvers: ['role:leads', 'carol'], approvalTimeoutMs: 600_000 } } });
+  }
+
+  test('a deployment to a protected environment waits for an approver, then runs', async () => {
+    const h = await protectedHarness();
+    const { deployment, approval } = await h.actions.deploy(bob, { app: 'hello', environment: 'prod' });
+    expect(approval).toMatchObject({ state: 'pending', expiresAt: '2026-11-23T10:10:00.000Z' });
+    expect(h.events.map((e) => e.type)).toEqual(['deployment.queued', 'approval.requested']);
+    await new Promise((r) => setImmediate(r));
+    expect(h.provider.started).toHaveLength(0);
+
+    // The requester may not approve their own request; someone who is not an approver may not either.
+    await expect(h.actions.decideApproval(bob, { deploymentId: deployment.id, decision: 'approve' })).rejects.toThrow(/someone else has to approve it/);
+    await expect(h.actions.decideApproval(alice, { deploymentId: deployment.id, decision: 'approve' })).rejects.toMatchObject({ code: ErrorCode.Forbidden });
+
+    const { approval: granted } = await h.actions.decideApproval({ id: 'carol' }, { deploymentId: deployment.id, decision: 'approve' });
+    expect(granted).toMatchObject({ state: 'approved', decidedBy: 'carol' });
+    // A double click changes nothing and says who decided.
+    await expect(h.actions.decideApproval({ id: 'carol' }, { deploymentId: deployment.id, decision: 'deny' })).rejects.toThrow(/was already approved by carol/);
+
+    await h.provider.untilStarted(1);
+    h.provider.finish(deployment.id);
+    await h.runner.idle();
+    expect((await h.store.getDeployment(deployment.id))?.state).toBe('succeeded');
+    expect((await h.store.listAudit({ action: 'approval.grant' })).map((a) => `${a.actor}:${a.outcome}`)).toEqual(['carol:ok', 'alice:denied', 'bob:denied']);
+  });
+
+  test('denied and expired requests cancel the deployment; dry runs need no approval', async () => {
+    const h = await protectedHarness();
+    const denied = await h.actions.deploy(bob, { app: 'hello', environment: 'production', ref: 'a' });
+    await h.actions.decideApproval({ id: 'carol' }, { deploymentId: denied.deployment.id, decision: 'deny' });
+    expect(await h.store.getDeployment(denied.deployment.id)).toMatchObject({ state: 'cancelled', reason: 'approval denied by carol' });
+
+    const late = await h.actions.deploy(bob, { app: 'hello', environment: 'production', ref: 'b' });
+    const { expireApprovals } = await import('../../../src/actions/approve.js');
+    expect(await expireApprovals(h.ctx)).toBe(0);
+    h.clock.advance(600_000);
+    expect(await expireApprovals(h.ctx)).toBe(1);
+    expect(await h.store.getDeployment(late.deployment.id)).toMatchObject({ state: 'cancelled', reason: 'approval request expired' });
+    await expect(h.actions.decideApproval({ id: 'carol' }, { deploymentId: late.deployment.id, decision: 'approve' })).rejects.toThrow(/already expired/);
+
+    const dry = await h.actions.deploy(bob, { app: 'hello', environment: 'production', ref: 'c', dryRun: true });
+    expect(dry.approval).toBeNull();
+    await h.provider.untilStarted(1);
+    h.provider.finish(dry.deployment.id);
+    await h.runner.idle();
+    expect(h.events.filter((e) => e.type.startsWith('approval.')).map((e) => e.type)).toEqual(['approval.requested', 'approval.denied', 'approval.requested', 'approval.expired']);
   });
 });

@@ -393,6 +393,36 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('approvals', () => {
+      it('a deployment awaiting approval is not claimed until approved; a second decision is a no-op', async () => {
+        const d = await store.createDeployment(deployment({ approval: { expiresAt: at(30) } }));
+        const approval = await store.approvalForDeployment(d.id);
+        expect(approval).toMatchObject({ deploymentId: d.id, environment: 'prod', requestedBy: 'alice', state: 'pending', expiresAt: at(30), decidedBy: null });
+        expect(await store.claimNextDeployment('web', 'prod', at(1))).toBeNull();
+
+        const approved = await store.decideApproval(approval!.id, { state: 'approved', decidedBy: 'bob', decidedAt: at(2) });
+        expect(approved).toMatchObject({ state: 'approved', decidedBy: 'bob', decidedAt: at(2) });
+        expect(await store.decideApproval(approval!.id, { state: 'denied', decidedBy: 'carol', decidedAt: at(3) })).toBeNull();
+        expect((await store.getApproval(approval!.id))?.state).toBe('approved');
+        expect((await store.claimNextDeployment('web', 'prod', at(4)))?.id).toBe(d.id);
+      });
+
+      it('a later deployment without approval is not held up by one that waits', async () => {
+        const waiting = await store.createDeployment(deployment({ approval: { expiresAt: at(30) } }));
+        const free = await store.createDeployment(deployment());
+        expect((await store.claimNextDeployment('web', 'prod', at(1)))?.id).toBe(free.id);
+        expect((await store.getDeployment(waiting.id))?.state).toBe('queued');
+      });
+
+      it('lists pending approvals that have expired', async () => {
+        const a = await store.createDeployment(deployment({ approval: { expiresAt: at(10) } }));
+        await store.createDeployment(deployment({ app: 'api', approval: { expiresAt: at(60) } }));
+        expect((await store.listExpiredApprovals(at(9))).map((x) => x.deploymentId)).toEqual([]);
+        expect((await store.listExpiredApprovals(at(10))).map((x) => x.deploymentId)).toEqual([a.id]);
+        expect(await store.approvalForDeployment((await store.createDeployment(deployment())).id)).toBeNull();
+      });
+    });
+
     describe('message references', () => {
       const ref = { kind: 'deployment', key: '7', adapter: 'slack', channel: 'C1', ts: '1.000100', updatedAt: at(0) };
 
