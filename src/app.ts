@@ -7,6 +7,7 @@ import type { DeckhandConfig } from './config/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { EventBus } from './core/events.js';
 import type { Logger } from './core/logger.js';
+import { registerDeploymentLogRoute } from './http/deployment-log-route.js';
 import { createHttpServer } from './http/server.js';
 import { DeploymentRunner } from './jobs/deployment-runner.js';
 import { ScriptProvider } from './providers/script/script-provider.js';
@@ -74,6 +75,8 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
       return { store: storeOk, accepting: !closing };
     },
   });
+
+  registerDeploymentLogRoute(http, store);
 
   return {
     actions,

@@ -22,6 +22,9 @@ async function main(): Promise<void> {
   const store = await openStore(env.DATABASE_URL);
   const deckhand = await createDeckhand({ config, store, logger, dataDir: path.resolve(env.DECKHAND_DATA_DIR) });
 
+  // Known once the server listens (PORT=0 picks the port); used for log links.
+  let publicUrl = env.DECKHAND_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
+
   // The Slack adapter registers /slack/events, so it starts before the server listens.
   const slack = env.SLACK_BOT_TOKEN
     ? await startSlackAdapter({
@@ -38,10 +41,12 @@ async function main(): Promise<void> {
         config,
         logger,
         clock: systemClock,
+        publicUrl: () => publicUrl,
       })
     : null;
 
   const address = await deckhand.http.listen({ port: env.PORT, host: env.HOST });
+  if (!env.DECKHAND_PUBLIC_URL) publicUrl = `http://localhost:${new URL(address).port}`;
   logger.info({ address, config: config.file, adapter: slack ? `slack (${slack.mode})` : 'shell' }, 'deckhand started');
 
   let stopping: Promise<void> | null = null;
@@ -66,6 +71,7 @@ async function main(): Promise<void> {
     user,
     botName: config.bot.name,
     approvers: (environment) => config.environments[environment]?.approvers ?? [],
+    publicUrl: () => publicUrl,
   });
   deckhand.bus.subscribe(shell.onEvent);
   deckhand.bus.subscribeOutput(shell.onOutput);

@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { deploymentDuration, deploymentTitle } from '../../src/chat/format.js';
 import type { AnyEvent } from '../../src/core/events.js';
 import { lockTarget } from '../../src/core/locks.js';
+import { deploymentLogUrl } from '../../src/http/deployment-log-route.js';
 import type { ChatMessage, ChatReply } from '../../src/router/types.js';
 import type { Deployment } from '../../src/store/types.js';
 
@@ -12,6 +13,8 @@ export interface ShellAdapterOptions {
   /** The user id commands run as: shell:<name>. */
   user: string;
   botName: string;
+  /** Deckhand's public base URL, for the log link of a failed deployment. */
+  publicUrl?: () => string;
   /** Who may approve in an environment, for the notice. */
   approvers?: (environment: string) => readonly string[];
   /** Print every line of a running deployment's output (default true). */
@@ -71,6 +74,8 @@ export class ShellAdapter {
         const d = event.data.deployment;
         this.notice(d, `${d.state}: ${d.reason ?? 'no reason given'}`);
         if (d.logTail) this.print(['  last output:', ...d.logTail.split('\n').map((l) => `  | ${l}`)].join('\n'));
+        const base = this.options.publicUrl?.();
+        if (base && d.startedAt) this.print(`  full log: ${deploymentLogUrl(base, d)}`);
         break;
       }
       case 'approval.requested':

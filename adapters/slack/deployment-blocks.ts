@@ -21,7 +21,7 @@ function who(userId: string): string {
 }
 
 /** The one message that represents a deployment; rendered again and edited in place on every change. */
-export function deploymentMessage(d: Deployment): { text: string; blocks: KnownBlock[] } {
+export function deploymentMessage(d: Deployment, logUrl?: string): { text: string; blocks: KnownBlock[] } {
   const target = `${d.app}/${d.ref} to ${d.environment}`;
   const flags = [d.dryRun ? 'dry run' : null, d.forced ? 'forced' : null, d.rollbackOf ? `rollback of #${d.rollbackOf}` : null].filter(Boolean);
   const took = deploymentDuration(d);
@@ -44,7 +44,8 @@ export function deploymentMessage(d: Deployment): { text: string; blocks: KnownB
     const tail = d.logTail.length > 2800 ? `…${d.logTail.slice(-2800)}` : d.logTail;
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${escapeMrkdwn(tail)}\`\`\`` } });
   }
-  const context = [`${d.source}${flags.length ? ` · ${flags.join(' · ')}` : ''}`, 'output in the thread'];
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(context.join(' · ')) }] });
+  const context = escapeMrkdwn([`${d.source}${flags.length ? ` · ${flags.join(' · ')}` : ''}`, 'output in the thread'].join(' · '));
+  const link = logUrl ? ` · <${logUrl}|full log>` : '';
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${context}${link}` }] });
   return { text: `Deployment #${d.id} ${target}: ${d.state}`, blocks };
 }

@@ -5,6 +5,7 @@ import type { AnyEvent } from '../../src/core/events.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { KnownBlock } from '@slack/types';
 import type { Approval, Deployment, Store } from '../../src/store/types.js';
+import { deploymentLogUrl } from '../../src/http/deployment-log-route.js';
 import { approvalMessage } from './approval-blocks.js';
 import type { ChannelQueue } from './channel-queue.js';
 import { deploymentMessage, escapeMrkdwn } from './deployment-blocks.js';
@@ -16,6 +17,8 @@ export interface DeploymentNotifierOptions {
   queue: ChannelQueue;
   logger: Logger;
   clock: Clock;
+  /** Deckhand's public base URL, for the log link (resolved late: the port may be chosen at listen). */
+  publicUrl?: () => string;
   /** How often buffered output is posted to the thread; default 2 s. */
   outputFlushMs?: number;
   /** Lines kept per flush; earlier ones are summarised as "… N lines". Default 100. */
@@ -117,7 +120,8 @@ export class DeploymentNotifier {
   }
 
   private async upsert(channel: string, d: Deployment): Promise<void> {
-    await this.upsertMessage('deployment', String(d.id), channel, deploymentMessage(d));
+    const base = this.options.publicUrl?.();
+    await this.upsertMessage('deployment', String(d.id), channel, deploymentMessage(d, base ? deploymentLogUrl(base, d) : undefined));
   }
 
   /** Edits the message remembered for (kind, key), or posts it and remembers it. */

@@ -30,6 +30,8 @@ export interface SlackAdapterOptions {
   config: DeckhandConfig;
   logger: Logger;
   clock: Clock;
+  /** Deckhand's public base URL, for log links. */
+  publicUrl?: () => string;
   /** Pause between messages to one channel (Slack: about 1/s). Tests shorten it. */
   channelIntervalMs?: number;
   outputFlushMs?: number;
@@ -88,6 +90,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     queue,
     logger,
     clock,
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     ...(options.outputFlushMs !== undefined ? { outputFlushMs: options.outputFlushMs } : {}),
   });
   const unsubscribe = [options.bus.subscribe(notifier.onEvent), options.bus.subscribeOutput(notifier.onOutput)];

@@ -10,6 +10,8 @@ const envSchema = z
   DATABASE_URL: z.string().min(1).default('sqlite:./data/deckhand.db'),
   DECKHAND_CONFIG: z.string().min(1).optional(),
   DECKHAND_DATA_DIR: z.string().min(1).default('./data'),
+  /** How people reach this Deckhand (for log links); default http://localhost:PORT. */
+  DECKHAND_PUBLIC_URL: z.url().optional(),
   LOG_LEVEL: z.enum(logLevels).optional(),
   /** xoxb-...: when set, Deckhand runs on Slack instead of the terminal. */
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'a bot token starts with xoxb-').optional(),

@@ -80,11 +80,22 @@ export class DeploymentRunner implements DeploymentQueue {
     await ctx.bus.emit('deployment.started', { deployment });
     const controller = new AbortController();
     this.controllers.add(controller);
+    // The whole output is kept for the log URL; writes are chained so lines stay in order.
+    let seq = 0;
+    let logged = Promise.resolve();
+    const keep = (line: string, stream: 'stdout' | 'stderr') => {
+      const entry = { seq: ++seq, stream, line, at: ctx.clock.now().toISOString() };
+      logged = logged.then(() => ctx.store.appendLog(deployment.id, [entry])).catch((err) => ctx.logger.error({ err, deploymentId: deployment.id }, 'could not store a log line'));
+    };
     try {
       const result = await provider.deploy(app, deployment, {
-        onLine: (line, stream) => ctx.bus.output(deployment, line, stream),
+        onLine: (line, stream) => {
+          keep(line, stream);
+          ctx.bus.output(deployment, line, stream);
+        },
         signal: controller.signal,
       });
+      await logged;
       const aborted = controller.signal.aborted;
       await this.finish(deployment, {
         state: result.ok ? 'succeeded' : aborted ? 'cancelled' : 'failed',

@@ -43,6 +43,15 @@ export interface Deployment {
   logTail: string | null;
   /** The chat message that asked for it, when one did. */
   origin: DeploymentOrigin | null;
+  /** Random, unguessable: the capability in the deployment's log URL. */
+  logToken: string;
+}
+
+export interface LogLine {
+  seq: number;
+  stream: 'stdout' | 'stderr';
+  line: string;
+  at: string;
 }
 
 export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired';
@@ -203,6 +212,11 @@ export interface Store {
   appendEvent(event: { type: string; at: string; data: unknown }): Promise<StoredEvent>;
   /** Oldest first (by id, so `afterId` is a resume cursor); default limit 100, at most 1000. */
   listEvents(query?: { type?: string; afterId?: number; limit?: number }): Promise<StoredEvent[]>;
+
+  /** Appends output lines of a deployment (already redacted). */
+  appendLog(deploymentId: number, lines: readonly LogLine[]): Promise<void>;
+  /** A deployment's output in order; at most `limit` lines (default 20000) from the start. */
+  readLog(deploymentId: number, limit?: number): Promise<LogLine[]>;
 
   getApproval(id: number): Promise<Approval | null>;
   approvalForDeployment(deploymentId: number): Promise<Approval | null>;

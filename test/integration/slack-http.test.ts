@@ -60,6 +60,7 @@ describe('Slack in HTTP mode: the real bot process, the real Bolt App, a fake Sl
     const [notice] = slack.messages('C0DEPLOYS');
     expect(notice?.text).toBe('Deployment #1 hello/main to staging: succeeded');
     expect(JSON.stringify(notice?.blocks)).toContain(':white_check_mark: *Deployment #1* hello/main to staging — *succeeded*');
+    expect(JSON.stringify(notice?.blocks)).toMatch(new RegExp(`<http://localhost:${bot.port}/deployments/1/log\\?token=[\\w-]+\\|full log>`));
     expect(slack.messages('C0DEPLOYS')).toHaveLength(1); // edited, never re-posted
     expect(slack.callsTo('chat.update').length).toBeGreaterThanOrEqual(1);
 

@@ -102,7 +102,7 @@ describe('the bot on the terminal adapter (real process, real SQLite, real scrip
       ['deploy hello/v2 to prod', 'needs approval'],
       ['approve #2', '#2 hello/v2 to production: succeeded'],
       ['deploy hello/fail-demo to prod', 'An approver says "approve 3"'],
-      ['approve 3', '#3 hello/fail-demo to production: failed'],
+      ['approve 3', 'full log: http://localhost:'],
       ['deploy hello/wip-thing to staging', 'Pre-deploy checks failed'],
       ['deploy! hello/wip-thing to staging', '#4 hello/wip-thing to staging (forced): succeeded'],
       ['deploy hello/v9 to staging --dry-run', '#5 hello/v9 to staging (dry run): succeeded'],
@@ -115,6 +115,20 @@ describe('the bot on the terminal adapter (real process, real SQLite, real scrip
     for (const [line, notice] of steps) {
       bot.send(line);
       await bot.waitFor(notice);
+      if (line === 'approve 3') {
+        // The failure notice links the whole log; the link works while the bot runs, a wrong token does not.
+        const url = /full log: (\S+)/.exec(bot.stdout())?.[1] ?? '';
+        expect(url).toMatch(new RegExp(`^http://localhost:${bot.port}/deployments/3/log\\?token=[\\w-]{20,}$`));
+        const log = await fetch(url);
+        expect(log.status).toBe(200);
+        expect(log.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+        const text = await log.text();
+        expect(text).toContain('Deployment #3 hello/fail-demo to production — failed (exited with code 1)');
+        expect(text).toContain('  Deploying hello@fail-demo to production');
+        expect(text).toMatch(/\n! .*fail/);
+        expect((await fetch(url.replace(/token=.*/, 'token=guess'))).status).toBe(404);
+        expect((await fetch(url.replace('/deployments/3/', '/deployments/999/'))).status).toBe(404);
+      }
     }
     bot.send('approve 7');
     bot.child.stdin.end();

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Approval, ApprovalState } from '../types.js';
 import { toApproval, type ApprovalRow } from './rows.js';
 
-type Prepare = (sql: string) => Database.Statement<unknown[], unknown>;
+export type Prepare = (sql: string) => Database.Statement<unknown[], unknown>;
 
 /** Approval queries of the SQLite store; the statements are prepared once by the store's cache. */
 export function insertApproval(prepare: Prepare, input: { deploymentId: number; environment: string; requestedBy: string; createdAt: string; expiresAt: string }): Approval {

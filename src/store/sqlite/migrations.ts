@@ -130,6 +130,24 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX approvals_pending ON approvals (expires_at) WHERE state = 'pending';
     `,
   },
+  {
+    version: 4,
+    name: 'deployment logs',
+    sql: `
+      -- Existing rows get a random token too, so every deployment has a log URL.
+      ALTER TABLE deployments ADD COLUMN log_token TEXT NOT NULL DEFAULT '';
+      UPDATE deployments SET log_token = lower(hex(randomblob(18))) WHERE log_token = '';
+
+      CREATE TABLE deployment_logs (
+        deployment_id INTEGER NOT NULL REFERENCES deployments (id),
+        seq           INTEGER NOT NULL,
+        stream        TEXT    NOT NULL CHECK (stream IN ('stdout', 'stderr')),
+        line          TEXT    NOT NULL,
+        at            TEXT    NOT NULL,
+        PRIMARY KEY (deployment_id, seq)
+      );
+    `,
+  },
 ];
 
 const createTrackingTable = `

@@ -33,6 +33,7 @@ export interface DeploymentRow {
   reason: string | null;
   log_tail: string | null;
   origin: string | null;
+  log_token: string;
 }
 
 export interface ReleaseRow {
@@ -99,6 +100,7 @@ export function toDeployment(row: DeploymentRow): Deployment {
     reason: row.reason,
     logTail: row.log_tail,
     origin: row.origin === null ? null : (JSON.parse(row.origin) as DeploymentOrigin),
+    logToken: row.log_token,
   };
 }
 

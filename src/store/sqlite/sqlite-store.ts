@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,6 +11,7 @@ import type {
   DeploymentOutcome,
   DeploymentQuery,
   Lock,
+  LogLine,
   MessageRef,
   NewAuditRecord,
   NewDeployment,
@@ -20,6 +22,8 @@ import type {
 } from '../types.js';
 import { finishedStates } from '../types.js';
 import { approvalBy, decide, expiredApprovals, insertApproval } from './approvals.js';
+import { appendLogLines, readLogLines } from './logs.js';
+import { insertSeenKey, messageRef, upsertMessageRef } from './message-refs.js';
 import { runMigrations } from './migrations.js';
 import { clampLimit, listLimits, whereClause } from './query.js';
 import {
@@ -27,7 +31,6 @@ import {
   type DeploymentRow,
   type EventRow,
   type LockRow,
-  type MessageRefRow,
   type ReleaseRow,
   environmentWide,
   lockAppColumn,
@@ -36,7 +39,6 @@ import {
   toEvent,
   toJson,
   toLock,
-  toMessageRef,
   toRelease,
 } from './rows.js';
 
@@ -82,9 +84,9 @@ export class SqliteStore implements Store {
   async createDeployment(input: NewDeployment): Promise<Deployment> {
     const insert = this.statement(`
       INSERT INTO deployments
-        (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, origin, created_at)
+        (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, origin, log_token, created_at)
       VALUES
-        (@app, @environment, @ref, 'queued', @provider, @source, @requestedBy, @room, @dryRun, @forced, @rollbackOf, @origin, @createdAt)
+        (@app, @environment, @ref, 'queued', @provider, @source, @requestedBy, @room, @dryRun, @forced, @rollbackOf, @origin, @logToken, @createdAt)
       RETURNING *`);
     const params = {
       app: input.app,
@@ -98,6 +100,7 @@ export class SqliteStore implements Store {
       forced: input.forced ? 1 : 0,
       rollbackOf: input.rollbackOf ?? null,
       origin: input.origin ? toJson(input.origin) : null,
+      logToken: randomBytes(18).toString('base64url'),
       createdAt: input.createdAt,
     };
     try {
@@ -302,7 +305,15 @@ export class SqliteStore implements Store {
     return (rows as EventRow[]).map(toEvent);
   }
 
-  // --- approvals ---------------------------------------------------------------------------
+  // --- logs, approvals, chat references: their queries live in logs.ts, approvals.ts, message-refs.ts
+
+  async appendLog(deploymentId: number, lines: readonly LogLine[]): Promise<void> {
+    this.immediate(() => appendLogLines(this.prepare, deploymentId, lines));
+  }
+
+  async readLog(deploymentId: number, limit = 20_000): Promise<LogLine[]> {
+    return readLogLines(this.prepare, deploymentId, limit);
+  }
 
   async getApproval(id: number): Promise<Approval | null> {
     return approvalBy(this.prepare, 'id', id);
@@ -320,23 +331,16 @@ export class SqliteStore implements Store {
     return expiredApprovals(this.prepare, now);
   }
 
-  // --- chat message references and seen keys ----------------------------------------------
-
   async rememberMessage(ref: MessageRef): Promise<void> {
-    this.statement(`
-      INSERT INTO message_refs (kind, key, adapter, channel, ts, updated_at)
-      VALUES (@kind, @key, @adapter, @channel, @ts, @updatedAt)
-      ON CONFLICT (kind, key, adapter) DO UPDATE SET channel = excluded.channel, ts = excluded.ts, updated_at = excluded.updated_at`).run(ref);
+    upsertMessageRef(this.prepare, ref);
   }
 
   async findMessage(kind: string, key: string, adapter: string): Promise<MessageRef | null> {
-    const row = this.statement('SELECT * FROM message_refs WHERE kind = ? AND key = ? AND adapter = ?').get(kind, key, adapter);
-    return row === undefined ? null : toMessageRef(row as MessageRefRow);
+    return messageRef(this.prepare, kind, key, adapter);
   }
 
   async markSeen(scope: string, key: string, at: string): Promise<boolean> {
-    const result = this.statement('INSERT INTO seen_keys (scope, key, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(scope, key, at);
-    return result.changes === 1;
+    return insertSeenKey(this.prepare, scope, key, at);
   }
 
   async appendAudit(record: NewAuditRecord): Promise<AuditRecord> {

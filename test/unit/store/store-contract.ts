@@ -81,6 +81,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           reason: null,
           logTail: null,
           origin: null,
+          logToken: expect.any(String),
         });
         expect(await store.getDeployment(created.id)).toEqual(created);
       });
@@ -420,6 +421,21 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect((await store.listExpiredApprovals(at(9))).map((x) => x.deploymentId)).toEqual([]);
         expect((await store.listExpiredApprovals(at(10))).map((x) => x.deploymentId)).toEqual([a.id]);
         expect(await store.approvalForDeployment((await store.createDeployment(deployment())).id)).toBeNull();
+      });
+    });
+
+    describe('deployment logs', () => {
+      it('keeps lines in order, ignores a repeated seq, and gives each deployment its own token', async () => {
+        const a = await store.createDeployment(deployment());
+        const b = await store.createDeployment(deployment());
+        expect(a.logToken).toMatch(/^[\w-]{20,}$/);
+        expect(a.logToken).not.toBe(b.logToken);
+        const line = (seq: number, text: string) => ({ seq, stream: 'stdout' as const, line: text, at: at(seq) });
+        await store.appendLog(a.id, [line(1, 'one'), line(2, 'two')]);
+        await store.appendLog(a.id, [line(2, 'two again'), { ...line(3, 'oops'), stream: 'stderr' }]);
+        expect((await store.readLog(a.id)).map((l) => `${l.seq}:${l.stream}:${l.line}`)).toEqual(['1:stdout:one', '2:stdout:two', '3:stderr:oops']);
+        expect(await store.readLog(b.id)).toEqual([]);
+        expect(await store.readLog(a.id, 1)).toHaveLength(1);
       });
     });
 

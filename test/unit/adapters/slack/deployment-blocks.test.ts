@@ -4,7 +4,7 @@ import type { Deployment } from '../../../../src/store/types.js';
 const base: Deployment = {
   id: 7, app: 'api', environment: 'production', ref: 'main', state: 'running', provider: 'script', source: 'chat',
   requestedBy: 'U024BE7LH', room: 'C1', dryRun: false, forced: false, rollbackOf: null, createdAt: '2026-11-23T10:00:00.000Z',
-  startedAt: '2026-11-23T10:00:01.000Z', finishedAt: null, exitCode: null, reason: null, logTail: null, origin: null,
+  startedAt: '2026-11-23T10:00:01.000Z', finishedAt: null, exitCode: null, reason: null, logTail: null, origin: null, logToken: 'tok',
 };
 
 describe('deploymentMessage', () => {
