@@ -165,6 +165,51 @@ export interface MessageRef {
   updatedAt: string;
 }
 
+/** An accepted webhook request, kept exactly as it came (the inbox). */
+export interface Delivery {
+  id: number;
+  /** Where it came from: "trigger:<name>", "github", ... */
+  source: string;
+  /** The sender's delivery id (or one Deckhand made); unique per source. */
+  deliveryId: string;
+  receivedAt: string;
+  contentType: string;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  /** The parsed body (JSON, or the fields of a form). */
+  body: unknown;
+}
+
+export type NewDelivery = Omit<Delivery, 'id'>;
+
+export type JobState = 'pending' | 'running' | 'done' | 'dead';
+
+/** A unit of durable work: persisted first, run by whichever worker takes its lease. */
+export interface Job {
+  id: number;
+  type: string;
+  /** Idempotency key: a second job with the same key is not created. */
+  key: string | null;
+  payload: unknown;
+  state: JobState;
+  attempts: number;
+  maxAttempts: number;
+  runAt: string;
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface NewJob {
+  type: string;
+  key?: string | null;
+  payload: unknown;
+  runAt: string;
+  maxAttempts?: number;
+}
+
 export interface Store {
   /** Creates or upgrades the schema; safe to call on every start. */
   migrate(): Promise<void>;
@@ -227,6 +272,27 @@ export interface Store {
   decideApproval(id: number, decision: { state: Exclude<ApprovalState, 'pending'>; decidedBy: string; decidedAt: string }): Promise<Approval | null>;
   /** Pending approvals whose expiresAt is at or before `now`. */
   listExpiredApprovals(now: string): Promise<Approval[]>;
+
+  /**
+   * Stores a delivery and the job that will process it, in one transaction. A delivery id seen
+   * before for the same source is not stored again: `duplicate` is true and no job is made.
+   */
+  acceptDelivery(delivery: NewDelivery, job: Omit<NewJob, 'payload'>): Promise<{ delivery: Delivery; duplicate: boolean }>;
+  getDelivery(id: number): Promise<Delivery | null>;
+
+  /** Creates a job; resolves null (and creates nothing) when its key already exists. */
+  enqueueJob(job: NewJob): Promise<Job | null>;
+  /**
+   * Takes the lease of the next due job (pending with runAt <= now, or running with an expired
+   * lease), atomically, and counts the attempt. Null when there is nothing to do.
+   */
+  claimJob(owner: string, now: string, leaseMs: number): Promise<Job | null>;
+  /** Marks a job done, if `owner` still holds it. */
+  completeJob(id: number, owner: string, now: string): Promise<void>;
+  /** Records a failure: pending again at `retryAt`, or dead when retryAt is null. */
+  failJob(id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void>;
+  getJob(id: number): Promise<Job | null>;
+  listJobs(query?: { state?: JobState; type?: string; limit?: number }): Promise<Job[]>;
 
   /** Remembers (or moves) the message for (kind, key, adapter). */
   rememberMessage(ref: MessageRef): Promise<void>;

@@ -148,6 +148,40 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'inbox and jobs',
+    sql: `
+      CREATE TABLE deliveries (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        source       TEXT NOT NULL,
+        delivery_id  TEXT NOT NULL,
+        received_at  TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        headers      TEXT NOT NULL,
+        query        TEXT NOT NULL,
+        body         TEXT NOT NULL,
+        UNIQUE (source, delivery_id)
+      );
+
+      CREATE TABLE jobs (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        type             TEXT    NOT NULL,
+        key              TEXT    UNIQUE,
+        payload          TEXT    NOT NULL,
+        state            TEXT    NOT NULL CHECK (state IN ('pending', 'running', 'done', 'dead')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        max_attempts     INTEGER NOT NULL DEFAULT 5,
+        run_at           TEXT    NOT NULL,
+        lease_owner      TEXT,
+        lease_expires_at TEXT,
+        last_error       TEXT,
+        created_at       TEXT    NOT NULL,
+        finished_at      TEXT
+      );
+      CREATE INDEX jobs_due ON jobs (run_at, id) WHERE state IN ('pending', 'running');
+    `,
+  },
 ];
 
 const createTrackingTable = `

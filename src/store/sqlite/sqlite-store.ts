@@ -1,310 +1,25 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { DeckhandError, ErrorCode } from '../../core/errors.js';
 import type {
-  AcquireLockResult,
   Approval,
-  AuditRecord,
-  Deployment,
-  DeploymentOutcome,
-  DeploymentQuery,
-  Lock,
+  Delivery,
+  Job,
   LogLine,
   MessageRef,
-  NewAuditRecord,
-  NewDeployment,
-  NewRelease,
-  Release,
+  NewDelivery,
+  NewJob,
   Store,
-  StoredEvent,
 } from '../types.js';
-import { finishedStates } from '../types.js';
-import { approvalBy, decide, expiredApprovals, insertApproval } from './approvals.js';
+import { approvalBy, decide, expiredApprovals } from './approvals.js';
+import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows } from './jobs.js';
 import { appendLogLines, readLogLines } from './logs.js';
 import { insertSeenKey, messageRef, upsertMessageRef } from './message-refs.js';
-import { runMigrations } from './migrations.js';
-import { clampLimit, listLimits, whereClause } from './query.js';
-import {
-  type AuditRow,
-  type DeploymentRow,
-  type EventRow,
-  type LockRow,
-  type ReleaseRow,
-  environmentWide,
-  lockAppColumn,
-  toAudit,
-  toDeployment,
-  toEvent,
-  toJson,
-  toLock,
-  toRelease,
-} from './rows.js';
-
-function lockLabel(environment: string, app: string | null): string {
-  return app === null ? environment : `${app} in ${environment}`;
-}
+import { SqliteCore } from './sqlite-core.js';
 
 /**
- * The Store on SQLite (better-sqlite3). Every write that reads before it writes runs in an
- * IMMEDIATE transaction, so it holds the database write lock from its first read and other
- * connections (other processes included) wait for it (busy_timeout) instead of interleaving.
+ * The Store on SQLite (better-sqlite3): the core tables from SqliteCore, plus logs, approvals,
+ * chat message references, the webhook inbox and the job queue. The queries live in their own
+ * modules; these methods are the Store interface over them.
  */
-export class SqliteStore implements Store {
-  private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
-
-  /** `path` is a file path (its directory is created when missing) or ':memory:'. */
-  constructor(readonly path: string) {
-    const inMemory = path === ':memory:' || path === '';
-    if (!inMemory) mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    if (!inMemory) this.db.pragma('journal_mode = WAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('synchronous = NORMAL');
-  }
-
-  async migrate(): Promise<void> {
-    runMigrations(this.db);
-  }
-
-  async ping(): Promise<void> {
-    this.statement('SELECT 1').get();
-  }
-
-  async close(): Promise<void> {
-    this.statements.clear();
-    if (this.db.open) this.db.close();
-  }
-
-  // --- deployments -------------------------------------------------------------------------
-
-  async createDeployment(input: NewDeployment): Promise<Deployment> {
-    const insert = this.statement(`
-      INSERT INTO deployments
-        (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, origin, log_token, created_at)
-      VALUES
-        (@app, @environment, @ref, 'queued', @provider, @source, @requestedBy, @room, @dryRun, @forced, @rollbackOf, @origin, @logToken, @createdAt)
-      RETURNING *`);
-    const params = {
-      app: input.app,
-      environment: input.environment,
-      ref: input.ref,
-      provider: input.provider,
-      source: input.source,
-      requestedBy: input.requestedBy,
-      room: input.room ?? null,
-      dryRun: input.dryRun ? 1 : 0,
-      forced: input.forced ? 1 : 0,
-      rollbackOf: input.rollbackOf ?? null,
-      origin: input.origin ? toJson(input.origin) : null,
-      logToken: randomBytes(18).toString('base64url'),
-      createdAt: input.createdAt,
-    };
-    try {
-      return this.immediate(() => {
-        const created = toDeployment(insert.get(params) as DeploymentRow);
-        if (input.approval) {
-          insertApproval(this.prepare, { deploymentId: created.id, environment: created.environment, requestedBy: created.requestedBy, createdAt: created.createdAt, expiresAt: input.approval.expiresAt });
-        }
-        return created;
-      });
-    } catch (err) {
-      if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-        throw new DeckhandError(
-          ErrorCode.NotFound,
-          `Cannot roll back deployment #${input.rollbackOf}: it does not exist.`,
-          { rollbackOf: input.rollbackOf },
-          { cause: err },
-        );
-      }
-      throw err;
-    }
-  }
-
-  async claimNextDeployment(app: string, environment: string, now: string): Promise<Deployment | null> {
-    return this.immediate(() => {
-      const running = this.statement(
-        `SELECT 1 FROM deployments WHERE app = ? AND environment = ? AND state = 'running' LIMIT 1`,
-      ).get(app, environment);
-      if (running !== undefined) return null;
-      const claimed = this.statement(`
-        UPDATE deployments SET state = 'running', started_at = @now
-        WHERE id = (
-          SELECT id FROM deployments
-          WHERE app = @app AND environment = @environment AND state = 'queued'
-            AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.deployment_id = deployments.id AND a.state <> 'approved')
-          ORDER BY id LIMIT 1
-        )
-        RETURNING *`).get({ app, environment, now }) as DeploymentRow | undefined;
-      return claimed === undefined ? null : toDeployment(claimed);
-    });
-  }
-
-  async finishDeployment(id: number, outcome: DeploymentOutcome): Promise<Deployment> {
-    return this.immediate(() => {
-      const current = this.deploymentById(id);
-      if (current === null) {
-        throw new DeckhandError(ErrorCode.NotFound, `Deployment #${id} does not exist.`, { id });
-      }
-      if (finishedStates.includes(current.state)) {
-        throw new DeckhandError(ErrorCode.Conflict, `Deployment #${id} has already finished (${current.state}).`, {
-          deployment: current,
-        });
-      }
-      const row = this.statement(`
-        UPDATE deployments
-        SET state = @state, finished_at = @finishedAt, exit_code = @exitCode, reason = @reason, log_tail = @logTail
-        WHERE id = @id
-        RETURNING *`).get({
-        id,
-        state: outcome.state,
-        finishedAt: outcome.finishedAt,
-        exitCode: outcome.exitCode ?? null,
-        reason: outcome.reason ?? null,
-        logTail: outcome.logTail ?? null,
-      }) as DeploymentRow;
-      return toDeployment(row);
-    });
-  }
-
-  async getDeployment(id: number): Promise<Deployment | null> {
-    return this.deploymentById(id);
-  }
-
-  /** Newest first. An empty `states` list matches nothing. */
-  async listDeployments(query: DeploymentQuery = {}): Promise<Deployment[]> {
-    if (query.states?.length === 0) return [];
-    const where = whereClause([
-      query.app === undefined ? undefined : ['app = ?', query.app],
-      query.environment === undefined ? undefined : ['environment = ?', query.environment],
-      query.states === undefined ? undefined : [`state IN (${query.states.map(() => '?').join(', ')})`, ...query.states],
-      query.beforeId === undefined ? undefined : ['id < ?', query.beforeId],
-    ]);
-    const limit = clampLimit(query.limit, listLimits.deployments);
-    const rows = this.statement(`SELECT * FROM deployments ${where.sql} ORDER BY id DESC LIMIT ?`).all(
-      ...where.params,
-      limit,
-    );
-    return (rows as DeploymentRow[]).map(toDeployment);
-  }
-
-  // --- releases ----------------------------------------------------------------------------
-
-  async createRelease(input: NewRelease): Promise<Release> {
-    const inserted = this.statement(`
-      INSERT INTO releases (app, version, notes, created_by, created_at)
-      VALUES (@app, @version, @notes, @createdBy, @createdAt)
-      ON CONFLICT (app, version) DO NOTHING
-      RETURNING *`).get({
-      app: input.app,
-      version: input.version,
-      notes: input.notes ?? null,
-      createdBy: input.createdBy,
-      createdAt: input.createdAt,
-    }) as ReleaseRow | undefined;
-    if (inserted !== undefined) return toRelease(inserted);
-    const existing = await this.getRelease(input.app, input.version);
-    throw new DeckhandError(
-      ErrorCode.ReleaseExists,
-      `Release ${input.version} of ${input.app} already exists.`,
-      { release: existing },
-    );
-  }
-
-  async getRelease(app: string, version: string): Promise<Release | null> {
-    const row = this.statement('SELECT * FROM releases WHERE app = ? AND version = ?').get(app, version);
-    return row === undefined ? null : toRelease(row as ReleaseRow);
-  }
-
-  async listReleases(app: string, limit?: number): Promise<Release[]> {
-    const rows = this.statement('SELECT * FROM releases WHERE app = ? ORDER BY id DESC LIMIT ?').all(
-      app,
-      clampLimit(limit, listLimits.releases),
-    );
-    return (rows as ReleaseRow[]).map(toRelease);
-  }
-
-  // --- locks -------------------------------------------------------------------------------
-
-  async acquireLock(lock: Lock, options: { takeover?: boolean } = {}): Promise<AcquireLockResult> {
-    const key = { environment: lock.environment, app: lockAppColumn(lock.app) };
-    return this.immediate(() => {
-      const held = this.lockOn(lock.environment, lock.app);
-      if (held !== null && held.holder === lock.holder) {
-        const updated = this.statement(
-          'UPDATE locks SET reason = @reason WHERE environment = @environment AND app = @app RETURNING *',
-        ).get({ ...key, reason: lock.reason ?? null }) as LockRow;
-        return { lock: toLock(updated), previous: null };
-      }
-      if (held !== null && !options.takeover) {
-        const why = held.reason ? ` (${held.reason})` : '';
-        throw new DeckhandError(
-          ErrorCode.LockHeld,
-          `${lockLabel(held.environment, held.app)} is locked by ${held.holder} since ${held.since}${why}.`,
-          { lock: held },
-        );
-      }
-      const written = this.statement(`
-        INSERT INTO locks (environment, app, holder, reason, since) VALUES (@environment, @app, @holder, @reason, @since)
-        ON CONFLICT (environment, app) DO UPDATE
-        SET holder = excluded.holder, reason = excluded.reason, since = excluded.since
-        RETURNING *`).get({ ...key, holder: lock.holder, reason: lock.reason ?? null, since: lock.since }) as LockRow;
-      return { lock: toLock(written), previous: held };
-    });
-  }
-
-  async releaseLock(environment: string, app: string | null): Promise<Lock | null> {
-    const row = this.statement('DELETE FROM locks WHERE environment = ? AND app = ? RETURNING *').get(
-      environment,
-      lockAppColumn(app),
-    );
-    return row === undefined ? null : toLock(row as LockRow);
-  }
-
-  async getLock(environment: string, app: string | null): Promise<Lock | null> {
-    return this.lockOn(environment, app);
-  }
-
-  /** The environment-wide lock first, then the app's own. */
-  async locksFor(environment: string, app: string): Promise<Lock[]> {
-    const rows = this.statement('SELECT * FROM locks WHERE environment = ? AND app IN (?, ?) ORDER BY app').all(
-      environment,
-      environmentWide,
-      app,
-    );
-    return (rows as LockRow[]).map(toLock);
-  }
-
-  /** Ordered by environment, each environment-wide lock before that environment's app locks. */
-  async listLocks(): Promise<Lock[]> {
-    const rows = this.statement('SELECT * FROM locks ORDER BY environment, app').all();
-    return (rows as LockRow[]).map(toLock);
-  }
-
-  // --- events and audit --------------------------------------------------------------------
-
-  async appendEvent(event: { type: string; at: string; data: unknown }): Promise<StoredEvent> {
-    const row = this.statement('INSERT INTO events (type, at, data) VALUES (?, ?, ?) RETURNING *').get(
-      event.type,
-      event.at,
-      toJson(event.data),
-    );
-    return toEvent(row as EventRow);
-  }
-
-  async listEvents(query: { type?: string; afterId?: number; limit?: number } = {}): Promise<StoredEvent[]> {
-    const where = whereClause([
-      query.afterId === undefined ? undefined : ['id > ?', query.afterId],
-      query.type === undefined ? undefined : ['type = ?', query.type],
-    ]);
-    const limit = clampLimit(query.limit, listLimits.events);
-    const rows = this.statement(`SELECT * FROM events ${where.sql} ORDER BY id LIMIT ?`).all(...where.params, limit);
-    return (rows as EventRow[]).map(toEvent);
-  }
-
+export class SqliteStore extends SqliteCore implements Store {
   // --- logs, approvals, chat references: their queries live in logs.ts, approvals.ts, message-refs.ts
 
   async appendLog(deploymentId: number, lines: readonly LogLine[]): Promise<void> {
@@ -331,6 +46,46 @@ export class SqliteStore implements Store {
     return expiredApprovals(this.prepare, now);
   }
 
+  // --- inbox and jobs: queries in jobs.ts
+
+  async acceptDelivery(delivery: NewDelivery, job: Omit<NewJob, 'payload'>): Promise<{ delivery: Delivery; duplicate: boolean }> {
+    return this.immediate(() => {
+      const stored = insertDelivery(this.prepare, delivery);
+      if (!stored) return { delivery: deliveryBy(this.prepare, 'source_delivery', delivery.source, delivery.deliveryId) as Delivery, duplicate: true };
+      insertJob(this.prepare, { ...job, payload: { deliveryId: stored.id } }, delivery.receivedAt);
+      return { delivery: stored, duplicate: false };
+    });
+  }
+
+  async getDelivery(id: number): Promise<Delivery | null> {
+    return deliveryBy(this.prepare, 'id', id);
+  }
+
+  async enqueueJob(job: NewJob): Promise<Job | null> {
+    return insertJob(this.prepare, job, job.runAt);
+  }
+
+  async claimJob(owner: string, now: string, leaseMs: number): Promise<Job | null> {
+    const leaseExpiresAt = new Date(new Date(now).getTime() + leaseMs).toISOString();
+    return this.immediate(() => claimDueJob(this.prepare, owner, now, leaseExpiresAt));
+  }
+
+  async completeJob(id: number, owner: string, now: string): Promise<void> {
+    finishJob(this.prepare, id, owner, now);
+  }
+
+  async failJob(id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void> {
+    failedJob(this.prepare, id, owner, error, now, retryAt);
+  }
+
+  async getJob(id: number): Promise<Job | null> {
+    return jobById(this.prepare, id);
+  }
+
+  async listJobs(query: { state?: Job['state']; type?: string; limit?: number } = {}): Promise<Job[]> {
+    return listJobRows(this.prepare, query);
+  }
+
   async rememberMessage(ref: MessageRef): Promise<void> {
     upsertMessageRef(this.prepare, ref);
   }
@@ -341,58 +96,5 @@ export class SqliteStore implements Store {
 
   async markSeen(scope: string, key: string, at: string): Promise<boolean> {
     return insertSeenKey(this.prepare, scope, key, at);
-  }
-
-  async appendAudit(record: NewAuditRecord): Promise<AuditRecord> {
-    const row = this.statement(`
-      INSERT INTO audit_log (at, actor, action, target, outcome, details)
-      VALUES (@at, @actor, @action, @target, @outcome, @details)
-      RETURNING *`).get({ ...record, details: toJson(record.details) });
-    return toAudit(row as AuditRow);
-  }
-
-  async listAudit(query: { action?: string; actor?: string; limit?: number } = {}): Promise<AuditRecord[]> {
-    const where = whereClause([
-      query.action === undefined ? undefined : ['action = ?', query.action],
-      query.actor === undefined ? undefined : ['actor = ?', query.actor],
-    ]);
-    const limit = clampLimit(query.limit, listLimits.audit);
-    const rows = this.statement(`SELECT * FROM audit_log ${where.sql} ORDER BY id DESC LIMIT ?`).all(
-      ...where.params,
-      limit,
-    );
-    return (rows as AuditRow[]).map(toAudit);
-  }
-
-  // --- helpers -----------------------------------------------------------------------------
-
-  private readonly prepare = (sql: string) => this.statement(sql);
-
-  /** A prepared statement, compiled once per distinct SQL text. */
-  private statement(sql: string): Database.Statement<unknown[], unknown> {
-    let prepared = this.statements.get(sql);
-    if (prepared === undefined) {
-      prepared = this.db.prepare(sql);
-      this.statements.set(sql, prepared);
-    }
-    return prepared;
-  }
-
-  /** Runs `work` in a BEGIN IMMEDIATE transaction; a throw rolls it back and propagates. */
-  private immediate<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
-  }
-
-  private deploymentById(id: number): Deployment | null {
-    const row = this.statement('SELECT * FROM deployments WHERE id = ?').get(id);
-    return row === undefined ? null : toDeployment(row as DeploymentRow);
-  }
-
-  private lockOn(environment: string, app: string | null): Lock | null {
-    const row = this.statement('SELECT * FROM locks WHERE environment = ? AND app = ?').get(
-      environment,
-      lockAppColumn(app),
-    );
-    return row === undefined ? null : toLock(row as LockRow);
   }
 }

@@ -439,6 +439,61 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('inbox and jobs', () => {
+      const delivery = (deliveryId: string) => ({
+        source: 'trigger:myget',
+        deliveryId,
+        receivedAt: at(0),
+        contentType: 'application/json',
+        headers: { 'x-request-id': deliveryId },
+        query: { env: 'staging' },
+        body: { Payload: { PackageVersion: '1.4.0' } },
+      });
+
+      it('stores a delivery with its job once; a redelivery is a duplicate with no second job', async () => {
+        const first = await store.acceptDelivery(delivery('d-1'), { type: 'delivery', runAt: at(0) });
+        expect(first.duplicate).toBe(false);
+        expect(await store.getDelivery(first.delivery.id)).toEqual(first.delivery);
+        const again = await store.acceptDelivery(delivery('d-1'), { type: 'delivery', runAt: at(1) });
+        expect(again).toEqual({ delivery: first.delivery, duplicate: true });
+        const jobs = await store.listJobs();
+        expect(jobs).toHaveLength(1);
+        expect(jobs[0]).toMatchObject({ type: 'delivery', payload: { deliveryId: first.delivery.id }, state: 'pending', attempts: 0 });
+      });
+
+      it('claims due jobs once, with a lease; an expired lease lets another worker take over', async () => {
+        const job = await store.enqueueJob({ type: 'x', payload: { n: 1 }, runAt: at(1) });
+        expect(await store.claimJob('w1', at(0), 60_000)).toBeNull(); // not due yet
+        const claimed = await store.claimJob('w1', at(1), 60_000);
+        expect(claimed).toMatchObject({ id: job!.id, state: 'running', attempts: 1, leaseOwner: 'w1' });
+        expect(await store.claimJob('w2', at(1), 60_000)).toBeNull(); // leased
+        const taken = await store.claimJob('w2', at(2), 60_000); // w1's lease ran out
+        expect(taken).toMatchObject({ id: job!.id, attempts: 2, leaseOwner: 'w2' });
+        await store.completeJob(job!.id, 'w1', at(2)); // w1 lost the lease: no effect
+        expect((await store.getJob(job!.id))?.state).toBe('running');
+        await store.completeJob(job!.id, 'w2', at(2));
+        expect(await store.getJob(job!.id)).toMatchObject({ state: 'done', finishedAt: at(2), leaseOwner: null });
+      });
+
+      it('a failed job runs again at its retry time, or becomes dead', async () => {
+        const job = await store.enqueueJob({ type: 'x', payload: {}, runAt: at(0), maxAttempts: 2 });
+        await store.claimJob('w', at(0), 60_000);
+        await store.failJob(job!.id, 'w', 'boom', at(0), at(5));
+        expect(await store.getJob(job!.id)).toMatchObject({ state: 'pending', runAt: at(5), lastError: 'boom' });
+        expect(await store.claimJob('w', at(4), 60_000)).toBeNull();
+        await store.claimJob('w', at(5), 60_000);
+        await store.failJob(job!.id, 'w', 'boom again', at(5), null);
+        expect(await store.getJob(job!.id)).toMatchObject({ state: 'dead', attempts: 2, lastError: 'boom again', finishedAt: at(5) });
+        expect((await store.listJobs({ state: 'dead' })).map((j) => j.id)).toEqual([job!.id]);
+      });
+
+      it('a job key makes enqueueing idempotent', async () => {
+        expect(await store.enqueueJob({ type: 'x', key: 'reaction:a:event:1', payload: {}, runAt: at(0) })).not.toBeNull();
+        expect(await store.enqueueJob({ type: 'x', key: 'reaction:a:event:1', payload: {}, runAt: at(0) })).toBeNull();
+        expect(await store.listJobs()).toHaveLength(1);
+      });
+    });
+
     describe('message references', () => {
       const ref = { kind: 'deployment', key: '7', adapter: 'slack', channel: 'C1', ts: '1.000100', updatedAt: at(0) };
 

@@ -1,0 +1,119 @@
+import type { Delivery, Job, NewDelivery, NewJob } from '../types.js';
+import type { Prepare } from './approvals.js';
+import { toJson } from './rows.js';
+
+interface DeliveryRow {
+  id: number;
+  source: string;
+  delivery_id: string;
+  received_at: string;
+  content_type: string;
+  headers: string;
+  query: string;
+  body: string;
+}
+
+interface JobRow {
+  id: number;
+  type: string;
+  key: string | null;
+  payload: string;
+  state: Job['state'];
+  attempts: number;
+  max_attempts: number;
+  run_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+const toDelivery = (r: DeliveryRow): Delivery => ({
+  id: r.id,
+  source: r.source,
+  deliveryId: r.delivery_id,
+  receivedAt: r.received_at,
+  contentType: r.content_type,
+  headers: JSON.parse(r.headers) as Record<string, string>,
+  query: JSON.parse(r.query) as Record<string, string>,
+  body: JSON.parse(r.body) as unknown,
+});
+
+const toJob = (r: JobRow): Job => ({
+  id: r.id,
+  type: r.type,
+  key: r.key,
+  payload: JSON.parse(r.payload) as unknown,
+  state: r.state,
+  attempts: r.attempts,
+  maxAttempts: r.max_attempts,
+  runAt: r.run_at,
+  leaseOwner: r.lease_owner,
+  leaseExpiresAt: r.lease_expires_at,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+  finishedAt: r.finished_at,
+});
+
+/** Inserts a delivery; null when (source, deliveryId) is already stored. Run inside a transaction with its job. */
+export function insertDelivery(prepare: Prepare, d: NewDelivery): Delivery | null {
+  const row = prepare(`
+    INSERT INTO deliveries (source, delivery_id, received_at, content_type, headers, query, body)
+    VALUES (@source, @deliveryId, @receivedAt, @contentType, @headers, @query, @body)
+    ON CONFLICT (source, delivery_id) DO NOTHING
+    RETURNING *`).get({ ...d, headers: toJson(d.headers), query: toJson(d.query), body: toJson(d.body) }) as DeliveryRow | undefined;
+  return row ? toDelivery(row) : null;
+}
+
+export function deliveryBy(prepare: Prepare, where: 'id' | 'source_delivery', ...args: Array<string | number>): Delivery | null {
+  const sql = where === 'id' ? 'SELECT * FROM deliveries WHERE id = ?' : 'SELECT * FROM deliveries WHERE source = ? AND delivery_id = ?';
+  const row = prepare(sql).get(...args) as DeliveryRow | undefined;
+  return row ? toDelivery(row) : null;
+}
+
+export function insertJob(prepare: Prepare, job: NewJob, now: string): Job | null {
+  const row = prepare(`
+    INSERT INTO jobs (type, key, payload, state, max_attempts, run_at, created_at)
+    VALUES (@type, @key, @payload, 'pending', @maxAttempts, @runAt, @createdAt)
+    ON CONFLICT (key) DO NOTHING
+    RETURNING *`).get({ type: job.type, key: job.key ?? null, payload: toJson(job.payload), maxAttempts: job.maxAttempts ?? 5, runAt: job.runAt, createdAt: now }) as JobRow | undefined;
+  return row ? toJob(row) : null;
+}
+
+export function claimDueJob(prepare: Prepare, owner: string, now: string, leaseExpiresAt: string): Job | null {
+  const row = prepare(`
+    UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @leaseExpiresAt
+    WHERE id = (
+      SELECT id FROM jobs
+      WHERE (state = 'pending' AND run_at <= @now) OR (state = 'running' AND lease_expires_at <= @now)
+      ORDER BY run_at, id LIMIT 1
+    )
+    RETURNING *`).get({ owner, now, leaseExpiresAt }) as JobRow | undefined;
+  return row ? toJob(row) : null;
+}
+
+export function finishJob(prepare: Prepare, id: number, owner: string, now: string): void {
+  prepare(`UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND state = 'running'`).run(now, id, owner);
+}
+
+export function failedJob(prepare: Prepare, id: number, owner: string, error: string, now: string, retryAt: string | null): void {
+  prepare(`
+    UPDATE jobs SET state = @state, run_at = COALESCE(@retryAt, run_at), last_error = @error,
+      lease_owner = NULL, lease_expires_at = NULL, finished_at = CASE WHEN @retryAt IS NULL THEN @now ELSE NULL END
+    WHERE id = @id AND lease_owner = @owner AND state = 'running'`).run({ id, owner, error: error.slice(0, 2000), now, retryAt, state: retryAt === null ? 'dead' : 'pending' });
+}
+
+export function jobById(prepare: Prepare, id: number): Job | null {
+  const row = prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+  return row ? toJob(row) : null;
+}
+
+export function listJobRows(prepare: Prepare, query: { state?: Job['state']; type?: string; limit?: number }): Job[] {
+  const rows = prepare(`SELECT * FROM jobs WHERE (@state IS NULL OR state = @state) AND (@type IS NULL OR type = @type) ORDER BY id DESC LIMIT @limit`).all({
+    state: query.state ?? null,
+    type: query.type ?? null,
+    limit: Math.min(Math.max(query.limit ?? 50, 1), 500),
+  }) as JobRow[];
+  return rows.map(toJob);
+}
