@@ -9,6 +9,12 @@ import { EventBus } from './core/events.js';
 import type { Logger } from './core/logger.js';
 import { registerDeploymentLogRoute } from './http/deployment-log-route.js';
 import { createHttpServer } from './http/server.js';
+import { registerTriggerRoute } from './http/trigger-route.js';
+import type { ChatPort } from './chat/chat-port.js';
+import { JobWorker } from './jobs/job-worker.js';
+import { ReactionEngine } from './reactions/engine.js';
+import type { Reaction } from './reactions/load-reactions.js';
+import { Scheduler } from './reactions/scheduler.js';
 import { DeploymentRunner } from './jobs/deployment-runner.js';
 import { ScriptProvider } from './providers/script/script-provider.js';
 import { createDispatcher, type Dispatcher } from './router/dispatch.js';
@@ -30,6 +36,14 @@ export interface DeckhandOptions {
   clock?: Clock;
   /** Directory of command files; default <root>/commands (or dist/commands when built). */
   commandsDir?: string;
+  /** Reactions, already loaded (see loadReactions). */
+  reactions?: readonly Reaction[];
+  /** Folder that reaction scripts are relative to. */
+  reactionsBaseDir?: string;
+  /** How often the job worker looks for due jobs when idle. */
+  jobPollMs?: number;
+  /** Job lease (DECKHAND_JOB_LEASE). */
+  jobLeaseMs?: number;
 }
 
 export interface Deckhand {
@@ -38,6 +52,13 @@ export interface Deckhand {
   dispatcher: Dispatcher;
   runner: DeploymentRunner;
   http: ReturnType<typeof createHttpServer>;
+  worker: JobWorker;
+  scheduler: Scheduler;
+  reactions: ReactionEngine;
+  /** The chat the reactions' chat actions use (set by the adapter that runs). */
+  setChat(port: ChatPort): void;
+  /** Starts the job worker and schedules (after recovery), once the adapter is up. */
+  startBackground(): void;
   /**
    * Stops the HTTP server and running deployments, then `beforeStoreClose` (adapters flushing
    * their last notices), then closes the store.
@@ -78,17 +99,67 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
 
   registerDeploymentLogRoute(http, store);
 
+  // Reactions: events and webhook deliveries become durable jobs that the worker runs.
+  let chat: ChatPort | null = null;
+  let worker: JobWorker | null = null;
+  const wake = () => worker?.kick();
+  const reactionEngine = new ReactionEngine({
+    reactions: options.reactions ?? [],
+    store,
+    clock,
+    logger: logger.child({ component: 'reactions' }),
+    actions,
+    chat: { post: (...args) => requireChat().post(...args), react: (...args) => requireChat().react(...args) },
+    baseDir: options.reactionsBaseDir ?? projectRoot,
+    wake,
+    secrets: config.secrets,
+  });
+  const requireChat = (): ChatPort => {
+    if (!chat) throw new Error('no chat adapter is running');
+    return chat;
+  };
+  worker = new JobWorker({
+    store,
+    clock,
+    logger,
+    handlers: { delivery: reactionEngine.handleDelivery, reaction: reactionEngine.handleRun, tick: reactionEngine.handleTick },
+    ...(options.jobPollMs !== undefined ? { pollMs: options.jobPollMs } : {}),
+    ...(options.jobLeaseMs !== undefined ? { leaseMs: options.jobLeaseMs } : {}),
+  });
+  bus.subscribe(reactionEngine.onEvent);
+  const scheduler = new Scheduler({ reactions: options.reactions ?? [], store, clock, logger, wake });
+  await registerTriggerRoute(http, {
+    store,
+    clock,
+    trigger: (name) => {
+      const reaction = reactionEngine.webhook(name);
+      return reaction && 'webhook' in reaction.on ? reaction.on : undefined;
+    },
+    wake,
+  });
+  const jobs = worker;
+
   return {
     actions,
     bus,
     dispatcher,
     runner,
     http,
+    worker: jobs,
+    scheduler,
+    reactions: reactionEngine,
+    setChat: (port) => void (chat = port),
+    startBackground() {
+      jobs.start();
+      scheduler.start();
+    },
     async close(beforeStoreClose) {
       closing = true;
       clearInterval(expiry);
+      await scheduler.stop();
       await http.close();
       await runner.stop();
+      await jobs.stop();
       await beforeStoreClose?.();
       await store.close();
     },

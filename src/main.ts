@@ -10,6 +10,7 @@ import { loadConfig } from './config/load-config.js';
 import { systemClock } from './core/clock.js';
 import { isDeckhandError } from './core/errors.js';
 import { createLogger } from './core/logger.js';
+import { loadReactions } from './reactions/load-reactions.js';
 import { openStore } from './store/open-store.js';
 
 async function main(): Promise<void> {
@@ -19,8 +20,20 @@ async function main(): Promise<void> {
   // On the terminal, stdout is the conversation: logs go to stderr and default to warnings only.
   const logger = createLogger(env.LOG_LEVEL ?? 'warn');
   const config = loadConfig({ configPath: env.DECKHAND_CONFIG, fallbackPath: path.join(projectRoot, 'deckhand.example.yaml') });
+  const reactionsDir = env.DECKHAND_REACTIONS ?? (existsSync('reactions') ? 'reactions' : path.join(projectRoot, 'reactions'));
+  const loaded = loadReactions(reactionsDir);
+  for (const warning of loaded.warnings) logger.warn(`reactions: ${warning}`);
   const store = await openStore(env.DATABASE_URL);
-  const deckhand = await createDeckhand({ config, store, logger, dataDir: path.resolve(env.DECKHAND_DATA_DIR) });
+  const deckhand = await createDeckhand({
+    config,
+    store,
+    logger,
+    dataDir: path.resolve(env.DECKHAND_DATA_DIR),
+    reactions: loaded.reactions,
+    reactionsBaseDir: path.dirname(path.resolve(reactionsDir)),
+    jobLeaseMs: env.DECKHAND_JOB_LEASE,
+  });
+  logger.info({ on: loaded.reactions.map((r) => r.name), off: loaded.disabled.map((d) => `${d.name} (${d.reason})`) }, 'reactions loaded');
 
   // Known once the server listens (PORT=0 picks the port); used for log links.
   let publicUrl = env.DECKHAND_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
@@ -58,7 +71,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop(143));
 
   if (slack) {
+    deckhand.setChat(slack.chat);
     await deckhand.runner.recover();
+    deckhand.startBackground();
     // Runs until SIGINT / SIGTERM.
     process.stderr.write(`Deckhand on Slack (${slack.mode === 'socket' ? 'Socket Mode' : `HTTP mode, POST ${address}/slack/events`}) as <@${slack.botUserId}>.\n`);
     return;
@@ -75,7 +90,9 @@ async function main(): Promise<void> {
   });
   deckhand.bus.subscribe(shell.onEvent);
   deckhand.bus.subscribeOutput(shell.onOutput);
+  deckhand.setChat(shell.chat);
   await deckhand.runner.recover();
+  deckhand.startBackground();
 
   const bundled = !env.DECKHAND_CONFIG && config.file === path.join(projectRoot, 'deckhand.example.yaml');
   const configName = bundled ? 'the bundled deckhand.example.yaml' : path.relative(process.cwd(), config.file) || config.file;
@@ -83,6 +100,7 @@ async function main(): Promise<void> {
   await shell.run((message) => deckhand.dispatcher.handle(message));
   // End of input: let queued and running deployments finish before leaving.
   await deckhand.runner.idle();
+  await deckhand.worker.idle();
   await stop(0);
 }
 

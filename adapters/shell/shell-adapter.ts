@@ -1,6 +1,7 @@
 import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { deploymentDuration, deploymentTitle } from '../../src/chat/format.js';
+import type { ChatPort } from '../../src/chat/chat-port.js';
 import type { AnyEvent } from '../../src/core/events.js';
 import { lockTarget } from '../../src/core/locks.js';
 import { deploymentLogUrl } from '../../src/http/deployment-log-route.js';
@@ -101,6 +102,12 @@ export class ShellAdapter {
         this.print(`[lock] ${lockTarget(event.data.lock)} unlocked by ${event.data.releasedBy}`);
         break;
     }
+  };
+
+  /** Reactions' chat actions, printed. */
+  readonly chat: ChatPort = {
+    post: async (channel, text) => this.print(`[${channel}] ${text}`),
+    react: async (channel, ts, emoji) => this.print(`[${channel}] :${emoji}: on ${ts}`),
   };
 
   onOutput = (deployment: Deployment, line: string): void => {

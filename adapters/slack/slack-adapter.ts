@@ -8,6 +8,7 @@ import type { Clock } from '../../src/core/clock.js';
 import type { EventBus } from '../../src/core/events.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { Dispatcher } from '../../src/router/dispatch.js';
+import type { ChatPort } from '../../src/chat/chat-port.js';
 import type { ChatMessage } from '../../src/router/types.js';
 import type { Store } from '../../src/store/types.js';
 import { boltLogger } from './bolt-logger.js';
@@ -39,6 +40,8 @@ export interface SlackAdapterOptions {
 
 export interface SlackAdapter {
   mode: 'socket' | 'http';
+  /** For reactions' chat actions: through the same per-channel queue as everything else. */
+  chat: ChatPort;
   botUserId: string;
   notifier: DeploymentNotifier;
   /** Sends what is queued, then disconnects. */
@@ -183,8 +186,23 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   }
   logger.info({ mode, botUserId }, 'slack adapter started');
 
+  const chat: ChatPort = {
+    post: (channel, text, thread) => postReply(channel, thread)(text),
+    react: (channel, ts, name) =>
+      queue.enqueue(channel, {
+        run: async () => {
+          try {
+            await app.client.reactions.add({ channel, timestamp: ts, name });
+          } catch (err) {
+            if ((err as { data?: { error?: string } }).data?.error !== 'already_reacted') throw err;
+          }
+        },
+      }),
+  };
+
   return {
     mode,
+    chat,
     botUserId,
     notifier,
     async stop() {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
+import { parseDuration } from './duration.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -10,6 +11,20 @@ const envSchema = z
   DATABASE_URL: z.string().min(1).default('sqlite:./data/deckhand.db'),
   DECKHAND_CONFIG: z.string().min(1).optional(),
   DECKHAND_DATA_DIR: z.string().min(1).default('./data'),
+  /** How long a job taken by a worker that then died stays locked (renewed while it runs). */
+  DECKHAND_JOB_LEASE: z
+    .string()
+    .default('5m')
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: 'a duration such as 30s or 5m' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  /** Folder of reaction YAML files; default ./reactions, else the bundled catalog. */
+  DECKHAND_REACTIONS: z.string().min(1).optional(),
   /** How people reach this Deckhand (for log links); default http://localhost:PORT. */
   DECKHAND_PUBLIC_URL: z.url().optional(),
   LOG_LEVEL: z.enum(logLevels).optional(),

@@ -287,6 +287,8 @@ export interface Store {
    * lease), atomically, and counts the attempt. Null when there is nothing to do.
    */
   claimJob(owner: string, now: string, leaseMs: number): Promise<Job | null>;
+  /** Extends the lease of a running job `owner` holds; false when it no longer holds it. */
+  renewJobLease(id: number, owner: string, until: string): Promise<boolean>;
   /** Marks a job done, if `owner` still holds it. */
   completeJob(id: number, owner: string, now: string): Promise<void>;
   /** Records a failure: pending again at `retryAt`, or dead when retryAt is null. */
@@ -303,6 +305,8 @@ export interface Store {
    * and false for every repeat, atomically across processes: the way retries are told apart.
    */
   markSeen(scope: string, key: string, at: string): Promise<boolean>;
+  /** Whether markSeen(scope, key) was called before. */
+  isSeen(scope: string, key: string): Promise<boolean>;
 
   appendAudit(record: NewAuditRecord): Promise<AuditRecord>;
   /** Newest first; default limit 50, at most 500. */

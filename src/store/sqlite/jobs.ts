@@ -117,3 +117,7 @@ export function listJobRows(prepare: Prepare, query: { state?: Job['state']; typ
   }) as JobRow[];
   return rows.map(toJob);
 }
+
+export function renewLease(prepare: Prepare, id: number, owner: string, until: string): boolean {
+  return prepare(`UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`).run(until, id, owner).changes === 1;
+}

@@ -19,3 +19,7 @@ export function messageRef(prepare: Prepare, kind: string, key: string, adapter:
 export function insertSeenKey(prepare: Prepare, scope: string, key: string, at: string): boolean {
   return prepare('INSERT INTO seen_keys (scope, key, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(scope, key, at).changes === 1;
 }
+
+export function seenKeyExists(prepare: Prepare, scope: string, key: string): boolean {
+  return prepare('SELECT 1 FROM seen_keys WHERE scope = ? AND key = ?').get(scope, key) !== undefined;
+}

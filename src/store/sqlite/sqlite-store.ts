@@ -9,9 +9,9 @@ import type {
   Store,
 } from '../types.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
-import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows } from './jobs.js';
+import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
 import { appendLogLines, readLogLines } from './logs.js';
-import { insertSeenKey, messageRef, upsertMessageRef } from './message-refs.js';
+import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
 import { SqliteCore } from './sqlite-core.js';
 
 /**
@@ -70,6 +70,10 @@ export class SqliteStore extends SqliteCore implements Store {
     return this.immediate(() => claimDueJob(this.prepare, owner, now, leaseExpiresAt));
   }
 
+  async renewJobLease(id: number, owner: string, until: string): Promise<boolean> {
+    return renewLease(this.prepare, id, owner, until);
+  }
+
   async completeJob(id: number, owner: string, now: string): Promise<void> {
     finishJob(this.prepare, id, owner, now);
   }
@@ -96,5 +100,9 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async markSeen(scope: string, key: string, at: string): Promise<boolean> {
     return insertSeenKey(this.prepare, scope, key, at);
+  }
+
+  async isSeen(scope: string, key: string): Promise<boolean> {
+    return seenKeyExists(this.prepare, scope, key);
   }
 }

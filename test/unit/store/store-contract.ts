@@ -469,6 +469,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.claimJob('w2', at(1), 60_000)).toBeNull(); // leased
         const taken = await store.claimJob('w2', at(2), 60_000); // w1's lease ran out
         expect(taken).toMatchObject({ id: job!.id, attempts: 2, leaseOwner: 'w2' });
+        expect(await store.renewJobLease(job!.id, 'w1', at(9))).toBe(false); // w1 lost the lease
+        expect(await store.renewJobLease(job!.id, 'w2', at(9))).toBe(true);
+        expect((await store.getJob(job!.id))?.leaseExpiresAt).toBe(at(9));
         await store.completeJob(job!.id, 'w1', at(2)); // w1 lost the lease: no effect
         expect((await store.getJob(job!.id))?.state).toBe('running');
         await store.completeJob(job!.id, 'w2', at(2));
@@ -513,6 +516,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.markSeen('slack-event', 'Ev1', at(0))).toBe(true);
         expect(await store.markSeen('slack-event', 'Ev1', at(1))).toBe(false);
         expect(await store.markSeen('github-delivery', 'Ev1', at(1))).toBe(true);
+        expect(await store.isSeen('slack-event', 'Ev1')).toBe(true);
+        expect(await store.isSeen('slack-event', 'Ev9')).toBe(false);
         const results = await Promise.all(Array.from({ length: 10 }, () => store.markSeen('slack-event', 'Ev2', at(2))));
         expect(results.filter(Boolean)).toHaveLength(1);
       });

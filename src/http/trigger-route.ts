@@ -1,0 +1,104 @@
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../core/clock.js';
+import type { WebhookTrigger } from '../reactions/schema.js';
+import type { Store } from '../store/types.js';
+
+export interface TriggerRouteOptions {
+  store: Store;
+  clock: Clock;
+  /** The webhook trigger of the reaction serving /triggers/<name>, if any. */
+  trigger: (name: string) => WebhookTrigger | undefined;
+  /** Called after a delivery was stored, so the worker picks it up at once. */
+  wake: () => void;
+  /** Largest accepted body in bytes (413 beyond); default 1 MiB. */
+  bodyLimit?: number;
+}
+
+/** Compares secrets in constant time (for equal lengths; a length difference is not secret). */
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function presentedKey(request: FastifyRequest): string | null {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header) return header;
+  const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
+  if (bearer?.[1]) return bearer[1].trim();
+  const query = (request.query as Record<string, unknown>).apiKey;
+  return typeof query === 'string' && query ? query : null;
+}
+
+/** Why the request is not authentic, or null when it is. */
+export function checkAuth(request: FastifyRequest, raw: Buffer, auth: WebhookTrigger['auth']): string | null {
+  if (auth.api_key !== undefined) {
+    const key = presentedKey(request);
+    if (key === null) return 'missing API key: send X-Api-Key, Authorization: Bearer, or ?apiKey=';
+    if (!safeEqual(key, auth.api_key)) return 'wrong API key';
+  }
+  if (auth.hmac) {
+    const given = request.headers[auth.hmac.header.toLowerCase()];
+    if (typeof given !== 'string' || !given) return `missing signature header ${auth.hmac.header}`;
+    const expected = auth.hmac.prefix + createHmac(auth.hmac.algorithm, auth.hmac.secret).update(raw).digest('hex');
+    if (!safeEqual(given, expected)) return 'signature does not match the body';
+  }
+  return null;
+}
+
+/** Parses JSON or form bodies; anything else is refused. */
+export function parseBody(contentType: string, raw: Buffer): { ok: true; body: unknown } | { ok: false; status: 400 | 415; error: string } {
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (raw.length === 0) return { ok: true, body: {} };
+  if (type === 'application/json' || type.endsWith('+json')) {
+    try {
+      return { ok: true, body: JSON.parse(raw.toString('utf8')) as unknown };
+    } catch (err) {
+      return { ok: false, status: 400, error: `malformed JSON: ${(err as Error).message}` };
+    }
+  }
+  if (type === 'application/x-www-form-urlencoded') {
+    const fields: Record<string, string> = {};
+    for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) Object.defineProperty(fields, k, { value: v, enumerable: true, writable: true, configurable: true });
+    return { ok: true, body: fields };
+  }
+  return { ok: false, status: 415, error: `unsupported content type "${type || '(none)'}": send application/json or application/x-www-form-urlencoded` };
+}
+
+const secretHeaders = new Set(['authorization', 'x-api-key', 'cookie', 'proxy-authorization']);
+
+/**
+ * POST /triggers/<name>: authenticate, parse, store the delivery and its job in one transaction,
+ * and only then answer 202. A redelivery (same X-Delivery-Id / X-Request-Id / Idempotency-Key)
+ * is answered 200 and not processed again.
+ */
+export async function registerTriggerRoute(http: FastifyInstance, options: TriggerRouteOptions): Promise<void> {
+  await http.register(async (scope) => {
+    // Keep the raw bytes: signatures are computed over them, and we parse them ourselves.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit ?? 1024 * 1024 }, (_req, body, done) => done(null, body));
+    scope.post<{ Params: { name: string } }>('/triggers/:name', async (request, reply: FastifyReply) => {
+      const name = request.params.name;
+      const trigger = options.trigger(name);
+      if (!trigger) return reply.code(404).send({ error: `no trigger called "${name}"` });
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const refused = checkAuth(request, raw, trigger.auth);
+      if (refused) return reply.code(401).send({ error: refused });
+      const parsed = parseBody(String(request.headers['content-type'] ?? ''), raw);
+      if (!parsed.ok) return reply.code(parsed.status).send({ error: parsed.error });
+
+      const header = (h: string) => (typeof request.headers[h] === 'string' ? (request.headers[h] as string) : undefined);
+      const deliveryId = header('x-delivery-id') ?? header('x-request-id') ?? header('idempotency-key') ?? randomUUID();
+      const headers = Object.fromEntries(Object.entries(request.headers).filter(([k, v]) => typeof v === 'string' && !secretHeaders.has(k))) as Record<string, string>;
+      const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).filter(([k, v]) => k !== 'apiKey' && typeof v === 'string')) as Record<string, string>;
+      const now = options.clock.now().toISOString();
+      const { duplicate } = await options.store.acceptDelivery(
+        { source: `trigger:${name}`, deliveryId, receivedAt: now, contentType: String(request.headers['content-type'] ?? ''), headers, query, body: parsed.body },
+        { type: 'delivery', runAt: now, maxAttempts: 5 },
+      );
+      if (!duplicate) options.wake();
+      return reply.code(duplicate ? 200 : 202).send({ status: duplicate ? 'duplicate' : 'accepted', delivery: deliveryId });
+    });
+  });
+}

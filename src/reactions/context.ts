@@ -1,0 +1,28 @@
+import type { AnyEvent } from '../core/events.js';
+import type { Delivery } from '../store/types.js';
+
+/** The data templates and filters see for an internal event: the event's data, plus app and environment on top. */
+export function eventContext(event: AnyEvent): Record<string, unknown> {
+  const data = event.data as Record<string, unknown>;
+  const subject = (data.deployment ?? data.release ?? data.lock ?? data.approval ?? {}) as { app?: unknown; environment?: unknown };
+  return {
+    event: { id: event.id, type: event.type, at: event.at, source: event.source },
+    app: subject.app ?? null,
+    environment: subject.environment ?? null,
+    ...data,
+  };
+}
+
+const hiddenHeaders = new Set(['authorization', 'x-api-key', 'cookie', 'proxy-authorization']);
+
+/** What a webhook reaction sees: the body as `payload`, the query parameters, the (non-secret) headers. */
+export function deliveryContext(delivery: Delivery, trigger: string): Record<string, unknown> {
+  const headers = Object.fromEntries(Object.entries(delivery.headers).filter(([k]) => !hiddenHeaders.has(k.toLowerCase())));
+  return {
+    event: { id: delivery.deliveryId, type: 'webhook', at: delivery.receivedAt, source: `trigger:${trigger}` },
+    trigger,
+    payload: delivery.body,
+    query: delivery.query,
+    headers,
+  };
+}

@@ -1,0 +1,192 @@
+import path from 'node:path';
+import type { Actions } from '../actions/index.js';
+import type { ChatPort } from '../chat/chat-port.js';
+import type { Clock } from '../core/clock.js';
+import type { AnyEvent } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
+import { runScript } from '../providers/script/run-script.js';
+import type { Job, Store } from '../store/types.js';
+import { deliveryContext, eventContext } from './context.js';
+import { compileFilter } from './filter.js';
+import { sendHttpRequest } from './http-request.js';
+import type { Reaction } from './load-reactions.js';
+import type { ReactionAction } from './schema.js';
+import { createTemplateEngine } from './template.js';
+
+export interface ReactionEngineOptions {
+  reactions: readonly Reaction[];
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  actions: Actions;
+  chat: ChatPort | null;
+  /** Folder scripts are resolved against (the one holding reactions/). */
+  baseDir: string;
+  /** Called after a job was enqueued, so the worker looks at once. */
+  wake: () => void;
+  /** Extra values to redact (config secrets). */
+  secrets?: readonly string[];
+  /** Injected for tests (undici dispatcher, sleep). */
+  http?: Parameters<typeof sendHttpRequest>[1];
+}
+
+export interface ReactionJobPayload {
+  reaction: string;
+  context: Record<string, unknown>;
+}
+
+/** The identity reactions act as in the action layer: Deckhand itself, named after the reaction. */
+const actorFor = (reaction: Reaction) => ({ id: `reaction:${reaction.name}`, system: true as const });
+
+/**
+ * Reactions: trigger ▸ filter ▸ actions. Matching happens when an event or delivery arrives; the
+ * run itself is a durable job, so it survives a restart, is retried per policy, and an action that
+ * already succeeded is not repeated on a retry.
+ */
+export class ReactionEngine {
+  private readonly templates = createTemplateEngine();
+  private readonly byName = new Map<string, Reaction>();
+  private readonly filters = new Map<string, (data: Record<string, unknown>) => boolean>();
+  private readonly running = new Map<string, number>();
+
+  constructor(private readonly options: ReactionEngineOptions) {
+    for (const r of options.reactions) {
+      this.byName.set(r.name, r);
+      const on = r.on as { where?: unknown; unless?: unknown };
+      const where = on.where ? compileFilter(on.where as never) : () => true;
+      const unless = on.unless ? compileFilter(on.unless as never) : () => false;
+      this.filters.set(r.name, (data) => where(data) && !unless(data));
+    }
+  }
+
+  webhook(name: string): Reaction | undefined {
+    return this.options.reactions.find((r) => 'webhook' in r.on && r.on.webhook === name);
+  }
+
+  /** Bus subscriber: internal events to reaction jobs. */
+  onEvent = async (event: AnyEvent): Promise<void> => {
+    const context = eventContext(event);
+    for (const r of this.options.reactions) {
+      if (!('event' in r.on) || ![r.on.event].flat().includes(event.type)) continue;
+      // A reaction never reacts to a deployment it started itself: no loops.
+      if ((context.deployment as { requestedBy?: string } | undefined)?.requestedBy === actorFor(r).id) continue;
+      await this.match(r, context, `event:${event.id}`);
+    }
+  };
+
+  /** Job handler for an accepted webhook delivery. */
+  handleDelivery = async (job: Job): Promise<void> => {
+    const { deliveryId } = job.payload as { deliveryId: number };
+    const delivery = await this.options.store.getDelivery(deliveryId);
+    if (!delivery) throw new Error(`delivery ${deliveryId} is missing`);
+    const trigger = delivery.source.replace(/^trigger:/, '');
+    const reaction = this.webhook(trigger);
+    if (!reaction) {
+      this.options.logger.warn({ trigger, deliveryId }, 'no reaction serves this trigger any more; delivery kept, not processed');
+      return;
+    }
+    await this.match(reaction, deliveryContext(delivery, trigger), `delivery:${delivery.id}`);
+  };
+
+  /** Job handler for a schedule tick (enqueued by the scheduler). */
+  handleTick = async (job: Job): Promise<void> => {
+    const { reaction: name, tick } = job.payload as { reaction: string; tick: string };
+    const reaction = this.byName.get(name);
+    if (reaction) await this.runNow(reaction, { event: { id: tick, type: 'schedule', at: tick, source: `schedule:${name}` }, schedule: { name, tick } }, job.id);
+  };
+
+  /** Job handler: run a matched reaction's actions in order. */
+  handleRun = async (job: Job): Promise<void> => {
+    const { reaction: name, context } = job.payload as ReactionJobPayload;
+    const reaction = this.byName.get(name);
+    if (!reaction) throw new Error(`reaction "${name}" is not loaded any more`);
+    await this.runNow(reaction, context, job.id);
+  };
+
+  private async match(reaction: Reaction, context: Record<string, unknown>, occurrence: string): Promise<void> {
+    if (!this.filters.get(reaction.name)?.(context)) return;
+    const once = reaction.once_per ? this.templates.render(reaction.once_per, context) : null;
+    const key = once ? `reaction:${reaction.name}:once:${once}` : `reaction:${reaction.name}:${occurrence}`;
+    const job = await this.options.store.enqueueJob({ type: 'reaction', key, payload: { reaction: reaction.name, context }, runAt: this.options.clock.now().toISOString(), maxAttempts: 5 });
+    if (job) this.options.wake();
+  }
+
+  private async runNow(reaction: Reaction, context: Record<string, unknown>, jobId: number): Promise<void> {
+    const count = this.running.get(reaction.name) ?? 0;
+    if (count >= reaction.concurrency) throw new Error(`"${reaction.name}" already runs ${count} times at once (concurrency ${reaction.concurrency}); will retry`);
+    this.running.set(reaction.name, count + 1);
+    try {
+      for (const [index, action] of reaction.do.entries()) {
+        // A retry skips what already succeeded, so a marker is never sent twice.
+        const step = `${jobId}:${index}`;
+        if (await this.options.store.isSeen('reaction-step', step)) continue;
+        await this.runAction(reaction, action, context);
+        await this.options.store.markSeen('reaction-step', step, this.options.clock.now().toISOString());
+      }
+    } finally {
+      this.running.set(reaction.name, (this.running.get(reaction.name) ?? 1) - 1);
+    }
+  }
+
+  private async runAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>): Promise<void> {
+    const render = (text: string) => this.templates.render(text, context);
+    const secrets = [...reaction.secrets, ...(this.options.secrets ?? [])];
+    if ('http' in action) {
+      const spec = action.http;
+      const result = await sendHttpRequest(
+        {
+          method: spec.method,
+          url: render(spec.url),
+          headers: Object.fromEntries(Object.entries(spec.headers).map(([k, v]) => [k, render(v)])),
+          ...(spec.json !== undefined ? { json: this.templates.renderDeep(spec.json, context) } : {}),
+          ...(spec.body !== undefined ? { body: render(spec.body) } : {}),
+          timeoutMs: spec.timeout,
+        },
+        { ...this.options.http, retry: { attempts: spec.attempts }, secrets },
+      );
+      if (!result.ok) throw new Error(`HTTP ${spec.method} failed after ${result.attempts.length} attempts: ${result.attempts.at(-1)?.error ?? `status ${result.status}`}`);
+      return;
+    }
+    if ('chat' in action) {
+      if (!this.options.chat) throw new Error('no chat adapter is running');
+      const chat = action.chat;
+      if ('text' in chat) await this.options.chat.post(render(chat.channel), render(chat.text), chat.thread ? render(chat.thread) : undefined);
+      else await this.options.chat.react(render(chat.channel), render(chat.ts), chat.react);
+      return;
+    }
+    if ('deploy' in action) {
+      const d = action.deploy;
+      await this.options.actions.deploy(actorFor(reaction), {
+        app: render(d.app),
+        ...(d.ref ? { ref: render(d.ref) } : {}),
+        ...(d.environment ? { environment: render(d.environment) } : {}),
+        source: 'reaction',
+      });
+      return;
+    }
+    if ('create_release' in action) {
+      const r = action.create_release;
+      await this.options.actions.createRelease(actorFor(reaction), { app: render(r.app), version: render(r.version), ...(r.notes ? { notes: render(r.notes) } : {}) });
+      return;
+    }
+    const script = typeof action.script === 'string' ? { path: action.script, timeout: 300_000, args: [] as string[], env: {} } : action.script;
+    const query = (context.query ?? {}) as Record<string, string>;
+    const result = await runScript({
+      script: path.resolve(this.options.baseDir, script.path),
+      args: script.args.map(render),
+      cwd: this.options.baseDir,
+      env: {
+        ...script.env,
+        DECKHAND_REACTION: reaction.name,
+        DECKHAND_EVENT_TYPE: String((context.event as { type?: string } | undefined)?.type ?? ''),
+        // Query parameters as DECKHAND_QUERY_<NAME>; the whole payload is in the JSON file.
+        ...Object.fromEntries(Object.entries(query).map(([k, v]) => [`DECKHAND_QUERY_${k.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, String(v)])),
+      },
+      payload: context,
+      payloadEnvVar: 'DECKHAND_PAYLOAD_FILE',
+      timeoutMs: script.timeout,
+      secrets,
+    });
+    if (result.exitCode !== 0) throw new Error(`script ${script.path} ${result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`}: ${result.output.split('\n').slice(-5).join(' | ')}`);
+  }
+}

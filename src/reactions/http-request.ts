@@ -1,0 +1,424 @@
+/**
+ * Sends one outgoing HTTP request for a reaction (a deployment marker, a chat-ops event, a
+ * change event...), already rendered from its templates.
+ *
+ * - Retries network errors, timeouts, 5xx and 429 with exponential backoff and full jitter;
+ *   a 429/503 with Retry-After waits as long as the server asks (capped by maxDelayMs).
+ *   Other 4xx (and 3xx: redirects are not followed) are final.
+ * - The result is ok only for a 2xx answer: a request that was never answered, or answered
+ *   with an error, is never reported as sent.
+ * - Delivery failures are reported in the result (per-attempt errors), not thrown. Only a
+ *   request that cannot be sent at all (bad URL, bad header, body that is not JSON) throws
+ *   a DeckhandError (E_USAGE).
+ * - Results and errors get logged and stored, so every configured secret value is redacted
+ *   from the response body and from every error message.
+ */
+import { STATUS_CODES } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
+import { DeckhandError, ErrorCode } from '../core/errors.js';
+import { createRedactor, type Redactor } from '../providers/script/redact.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HttpRequestSpec {
+  method: HttpMethod;
+  url: string;
+  /** Header names are case-insensitive: `Content-Type` and `content-type` are the same header (the last one wins). */
+  headers?: Record<string, string>;
+  /** Sent as JSON, with `content-type: application/json` unless a content type is set. Exclusive with `body`. */
+  json?: unknown;
+  body?: string;
+  /** Per attempt, covering connecting, the response headers and reading the (truncated) body. Default 10000. */
+  timeoutMs?: number;
+}
+
+export interface RetryPolicy {
+  /** Total attempts, including the first. Default 4. */
+  attempts: number;
+  /** Default 500. */
+  baseDelayMs: number;
+  /** Caps both the backoff and a server's Retry-After. Default 30000. */
+  maxDelayMs: number;
+}
+
+export interface HttpAttempt {
+  /** 1-based. */
+  attempt: number;
+  /** The response status; null when no response arrived (network error, timeout). */
+  status: number | null;
+  /** Why this attempt failed (redacted); null exactly when it succeeded (2xx). */
+  error: string | null;
+  durationMs: number;
+}
+
+export interface HttpResult {
+  /** True only when the last attempt got a 2xx answer. */
+  ok: boolean;
+  /** The last attempt's status; null when it got no response. */
+  status: number | null;
+  /** The first 4 KiB of the last response body (redacted); '' when there was none. */
+  body: string;
+  attempts: HttpAttempt[];
+}
+
+export interface SendHttpRequestOptions {
+  retry?: Partial<RetryPolicy>;
+  /** undici dispatcher (an Agent, a ProxyAgent, a MockAgent in tests); defaults to undici's global one. */
+  dispatcher?: Dispatcher;
+  /** Waits between attempts; injectable so tests need not wait. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Returns [0, 1); injectable for deterministic jitter. */
+  random?: () => number;
+  /** Values to redact from the result body and from every error message. */
+  secrets?: readonly string[];
+}
+
+export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({ attempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 });
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** How much of a response body is kept. */
+export const MAX_BODY_BYTES = 4096;
+
+const METHODS: ReadonlySet<string> = new Set<HttpMethod>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+/** setTimeout's limit; longer values fire immediately. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** RFC 9110 token characters, the only ones allowed in a header name. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Header values may not contain CR, LF or NUL (request smuggling). */
+const BAD_HEADER_VALUE = /[\r\n\0]/;
+
+interface PreparedRequest {
+  method: HttpMethod;
+  url: URL;
+  /** For messages: the URL without any password, not yet redacted. */
+  displayUrl: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  timeoutMs: number;
+}
+
+type AttemptOutcome =
+  | { kind: 'response'; status: number; retryAfterMs: number | null; body: string }
+  | { kind: 'error'; message: string; retryable: boolean };
+
+export async function sendHttpRequest(spec: HttpRequestSpec, options: SendHttpRequestOptions = {}): Promise<HttpResult> {
+  const secrets = options.secrets ?? [];
+  const redact = createRedactor(secrets);
+  const prepared = prepare(spec, redact);
+  const policy = retryPolicy(options.retry);
+  const sleep = options.sleep ?? ((ms: number) => delay(ms));
+  const random = options.random ?? Math.random;
+  const bodyReader = createBodyReader(secrets, redact);
+
+  const attempts: HttpAttempt[] = [];
+  let last: AttemptOutcome | undefined;
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    const started = performance.now();
+    last = await attemptOnce(prepared, options.dispatcher, bodyReader, redact);
+    const durationMs = Math.round(performance.now() - started);
+
+    if (last.kind === 'response') {
+      const ok = isSuccess(last.status);
+      attempts.push({ attempt, status: last.status, error: ok ? null : statusText(last.status), durationMs });
+      if (ok || !isRetryableStatus(last.status)) break;
+    } else {
+      attempts.push({ attempt, status: null, error: last.message, durationMs });
+      if (!last.retryable) break;
+    }
+    if (attempt === policy.attempts) break;
+
+    const retryAfterMs = last.kind === 'response' ? last.retryAfterMs : null;
+    await sleep(retryAfterMs !== null ? Math.min(retryAfterMs, policy.maxDelayMs) : backoffDelay(attempt, policy, random));
+  }
+
+  if (last?.kind === 'response') {
+    return { ok: isSuccess(last.status), status: last.status, body: last.body, attempts };
+  }
+  return { ok: false, status: null, body: '', attempts };
+}
+
+/** Full jitter: a uniformly random wait up to the exponential ceiling for this attempt. */
+function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const r = Math.min(Math.max(random(), 0), 1);
+  return Math.round(r * ceiling);
+}
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+function statusText(status: number): string {
+  const reason = STATUS_CODES[status];
+  return reason ? `HTTP ${status} ${reason}` : `HTTP ${status}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+function usage(message: string, redact: Redactor, details: Record<string, unknown> = {}): DeckhandError {
+  return new DeckhandError(ErrorCode.Usage, redact(message), details);
+}
+
+function prepare(spec: HttpRequestSpec, redact: Redactor): PreparedRequest {
+  const method = spec.method;
+  if (!METHODS.has(method)) {
+    throw usage(`HTTP method must be one of ${[...METHODS].join(', ')}, not ${JSON.stringify(String(method))}`, redact);
+  }
+
+  let url: URL;
+  try {
+    url = new URL(spec.url);
+  } catch {
+    throw usage(`not a valid URL (an absolute http:// or https:// URL is needed): ${JSON.stringify(String(spec.url))}`, redact);
+  }
+  const displayUrl = withoutPassword(url);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw usage(`only http:// and https:// URLs can be requested, not ${url.protocol}// (${displayUrl})`, redact, {
+      protocol: url.protocol,
+    });
+  }
+
+  const headers = mergeHeaders(spec.headers ?? {}, redact);
+
+  const hasJson = spec.json !== undefined;
+  if (hasJson && spec.body !== undefined) {
+    throw usage(`${method} ${displayUrl}: give either json or body, not both`, redact);
+  }
+  let body: string | undefined = spec.body;
+  if (hasJson) {
+    body = stringifyJson(spec.json, `${method} ${displayUrl}`, redact);
+    headers['content-type'] ??= 'application/json';
+  }
+
+  const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw usage(`timeoutMs must be a positive number of milliseconds, not ${String(timeoutMs)}`, redact);
+  }
+
+  return { method, url, displayUrl, headers, body, timeoutMs: Math.min(timeoutMs, MAX_TIMER_MS) };
+}
+
+/** Lower-cases the names so differently-cased duplicates merge (the last one wins). */
+function mergeHeaders(input: Record<string, string>, redact: Redactor): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(input)) {
+    if (!HEADER_NAME.test(name)) throw usage(`invalid HTTP header name ${JSON.stringify(name)}`, redact);
+    // The value is deliberately left out of the message: it is often a credential.
+    if (typeof value !== 'string') throw usage(`HTTP header ${name} must be a string`, redact);
+    if (BAD_HEADER_VALUE.test(value)) throw usage(`HTTP header ${name} contains a line break or NUL`, redact);
+    headers[name.toLowerCase()] = value;
+  }
+  return headers;
+}
+
+function stringifyJson(value: unknown, what: string, redact: Redactor): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value) as string | undefined;
+  } catch (err) {
+    throw usage(`${what}: the json body cannot be serialised: ${errorMessage(err)}`, redact);
+  }
+  if (text === undefined) throw usage(`${what}: the json body cannot be serialised (${typeof value})`, redact);
+  return text;
+}
+
+function withoutPassword(url: URL): string {
+  if (url.password === '') return url.href;
+  const copy = new URL(url.href);
+  copy.password = '***';
+  return copy.href;
+}
+
+function retryPolicy(partial: Partial<RetryPolicy> | undefined): RetryPolicy {
+  const policy: RetryPolicy = {
+    attempts: partial?.attempts ?? DEFAULT_RETRY_POLICY.attempts,
+    baseDelayMs: partial?.baseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs,
+    maxDelayMs: partial?.maxDelayMs ?? DEFAULT_RETRY_POLICY.maxDelayMs,
+  };
+  if (!Number.isInteger(policy.attempts) || policy.attempts < 1) {
+    throw new DeckhandError(ErrorCode.Usage, `retry attempts must be a whole number of at least 1, not ${policy.attempts}`);
+  }
+  for (const key of ['baseDelayMs', 'maxDelayMs'] as const) {
+    if (!Number.isFinite(policy[key]) || policy[key] < 0) {
+      throw new DeckhandError(ErrorCode.Usage, `retry ${key} must be a non-negative number, not ${policy[key]}`);
+    }
+  }
+  return policy;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One attempt
+
+async function attemptOnce(
+  req: PreparedRequest,
+  dispatcher: Dispatcher | undefined,
+  readBody: BodyReader,
+  redact: Redactor,
+): Promise<AttemptOutcome> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error(`timed out after ${req.timeoutMs} ms`));
+  }, req.timeoutMs);
+
+  try {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        signal: controller.signal,
+        ...(dispatcher ? { dispatcher } : {}),
+      });
+    } catch (err) {
+      if (timedOut) return { kind: 'error', message: `timed out after ${req.timeoutMs} ms`, retryable: true };
+      const code = errorCode(err);
+      if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
+        // undici refused to send it (e.g. a header it does not allow): retrying cannot help.
+        const message = redact(`${req.method} ${req.displayUrl}: ${errorMessage(err)}`);
+        // No cause: it would carry the unredacted request into logs.
+        throw new DeckhandError(ErrorCode.Usage, message);
+      }
+      // A closed or destroyed dispatcher fails the same way every time.
+      const retryable = code !== 'UND_ERR_CLOSED' && code !== 'UND_ERR_DESTROYED';
+      return { kind: 'error', message: redact(describeNetworkError(err)), retryable };
+    }
+
+    const status = response.statusCode;
+    // Even when the body times out or breaks, the status stands: for a 2xx the server took the
+    // request, and retrying it could send the event twice.
+    const body = await readBody(response.body);
+    return { kind: 'response', status, retryAfterMs: retryAfterFor(status, response.headers), body };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return undefined;
+}
+
+// Duck-typed rather than instanceof: errors from another realm (jest's VM, worker threads) are
+// not instances of this realm's Error.
+function errorMessage(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'message' in err && typeof err.message === 'string') return err.message;
+  return String(err);
+}
+
+/** Happy eyeballs reports every address it tried in an AggregateError; the first one says enough. */
+function innermost(err: unknown): unknown {
+  if (typeof err === 'object' && err !== null && 'errors' in err && Array.isArray(err.errors) && err.errors.length > 0) {
+    return err.errors[0] as unknown;
+  }
+  return err;
+}
+
+const NETWORK_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by the server',
+  EPIPE: 'connection closed by the server while sending',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup failed (temporarily)',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for the response headers',
+  UND_ERR_BODY_TIMEOUT: 'timed out reading the response body',
+  UND_ERR_SOCKET: 'connection closed unexpectedly',
+  UND_ERR_CLOSED: 'the HTTP client was closed',
+  UND_ERR_DESTROYED: 'the HTTP client was destroyed',
+};
+
+function describeNetworkError(err: unknown): string {
+  const inner = innermost(err);
+  const code = errorCode(inner) ?? errorCode(err);
+  const message = errorMessage(inner);
+  const summary = code === undefined ? undefined : NETWORK_ERRORS[code];
+  if (summary === undefined) return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
+  return message === '' ? summary : `${summary} (${message})`;
+}
+
+/** On 429 and 503 the server may say when to come back: delta-seconds or an HTTP date. */
+function retryAfterFor(status: number, headers: Dispatcher.ResponseData['headers']): number | null {
+  if (status !== 429 && status !== 503) return null;
+  const raw = headers['retry-after'];
+  const value = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (!value) return null;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, at - Date.now());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response body
+
+type BodyReader = (body: Dispatcher.ResponseData['body']) => Promise<string>;
+
+/**
+ * Reads at most MAX_BODY_BYTES (plus the longest secret, so one straddling the cut is still seen
+ * whole and redacted), then destroys the stream so the socket is released however big the body.
+ */
+function createBodyReader(secrets: readonly string[], redact: Redactor): BodyReader {
+  const longestSecret = secrets.reduce((max, s) => Math.max(max, Buffer.byteLength(s)), 0);
+  const window = MAX_BODY_BYTES + longestSecret;
+
+  return async (body) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let complete = false;
+    try {
+      for await (const chunk of body) {
+        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        chunks.push(buf);
+        size += buf.length;
+        if (size > window) break;
+      }
+      complete = size <= window;
+    } catch {
+      // Timed out or broken mid-body: keep what arrived.
+    } finally {
+      body.destroy();
+    }
+
+    const raw = Buffer.concat(chunks).subarray(0, window);
+    const cut = !complete;
+    // A cut stream may end in the first bytes of a character, or of a secret: drop both.
+    let text = cut ? decodeWhole(raw) : raw.toString('utf8');
+    if (cut) text = stripSecretPrefixSuffix(text, secrets);
+    return truncateUtf8(redact(text), MAX_BODY_BYTES);
+  };
+}
+
+/** Decodes, leaving out a trailing incomplete UTF-8 sequence instead of turning it into U+FFFD. */
+function decodeWhole(buf: Buffer): string {
+  return new TextDecoder('utf-8').decode(buf, { stream: true });
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  return buf.length <= maxBytes ? text : decodeWhole(buf.subarray(0, maxBytes));
+}
+
+/** Removes the longest end of `text` that is the beginning (not the whole) of some secret. */
+function stripSecretPrefixSuffix(text: string, secrets: readonly string[]): string {
+  let strip = 0;
+  for (const secret of secrets) {
+    for (let k = Math.min(secret.length - 1, text.length); k > strip; k--) {
+      if (text.endsWith(secret.slice(0, k))) {
+        strip = k;
+        break;
+      }
+    }
+  }
+  return strip === 0 ? text : text.slice(0, text.length - strip);
+}

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { parseDuration } from '../config/duration.js';
+import { eventTypes } from '../core/events.js';
+import { conditionSchema } from './filter.js';
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration: write e.g. 10s, 5m` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const eventName = z.string().refine((e) => (eventTypes as readonly string[]).includes(e), {
+  message: `unknown event; known events: ${eventTypes.join(', ')}`,
+});
+
+const filters = { where: conditionSchema.optional(), unless: conditionSchema.optional() };
+
+const eventTrigger = z.object({ event: z.union([eventName, z.array(eventName).min(1)]), ...filters }).strict();
+
+const webhookTrigger = z
+  .object({
+    /** Served at POST /triggers/<webhook>. */
+    webhook: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a webhook name is lower-case letters, digits, - and _ (it becomes the URL /triggers/<name>)'),
+    auth: z
+      .object({
+        /** Accepted as X-Api-Key, Authorization: Bearer, or ?apiKey=. Use ${secret.X}. */
+        api_key: z.string().min(16, 'use a key of at least 16 characters (from ${secret.X})').optional(),
+        /** For senders that sign the body. */
+        hmac: z
+          .object({
+            secret: z.string().min(16, 'use a secret of at least 16 characters (from ${secret.X})'),
+            header: z.string().default('X-Signature-256'),
+            algorithm: z.enum(['sha256', 'sha1']).default('sha256'),
+            /** Text before the hex digest, e.g. "sha256=". */
+            prefix: z.string().default(''),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .refine((a) => a.api_key !== undefined || a.hmac !== undefined, 'say how senders authenticate: api_key, hmac, or both'),
+    ...filters,
+  })
+  .strict();
+
+const scheduleTrigger = z
+  .object({
+    schedule: z.string().min(9, 'a cron expression, e.g. "0 9 * * 1-5"'),
+    timezone: z.string().default('UTC'),
+  })
+  .strict();
+
+const httpAction = z
+  .object({
+    http: z
+      .object({
+        method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+        url: z.string().min(1),
+        headers: z.record(z.string(), z.string()).default({}),
+        json: z.unknown().optional(),
+        body: z.string().optional(),
+        timeout: duration.default(10_000),
+        attempts: z.number().int().min(1).max(10).default(4),
+      })
+      .strict(),
+  })
+  .strict();
+
+const chatAction = z
+  .object({
+    chat: z.union([
+      z.object({ channel: z.string().min(1), text: z.string().min(1), thread: z.string().optional() }).strict(),
+      z.object({ channel: z.string().min(1), react: z.string().regex(/^[a-z0-9_+-]+$/, 'an emoji name without colons, e.g. rocket'), ts: z.string().min(1) }).strict(),
+    ]),
+  })
+  .strict();
+
+const scriptAction = z
+  .object({
+    script: z.union([
+      z.string().min(1),
+      z
+        .object({
+          path: z.string().min(1),
+          timeout: duration.default(300_000),
+          args: z.array(z.string()).default([]),
+          /** Extra variables; values may use ${env.X} / ${secret.X} (resolved at load, redacted). */
+          env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are UPPER_CASE'), z.string()).default({}),
+        })
+        .strict(),
+    ]),
+  })
+  .strict();
+
+const deployAction = z
+  .object({ deploy: z.object({ app: z.string().min(1), ref: z.string().optional(), environment: z.string().optional() }).strict() })
+  .strict();
+
+const releaseAction = z
+  .object({ create_release: z.object({ app: z.string().min(1), version: z.string().min(1), notes: z.string().optional() }).strict() })
+  .strict();
+
+export const actionSchema = z.union([httpAction, chatAction, scriptAction, deployAction, releaseAction]);
+
+export const reactionFileSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _').optional(),
+    description: z.string().optional(),
+    /** Environment variables this reaction needs; while one is unset the reaction is off (not an error). */
+    requires: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/)).default([]),
+    on: z.union([eventTrigger, webhookTrigger, scheduleTrigger]),
+    /** A template; the reaction runs once per distinct value (e.g. "{{ release.version }}"). */
+    once_per: z.string().optional(),
+    /** At most this many runs of this reaction at once. */
+    concurrency: z.number().int().min(1).max(50).default(4),
+    do: z.array(actionSchema).min(1, 'list at least one action under do:'),
+  })
+  .strict();
+
+export type ReactionFile = z.infer<typeof reactionFileSchema>;
+export type ReactionAction = z.infer<typeof actionSchema>;
+export type EventTrigger = z.infer<typeof eventTrigger>;
+export type WebhookTrigger = z.infer<typeof webhookTrigger>;
+export type ScheduleTrigger = z.infer<typeof scheduleTrigger>;

@@ -1,0 +1,197 @@
+import { createHmac } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDeckhand, projectRoot, type Deckhand } from '../../src/app.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { loadReactions } from '../../src/reactions/load-reactions.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { startRecordingServer, type RecordingServer } from '../fakes/recording-server.js';
+import { testConfig } from '../fixtures/config.js';
+
+const apiKey = 'trigger-key-0123456789abcdef';
+const hmacSecret = 'hmac-secret-0123456789abcdef';
+
+function reactionsDir(files: Record<string, string>): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'deckhand-reactions-'));
+  const dir = path.join(root, 'reactions');
+  mkdirSync(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+interface Harness {
+  deckhand: Deckhand;
+  store: SqliteStore;
+  base: string;
+  chat: Array<{ channel: string; text: string }>;
+  close(): Promise<void>;
+}
+
+async function start(dir: string, env: NodeJS.ProcessEnv): Promise<Harness> {
+  const loaded = loadReactions(dir, env);
+  const store = new SqliteStore(':memory:');
+  await store.migrate();
+  const deckhand = await createDeckhand({
+    config: testConfig(),
+    store,
+    logger: silentLogger,
+    dataDir: mkdtempSync(path.join(os.tmpdir(), 'deckhand-data-')),
+    commandsDir: path.join(projectRoot, 'commands'),
+    reactions: loaded.reactions,
+    reactionsBaseDir: path.dirname(dir),
+    jobPollMs: 20,
+  });
+  const chat: Array<{ channel: string; text: string }> = [];
+  deckhand.setChat({ post: async (channel, text) => void chat.push({ channel, text }), react: async () => undefined });
+  const address = await deckhand.http.listen({ port: 0, host: '127.0.0.1' });
+  deckhand.startBackground();
+  return { deckhand, store, base: address, chat, close: () => deckhand.close() };
+}
+
+const until = async (check: () => boolean | Promise<boolean>, ms = 10_000) => {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describe('reactions: internal events to outgoing HTTP', () => {
+  let server: RecordingServer;
+  let h: Harness;
+  beforeAll(async () => {
+    server = await startRecordingServer();
+    const dir = reactionsDir({
+      'marker.yaml': `
+name: marker
+on:
+  event: [deployment.started, deployment.succeeded]
+  where: { app: hello, environment: staging }
+do:
+  - http:
+      method: POST
+      url: ${server.url}/v2/applications/\${env.APP_ID}/deployments.json
+      headers: { X-Api-Key: "\${secret.MARKER_KEY}" }
+      json:
+        deployment:
+          revision: "{{ deployment.ref }}"
+          description: "{{ deployment.app }} {{ event.type }} by {{ deployment.requestedBy }}"
+`,
+    });
+    h = await start(dir, { APP_ID: '123', MARKER_KEY: 'marker-secret-key-42' });
+  });
+  afterAll(async () => {
+    await h.close();
+    await server.close();
+  });
+
+  test('a deployment sends a marker per matching event, rendered from the event, with the secret from the environment', async () => {
+    await h.deckhand.actions.deploy({ id: 'bob' }, { app: 'hello', environment: 'staging', ref: 'v1.2.3' });
+    await h.deckhand.actions.deploy({ id: 'bob' }, { app: 'hello', environment: 'production', ref: 'v9', dryRun: true });
+    await h.deckhand.runner.idle();
+    await until(() => server.requests.length >= 2);
+    await h.deckhand.worker.idle();
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v2/applications/123/deployments.json', 'POST /v2/applications/123/deployments.json']);
+    expect(server.requests[0]?.headers['x-api-key']).toBe('marker-secret-key-42');
+    expect(server.requests.map((r) => r.json)).toEqual([
+      { deployment: { revision: 'v1.2.3', description: 'hello deployment.started by bob' } },
+      { deployment: { revision: 'v1.2.3', description: 'hello deployment.succeeded by bob' } },
+    ]);
+    // The production dry run did not match the filter.
+    expect(JSON.stringify(server.requests)).not.toContain('v9');
+  });
+
+  test('a failing endpoint is retried, then the run is recorded as failed, never as sent', async () => {
+    server.respond(() => ({ status: 503, body: 'down' }));
+    await h.deckhand.actions.deploy({ id: 'bob' }, { app: 'hello', environment: 'staging', ref: 'v2' });
+    await h.deckhand.runner.idle();
+    await until(async () => (await h.store.listJobs({ type: 'reaction', limit: 10 })).some((j) => j.lastError !== null), 20_000);
+    const failed = (await h.store.listJobs({ type: 'reaction', limit: 10 })).filter((j) => j.lastError);
+    expect(failed[0]?.lastError).toMatch(/HTTP POST failed after 4 attempts: HTTP 503/);
+    expect(failed[0]?.state).not.toBe('done');
+    server.respond(() => ({ status: 200, body: '{}' }));
+  }, 30_000);
+});
+
+describe('reactions: webhooks at /triggers/<name>', () => {
+  let h: Harness;
+  let out: string;
+  beforeAll(async () => {
+    out = path.join(mkdtempSync(path.join(os.tmpdir(), 'deckhand-out-')), 'runs.log');
+    mkdirSync(path.join(path.dirname(out), 'x'), { recursive: true });
+    const script = path.join(projectRoot, 'test/fixtures/reactions/record-payload.sh');
+    const dir = reactionsDir({
+      'myget.yaml': `
+name: myget-new-package
+on:
+  webhook: mygetpackage
+  auth: { api_key: "\${secret.MYGET_KEY}" }
+do:
+  - script: { path: ${script}, env: { OUT_FILE: "\${env.OUT_FILE}" } }
+  - chat: { channel: "#deploys", text: "New package {{ payload.Payload.PackageIdentifier }} {{ payload.Payload.PackageVersion }}" }
+`,
+      'signed.yaml': `
+on:
+  webhook: signed
+  auth: { hmac: { secret: "\${secret.SIGNED_SECRET}", header: X-Signature, prefix: "sha256=" } }
+do:
+  - chat: { channel: "#ops", text: "signed {{ payload.n }}" }
+`,
+    });
+    h = await start(dir, { MYGET_KEY: apiKey, SIGNED_SECRET: hmacSecret, OUT_FILE: out });
+  });
+  afterAll(async () => h.close());
+
+  const post = (name: string, body: string, headers: Record<string, string> = {}, query = '') =>
+    fetch(`${h.base}/triggers/${name}${query}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const myget = (version: string) => JSON.stringify({ Payload: { PackageIdentifier: 'Api', PackageVersion: version } });
+
+  test('authentication: the key by header, bearer or query; wrong or missing keys are 401', async () => {
+    expect((await post('mygetpackage', myget('1.0.0'), { 'x-api-key': 'wrong-key-0123456789' })).status).toBe(401);
+    const missing = await post('mygetpackage', myget('1.0.0'));
+    expect(missing.status).toBe(401);
+    expect(await missing.json()).toEqual({ error: 'missing API key: send X-Api-Key, Authorization: Bearer, or ?apiKey=' });
+    expect((await post('mygetpackage', myget('1.0.1'), { 'x-api-key': apiKey, 'x-delivery-id': 'a1' })).status).toBe(202);
+    expect((await post('mygetpackage', myget('1.0.2'), { authorization: `Bearer ${apiKey}`, 'x-delivery-id': 'a2' })).status).toBe(202);
+    expect((await post('mygetpackage', myget('1.0.3'), { 'x-delivery-id': 'a3' }, `?apiKey=${apiKey}&env=staging`)).status).toBe(202);
+    await until(() => h.chat.length >= 3);
+    expect(h.chat.map((c) => c.text).sort()).toEqual(['New package Api 1.0.1', 'New package Api 1.0.2', 'New package Api 1.0.3']);
+  });
+
+  test('bad input: malformed JSON 400, wrong content type 415, oversized 413, unknown trigger 404', async () => {
+    const key = { 'x-api-key': apiKey };
+    const malformed = await post('mygetpackage', '{"Payload": ', key);
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: string }).error).toMatch(/^malformed JSON/);
+    expect((await post('mygetpackage', 'x', { ...key, 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await post('mygetpackage', JSON.stringify({ big: 'x'.repeat(2 * 1024 * 1024) }), key)).status).toBe(413);
+    expect((await post('nope', '{}', key)).status).toBe(404);
+    // Nothing of that was stored.
+    expect((await h.store.listJobs({ type: 'delivery' })).length).toBe(3);
+  });
+
+  test('form bodies and HMAC signatures', async () => {
+    const body = 'n=42';
+    const signature = `sha256=${createHmac('sha256', hmacSecret).update(body).digest('hex')}`;
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await post('signed', body, { ...form, 'x-signature': 'sha256=00' })).status).toBe(401);
+    expect((await post('signed', 'n=43', { ...form, 'x-signature': signature })).status).toBe(401); // body changed
+    expect((await post('signed', body, { ...form, 'x-signature': signature })).status).toBe(202);
+    await until(() => h.chat.some((c) => c.text === 'signed 42'));
+  });
+
+  test('a redelivery with the same id is acknowledged but runs nothing twice; the script got payload and query', async () => {
+    const headers = { 'x-api-key': apiKey, 'x-delivery-id': 'same-id' };
+    expect((await post('mygetpackage', myget('2.0.0'), headers, '?env=prod')).status).toBe(202);
+    const again = await post('mygetpackage', myget('2.0.0'), headers, '?env=prod');
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ status: 'duplicate', delivery: 'same-id' });
+    await until(() => h.chat.filter((c) => c.text === 'New package Api 2.0.0').length === 1);
+    await h.deckhand.worker.idle();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(h.chat.filter((c) => c.text === 'New package Api 2.0.0')).toHaveLength(1);
+    const runs = readFileSync(out, 'utf8').trim().split('\n');
+    expect(runs.filter((l) => l.includes('version=2.0.0'))).toEqual(['myget-new-package webhook version=2.0.0 env=prod']);
+  });
+});
