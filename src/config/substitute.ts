@@ -15,7 +15,8 @@ export interface SubstitutionResult {
 }
 
 const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype']);
-const reference = /\$\{(env|secret)\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
+// ${env.X}, ${secret.X}, and ${env.X:-default} (the default used when X is unset or empty).
+const reference = /\$\{(env|secret)\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 export function substituteReferences(value: unknown, env: NodeJS.ProcessEnv): SubstitutionResult {
   const secrets: string[] = [];
@@ -23,8 +24,8 @@ export function substituteReferences(value: unknown, env: NodeJS.ProcessEnv): Su
 
   const visit = (node: unknown, path: PropertyKey[]): unknown => {
     if (typeof node === 'string') {
-      return node.replace(reference, (_match, kind: string, variable: string) => {
-        const resolved = env[variable];
+      return node.replace(reference, (_match, kind: string, variable: string, fallback: string | undefined) => {
+        const resolved = env[variable] || fallback;
         if (resolved === undefined || resolved === '') {
           problems.push({ path, message: `\${${kind}.${variable}} is used but ${variable} is not set in the environment` });
           return '';

@@ -82,6 +82,9 @@ describe('parseConfig', () => {
     expect(config.apps.hello?.provider.env).toEqual({ API_URL: 'https://x.test', TOKEN: 's3cr3t-value' });
     expect(config.secrets).toEqual(['s3cr3t-value']);
     expect(problemOf(text, { API_URL: 'x' }).message).toContain('${secret.DEPLOY_TOKEN} is used but DEPLOY_TOKEN is not set');
+    const withDefault = text.replace('${env.API_URL}', '${env.API_URL:-https://default.test}');
+    expect(parseConfig(withDefault, file, { DEPLOY_TOKEN: 's3cr3t-value' }).apps.hello?.provider.env.API_URL).toBe('https://default.test');
+    expect(parseConfig(withDefault, file, { DEPLOY_TOKEN: 's3cr3t-value', API_URL: 'https://set.test' }).apps.hello?.provider.env.API_URL).toBe('https://set.test');
   });
 
   test('hostile YAML: alias bombs and prototype keys do not get through', () => {
