@@ -195,3 +195,50 @@ do:
     expect(runs.filter((l) => l.includes('version=2.0.0'))).toEqual(['myget-new-package webhook version=2.0.0 env=prod']);
   });
 });
+
+describe('reactions: schedules and de-duplication', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    const dir = reactionsDir({
+      'weekday-staging.yaml': `
+on:
+  schedule: "0 9 * * 1-5"
+  timezone: Europe/Amsterdam
+do:
+  - deploy: { app: hello, ref: main, environment: staging }
+`,
+      'announce-release.yaml': `
+on:
+  event: release.created
+  where: { app: hello }
+once_per: "{{ release.version | split: '-' | first }}"
+do:
+  - chat: { channel: "#releases", text: "hello {{ release.version }} is out" }
+`,
+    });
+    h = await start(dir, {});
+  });
+  afterAll(async () => h.close());
+
+  test('a schedule tick runs once, however many replicas fire it; the deploy goes through the action layer', async () => {
+    const at = new Date('2026-11-23T08:00:00.000Z'); // 09:00 in Amsterdam
+    const fired = await Promise.all([h.deckhand.scheduler.fire('weekday-staging', at), h.deckhand.scheduler.fire('weekday-staging', new Date(at.getTime() + 30_000))]);
+    expect(fired.filter(Boolean)).toHaveLength(1);
+    await until(async () => (await h.store.listDeployments({ app: 'hello' })).length === 1);
+    const [deployment] = await h.store.listDeployments({ app: 'hello' });
+    expect(deployment).toMatchObject({ ref: 'main', environment: 'staging', requestedBy: 'reaction:weekday-staging', source: 'reaction' });
+    await h.deckhand.runner.idle();
+    expect((await h.store.listAudit({ actor: 'reaction:weekday-staging' }))[0]).toMatchObject({ action: 'deploy', outcome: 'ok' });
+  });
+
+  test('once_per: one run per rendered key', async () => {
+    // alice may create releases of hello in testConfig (release:hello).
+    const alice = { id: 'alice' };
+    await h.deckhand.actions.createRelease(alice, { app: 'hello', version: '1.4.0-rc1' });
+    await h.deckhand.actions.createRelease(alice, { app: 'hello', version: '1.4.0-rc2' });
+    await h.deckhand.actions.createRelease(alice, { app: 'hello', version: '1.5.0' });
+    await until(() => h.chat.length >= 2);
+    await h.deckhand.worker.idle();
+    expect(h.chat.map((c) => c.text)).toEqual(['hello 1.4.0-rc1 is out', 'hello 1.5.0 is out']);
+  });
+});

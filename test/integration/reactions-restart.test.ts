@@ -1,0 +1,72 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../../src/app.js';
+import { startBot } from './bot-process.js';
+
+const key = 'restart-test-key-0123456789';
+
+const until = async (check: () => boolean, ms = 15_000) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('a webhook accepted with 202 is processed even if the bot dies right after', () => {
+  test('kill -9 during the reaction, restart: the delivery runs to completion exactly once', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'deckhand-restart-'));
+    const reactions = path.join(cwd, 'reactions');
+    mkdirSync(reactions);
+    const out = path.join(cwd, 'runs.log');
+    writeFileSync(
+      path.join(reactions, 'slow.yaml'),
+      `on:
+  webhook: slow
+  auth: { api_key: "\${secret.SLOW_KEY}" }
+do:
+  - script: { path: ${path.join(projectRoot, 'test/fixtures/reactions/slow-record.sh')}, env: { OUT_FILE: "\${env.OUT_FILE}" } }
+`,
+    );
+    const env = { DECKHAND_REACTIONS: reactions, SLOW_KEY: key, OUT_FILE: out, DECKHAND_JOB_LEASE: '1s' };
+
+    const first = await startBot({ cwd, env });
+    await first.waitFor('Deckhand on the terminal');
+    const response = await fetch(`http://127.0.0.1:${first.port}/triggers/slow`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key, 'x-delivery-id': 'delivery-1' },
+      body: JSON.stringify({ version: '3.1.4' }),
+    });
+    expect(response.status).toBe(202);
+    // The reaction is running when the machine "dies": the bot and its script go together.
+    await until(() => existsSync(`${out}.pids`));
+    first.child.kill('SIGKILL');
+    for (const pid of readFileSync(`${out}.pids`, 'utf8').trim().split('\n')) {
+      try {
+        process.kill(-Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await first.exited;
+    expect(existsSync(out)).toBe(false);
+
+    const second = await startBot({ cwd, env });
+    await second.waitFor('Deckhand on the terminal');
+    // The dead worker's lease runs out (1 s), the new process takes the job and finishes it.
+    await until(() => existsSync(out) && readFileSync(out, 'utf8').includes('done'), 20_000);
+    // A redelivery after the restart is still recognised.
+    const again = await fetch(`http://127.0.0.1:${second.port}/triggers/slow`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key, 'x-delivery-id': 'delivery-1' },
+      body: JSON.stringify({ version: '3.1.4' }),
+    });
+    expect(again.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500));
+    second.child.stdin.end();
+    expect(await second.exited).toBe(0);
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toEqual(['done 3.1.4']);
+    expect(readFileSync(`${out}.starts`, 'utf8').trim().split('\n')).toHaveLength(2); // tried, killed, tried again
+  }, 60_000);
+});
