@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { ShellAdapter } from '../adapters/shell/shell-adapter.js';
@@ -8,19 +9,44 @@ import { createDeckhand, projectRoot } from './app.js';
 import { loadEnv } from './config/env.js';
 import { loadConfig } from './config/load-config.js';
 import { systemClock } from './core/clock.js';
-import { isDeckhandError } from './core/errors.js';
+import { DeckhandError, ErrorCode, isDeckhandError } from './core/errors.js';
+import { jsonSchemas } from './cli/schema.js';
+import { findReaction, manualContext } from './cli/trigger.js';
+import { validate } from './cli/validate.js';
+import { previewActions } from './reactions/preview.js';
 import { createLogger } from './core/logger.js';
 import { loadReactions } from './reactions/load-reactions.js';
 import { openStore } from './store/open-store.js';
+
+const usage = `Usage: deckhand                      start the bot (Slack when SLACK_BOT_TOKEN is set, else the terminal)
+       deckhand validate             check deckhand.yaml and every reaction
+       deckhand trigger <reaction> [--payload file.json] [--query k=v ...] [--dry-run]
+                                     run a reaction by hand (--dry-run: show what it would send)
+       deckhand schema [reaction|config]   print the JSON Schema of a file format`;
 
 async function main(): Promise<void> {
   // Variables already set in the environment win over .env (Node's own loader keeps them).
   if (existsSync('.env')) process.loadEnvFile('.env');
   const env = loadEnv();
+  const [command, ...rest] = process.argv.slice(2);
+  const reactionsDir = env.DECKHAND_REACTIONS ?? (existsSync('reactions') ? 'reactions' : path.join(projectRoot, 'reactions'));
+  const fallbackConfig = path.join(projectRoot, 'deckhand.example.yaml');
+  if (command === 'validate') {
+    process.exit(validate({ configPath: env.DECKHAND_CONFIG, fallbackConfig, reactionsDir, env: process.env, write: (l) => process.stdout.write(`${l}\n`) }));
+  }
+  if (command === 'schema') {
+    const schemas = jsonSchemas();
+    process.stdout.write(`${JSON.stringify(rest[0] === 'config' ? schemas.config : schemas.reaction, null, 2)}\n`);
+    return;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  if (command !== undefined && command !== 'trigger') throw new DeckhandError(ErrorCode.Usage, `Unknown command "${command}".\n${usage}`);
   // On the terminal, stdout is the conversation: logs go to stderr and default to warnings only.
   const logger = createLogger(env.LOG_LEVEL ?? 'warn');
-  const config = loadConfig({ configPath: env.DECKHAND_CONFIG, fallbackPath: path.join(projectRoot, 'deckhand.example.yaml') });
-  const reactionsDir = env.DECKHAND_REACTIONS ?? (existsSync('reactions') ? 'reactions' : path.join(projectRoot, 'reactions'));
+  const config = loadConfig({ configPath: env.DECKHAND_CONFIG, fallbackPath: fallbackConfig });
   const loaded = loadReactions(reactionsDir);
   for (const warning of loaded.warnings) logger.warn(`reactions: ${warning}`);
   const store = await openStore(env.DATABASE_URL);
@@ -34,6 +60,26 @@ async function main(): Promise<void> {
     jobLeaseMs: env.DECKHAND_JOB_LEASE,
   });
   logger.info({ on: loaded.reactions.map((r) => r.name), off: loaded.disabled.map((d) => `${d.name} (${d.reason})`) }, 'reactions loaded');
+
+  if (command === 'trigger') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { payload: { type: 'string' }, query: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } } });
+    const reaction = findReaction(loaded, positionals[0] ?? '');
+    const query = Object.fromEntries((values.query ?? []).map((q) => [q.split('=')[0] ?? '', q.split('=').slice(1).join('=')]));
+    const context = manualContext(reaction, values.payload, query, new Date());
+    const baseDir = path.dirname(path.resolve(reactionsDir));
+    if (values['dry-run']) {
+      process.stdout.write(`${JSON.stringify(previewActions(reaction, context, baseDir), null, 2)}\n`);
+      await store.close();
+      return;
+    }
+    const printer = { post: async (c: string, t: string) => void process.stdout.write(`[${c}] ${t}\n`), react: async (c: string, ts: string, e: string) => void process.stdout.write(`[${c}] :${e}: on ${ts}\n`) };
+    deckhand.setChat(printer);
+    await deckhand.reactions.runManually(reaction, context);
+    await deckhand.runner.idle();
+    process.stdout.write(`reaction ${reaction.name}: done\n`);
+    await deckhand.close();
+    return;
+  }
 
   // Known once the server listens (PORT=0 picks the port); used for log links.
   let publicUrl = env.DECKHAND_PUBLIC_URL ?? `http://localhost:${env.PORT}`;

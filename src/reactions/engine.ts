@@ -128,6 +128,11 @@ export class ReactionEngine {
     }
   }
 
+  /** Runs a reaction now, outside the queue (deckhand trigger). */
+  async runManually(reaction: Reaction, context: Record<string, unknown>): Promise<void> {
+    for (const action of reaction.do) await this.runAction(reaction, action, context);
+  }
+
   private async runAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>): Promise<void> {
     const render = (text: string) => this.templates.render(text, context);
     const secrets = [...reaction.secrets, ...(this.options.secrets ?? [])];

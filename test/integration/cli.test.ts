@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../../src/app.js';
+import { jsonSchemas } from '../../src/cli/schema.js';
+import { mainJs } from './bot-process.js';
+
+const run = (cwd: string, args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [mainJs, ...args], { cwd, env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), PORT: '0', ...env }, encoding: 'utf8', timeout: 20_000 });
+
+function workspace(reaction: string): string {
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'deckhand-cli-'));
+  mkdirSync(path.join(cwd, 'reactions'));
+  writeFileSync(path.join(cwd, 'reactions', 'announce.yaml'), reaction);
+  return cwd;
+}
+
+describe('deckhand validate / trigger / schema', () => {
+  test('validate: ok and exit 0; a broken reaction is reported with file:line and exit 1', () => {
+    const good = workspace('on: { event: release.created, where: { app: hello } }\ndo:\n  - chat: { channel: "#rel", text: "{{ release.version }}" }\n');
+    const ok = run(good, ['validate']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('ok    reaction announce (event)');
+    const bad = workspace('on: { event: release.created }\ndo:\n  - chat: { channel: "#rel", text: "{{ release.version" }\n');
+    const failed = run(bad, ['validate']);
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toMatch(/error Invalid reactions:\n {2}reactions\/announce\.yaml:3:\d+: do\[0\]\.chat\.text: /);
+  });
+
+  test('trigger --dry-run shows the rendered actions and sends nothing', () => {
+    const cwd = workspace('on: { webhook: pkg, auth: { api_key: "${secret.PKG_KEY}" } }\ndo:\n  - chat: { channel: "#rel", text: "new {{ payload.name }} for {{ query.env }}" }\n  - deploy: { app: hello, ref: "{{ payload.version }}", environment: staging }\n');
+    writeFileSync(path.join(cwd, 'payload.json'), JSON.stringify({ name: 'api', version: 'v7' }));
+    const result = run(cwd, ['trigger', 'announce', '--payload', 'payload.json', '--query', 'env=prod', '--dry-run'], { PKG_KEY: 'pkg-key-0123456789abc' });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([{ chat: { channel: '#rel', text: 'new api for prod' } }, { deploy: { app: 'hello', ref: 'v7', environment: 'staging' } }]);
+    const missing = run(cwd, ['trigger', 'nope', '--dry-run'], { PKG_KEY: 'pkg-key-0123456789abc' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('No reaction called "nope". Reactions: announce.');
+  });
+
+  test('the committed JSON Schemas are the ones the code generates', () => {
+    const schemas = jsonSchemas();
+    expect(JSON.parse(readFileSync(path.join(projectRoot, 'schemas/reaction.schema.json'), 'utf8'))).toEqual(schemas.reaction);
+    expect(JSON.parse(readFileSync(path.join(projectRoot, 'schemas/config.schema.json'), 'utf8'))).toEqual(schemas.config);
+  });
+});
