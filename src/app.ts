@@ -9,6 +9,7 @@ import { EventBus } from './core/events.js';
 import type { Logger } from './core/logger.js';
 import { registerDeploymentLogRoute } from './http/deployment-log-route.js';
 import { createHttpServer } from './http/server.js';
+import { registerApiV1 } from './http/api-v1.js';
 import { registerTriggerRoute } from './http/trigger-route.js';
 import type { ChatPort } from './chat/chat-port.js';
 import { JobWorker } from './jobs/job-worker.js';
@@ -113,6 +114,13 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     baseDir: options.reactionsBaseDir ?? projectRoot,
     wake,
     secrets: config.secrets,
+    apiUrl: () => {
+      // Scripts run on this machine: they call back over loopback, whatever the public URL is.
+      const address = http.server.address();
+      if (!address || typeof address !== 'object') return null;
+      const host = ['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}`;
+    },
   });
   const requireChat = (): ChatPort => {
     if (!chat) throw new Error('no chat adapter is running');
@@ -128,6 +136,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   });
   bus.subscribe(reactionEngine.onEvent);
   const scheduler = new Scheduler({ reactions: options.reactions ?? [], store, clock, logger, wake });
+  await registerApiV1(http, { store, clock, actions, chat: () => chat });
   await registerTriggerRoute(http, {
     store,
     clock,

@@ -4,6 +4,7 @@ import type { ChatPort } from '../chat/chat-port.js';
 import type { Clock } from '../core/clock.js';
 import type { AnyEvent } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
+import { mintApiToken } from '../http/api-tokens.js';
 import { runScript } from '../providers/script/run-script.js';
 import type { Job, Store } from '../store/types.js';
 import { deliveryContext, eventContext } from './context.js';
@@ -26,6 +27,8 @@ export interface ReactionEngineOptions {
   wake: () => void;
   /** Extra values to redact (config secrets). */
   secrets?: readonly string[];
+  /** Base URL scripts use to reach the REST API (DECKHAND_API_URL); null when the server is not listening. */
+  apiUrl?: () => string | null;
   /** Injected for tests (undici dispatcher, sleep). */
   http?: Parameters<typeof sendHttpRequest>[1];
 }
@@ -176,6 +179,11 @@ export class ReactionEngine {
     }
     const script = typeof action.script === 'string' ? { path: action.script, timeout: 300_000, args: [] as string[], env: {} } : action.script;
     const query = (context.query ?? {}) as Record<string, string>;
+    // A ready API client: a token that lets this one run call Deckhand back, revoked when it ends.
+    const apiUrl = this.options.apiUrl?.() ?? null;
+    const grant = apiUrl
+      ? await mintApiToken(this.options.store, this.options.clock, { actor: actorFor(reaction).id, scopes: ['deploy', 'release', 'message', 'read'], ttlMs: script.timeout + 60_000 })
+      : null;
     const result = await runScript({
       script: path.resolve(this.options.baseDir, script.path),
       args: script.args.map(render),
@@ -183,6 +191,7 @@ export class ReactionEngine {
       env: {
         ...script.env,
         DECKHAND_REACTION: reaction.name,
+        ...(grant && apiUrl ? { DECKHAND_API_URL: `${apiUrl}/api/v1`, DECKHAND_API_TOKEN: grant.token } : {}),
         DECKHAND_EVENT_TYPE: String((context.event as { type?: string } | undefined)?.type ?? ''),
         // Query parameters as DECKHAND_QUERY_<NAME>; the whole payload is in the JSON file.
         ...Object.fromEntries(Object.entries(query).map(([k, v]) => [`DECKHAND_QUERY_${k.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, String(v)])),
@@ -190,8 +199,8 @@ export class ReactionEngine {
       payload: context,
       payloadEnvVar: 'DECKHAND_PAYLOAD_FILE',
       timeoutMs: script.timeout,
-      secrets,
-    });
+      secrets: grant ? [...secrets, grant.token] : secrets,
+    }).finally(() => grant?.revoke());
     if (result.exitCode !== 0) throw new Error(`script ${script.path} ${result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`}: ${result.output.split('\n').slice(-5).join(' | ')}`);
   }
 }

@@ -210,6 +210,16 @@ export interface NewJob {
   maxAttempts?: number;
 }
 
+/** A bearer token for the REST API, scoped to one actor (e.g. one reaction run). Only its hash is stored. */
+export interface ApiToken {
+  hash: string;
+  actor: string;
+  /** What it may do: "deploy", "release", "message", "read". */
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string;
+}
+
 export interface Store {
   /** Creates or upgrades the schema; safe to call on every start. */
   migrate(): Promise<void>;
@@ -295,6 +305,11 @@ export interface Store {
   failJob(id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void>;
   getJob(id: number): Promise<Job | null>;
   listJobs(query?: { state?: JobState; type?: string; limit?: number }): Promise<Job[]>;
+
+  createApiToken(token: ApiToken): Promise<void>;
+  /** The token with this hash, if it exists and has not expired at `now`. */
+  findApiToken(hash: string, now: string): Promise<ApiToken | null>;
+  revokeApiToken(hash: string): Promise<void>;
 
   /** Remembers (or moves) the message for (kind, key, adapter). */
   rememberMessage(ref: MessageRef): Promise<void>;

@@ -182,6 +182,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX jobs_due ON jobs (run_at, id) WHERE state IN ('pending', 'running');
     `,
   },
+  {
+    version: 6,
+    name: 'api tokens',
+    sql: `
+      CREATE TABLE api_tokens (
+        hash       TEXT PRIMARY KEY,
+        actor      TEXT NOT NULL,
+        scopes     TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 const createTrackingTable = `

@@ -1,4 +1,5 @@
 import type {
+  ApiToken,
   Approval,
   Delivery,
   Job,
@@ -11,7 +12,7 @@ import type {
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
 import { appendLogLines, readLogLines } from './logs.js';
-import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
+import { deleteApiToken, insertApiToken, insertSeenKey, liveApiToken, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
 import { SqliteCore } from './sqlite-core.js';
 
 /**
@@ -88,6 +89,18 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async listJobs(query: { state?: Job['state']; type?: string; limit?: number } = {}): Promise<Job[]> {
     return listJobRows(this.prepare, query);
+  }
+
+  async createApiToken(token: ApiToken): Promise<void> {
+    insertApiToken(this.prepare, token);
+  }
+
+  async findApiToken(hash: string, now: string): Promise<ApiToken | null> {
+    return liveApiToken(this.prepare, hash, now);
+  }
+
+  async revokeApiToken(hash: string): Promise<void> {
+    deleteApiToken(this.prepare, hash);
   }
 
   async rememberMessage(ref: MessageRef): Promise<void> {

@@ -497,6 +497,18 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('api tokens', () => {
+      it('finds a live token by hash, not an expired or revoked one', async () => {
+        const token = { hash: 'h1', actor: 'reaction:x', scopes: ['release'], createdAt: at(0), expiresAt: at(10) };
+        await store.createApiToken(token);
+        expect(await store.findApiToken('h1', at(5))).toEqual(token);
+        expect(await store.findApiToken('h1', at(10))).toBeNull();
+        expect(await store.findApiToken('nope', at(5))).toBeNull();
+        await store.revokeApiToken('h1');
+        expect(await store.findApiToken('h1', at(5))).toBeNull();
+      });
+    });
+
     describe('message references', () => {
       const ref = { kind: 'deployment', key: '7', adapter: 'slack', channel: 'C1', ts: '1.000100', updatedAt: at(0) };
 
