@@ -45,3 +45,20 @@ describe('deckhand validate / trigger / schema', () => {
     expect(JSON.parse(readFileSync(path.join(projectRoot, 'schemas/config.schema.json'), 'utf8'))).toEqual(schemas.config);
   });
 });
+
+describe('the shipped MyGet example, end to end', () => {
+  test('POST /triggers/mygetpackage creates a release through the example script and the API', async () => {
+    const { startBot } = await import('./bot-process.js');
+    const bot = await startBot({ env: { MYGET_TRIGGER_KEY: 'myget-key-0123456789', DECKHAND_REACTIONS: path.join(projectRoot, 'reactions') } });
+    await bot.waitFor('Deckhand on the terminal');
+    const response = await fetch(`http://127.0.0.1:${bot.port}/triggers/mygetpackage?app=hello`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer myget-key-0123456789' },
+      body: JSON.stringify({ Identifier: 'x', Payload: { PackageIdentifier: 'Hello.Web', PackageVersion: '3.0.0' } }),
+    });
+    expect(response.status).toBe(202);
+    await bot.waitFor('[release] hello 3.0.0 created by reaction:myget-new-package');
+    bot.child.stdin.end();
+    expect(await bot.exited).toBe(0);
+  });
+});
