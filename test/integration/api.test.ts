@@ -1,13 +1,12 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDeckhand, projectRoot, type Deckhand } from '../../src/app.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { projectRoot, type Deckhand } from '../../src/app.js';
 import { mintApiToken } from '../../src/http/api-tokens.js';
 import { loadReactions } from '../../src/reactions/load-reactions.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { testConfig } from '../fixtures/config.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ManualClock } from '../fixtures/harness.js';
+import { startInProcess, until } from '../fixtures/in-process.js';
 
 const key = 'feed-key-0123456789abcdef';
 
@@ -16,7 +15,7 @@ describe('the REST API scripts get (/api/v1)', () => {
   let store: SqliteStore;
   let base: string;
   let tokenFile: string;
-  const chat: string[] = [];
+  let chat: Array<{ channel: string; text: string }> = [];
 
   beforeAll(async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'deckhand-api-'));
@@ -31,21 +30,9 @@ do:
       env: { HELPER: ${path.join(projectRoot, 'scripts/lib/deckhand.sh')}, TOKEN_FILE: ${tokenFile} }
 `,
     );
-    store = new SqliteStore(':memory:');
-    await store.migrate();
-    deckhand = await createDeckhand({
-      config: testConfig(),
-      store,
-      logger: silentLogger,
-      dataDir: root,
-      commandsDir: path.join(projectRoot, 'commands'),
-      reactions: loadReactions(path.join(root, 'reactions'), { FEED_KEY: key }).reactions,
-      reactionsBaseDir: root,
-      jobPollMs: 20,
-    });
-    deckhand.setChat({ post: async (_c, text) => void chat.push(text), react: async () => undefined });
-    base = await deckhand.http.listen({ port: 0, host: '127.0.0.1' });
-    deckhand.startBackground();
+    const running = await startInProcess({ reactions: loadReactions(path.join(root, 'reactions'), { FEED_KEY: key }).reactions, reactionsBaseDir: root });
+    ({ deckhand, store, base } = running);
+    chat = running.chat;
   });
   afterAll(async () => deckhand.close());
 
@@ -63,14 +50,10 @@ do:
       body: JSON.stringify({ Payload: { PackageIdentifier: 'Hello.Web', PackageVersion: '2.7.0' } }),
     });
     expect(response.status).toBe(202);
-    const end = Date.now() + 15_000;
-    while (!(await store.getRelease('hello', '2.7.0')) || chat.length === 0) {
-      if (Date.now() > end) throw new Error(`no release: jobs ${JSON.stringify(await store.listJobs())}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(async () => (await store.getRelease('hello', '2.7.0')) !== null && chat.length > 0, 'the release and the message');
     await deckhand.worker.idle();
     expect(await store.getRelease('hello', '2.7.0')).toMatchObject({ notes: 'from the package feed', createdBy: 'reaction:feed' });
-    expect(chat).toEqual(['hello 2.7.0 released by Hello.Web']);
+    expect(chat.map((c) => c.text)).toEqual(['hello 2.7.0 released by Hello.Web']);
     const used = readFileSync(tokenFile, 'utf8').trim();
     expect((await api('GET', '/deployments?app=hello', used)).status).toBe(401);
   });

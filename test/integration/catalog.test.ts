@@ -3,17 +3,16 @@
  * and, once on, sends exactly the request the service documents (method, path, auth header, JSON
  * body) for the events and filters it is meant for. Each service is a local recording server.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createDeckhand, projectRoot, type Deckhand } from '../../src/app.js';
+import { projectRoot, type Deckhand } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/core/logger.js';
 import { loadReactions, type Reaction } from '../../src/reactions/load-reactions.js';
 import { createTemplateEngine } from '../../src/reactions/template.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { finishedStates, type Deployment } from '../../src/store/types.js';
 import { startRecordingServer, type RecordedRequest, type RecordingServer } from '../fakes/recording-server.js';
+import { startInProcess, until } from '../fixtures/in-process.js';
 
 const reactionsDir = path.join(projectRoot, 'reactions');
 
@@ -77,13 +76,6 @@ roles:
   return parseConfig(text, path.join(projectRoot, 'deckhand.catalog-test.yaml'), {});
 }
 
-const until = async (check: () => boolean | Promise<boolean>, what: string, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('catalog files, loaded without credentials', () => {
   test('every catalog file is there, and every file in reactions/ loads without problems and is off', () => {
@@ -159,20 +151,7 @@ describe('catalog files with credentials: the requests they send', () => {
     loaded = all.reactions.filter((r) => catalogFiles.includes(path.basename(r.file)));
     expect(all.warnings.filter((w) => catalogFiles.some((f) => w.includes(f)))).toEqual([]);
 
-    store = new SqliteStore(':memory:');
-    await store.migrate();
-    deckhand = await createDeckhand({
-      config: catalogConfig(),
-      store,
-      logger: silentLogger,
-      dataDir: mkdtempSync(path.join(os.tmpdir(), 'deckhand-catalog-')),
-      commandsDir: path.join(projectRoot, 'commands'),
-      reactions: loaded,
-      reactionsBaseDir: projectRoot,
-      jobPollMs: 20,
-    });
-    deckhand.setChat({ post: async () => undefined, react: async () => undefined });
-    deckhand.startBackground();
+    ({ deckhand, store } = await startInProcess({ config: catalogConfig(), reactions: loaded, listen: false }));
   });
 
   afterAll(async () => {

@@ -2,17 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../src/app.js';
+import { until } from '../fixtures/in-process.js';
 import { startBot } from './bot-process.js';
 
 const key = 'restart-test-key-0123456789';
 
-const until = async (check: () => boolean, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 describe('a webhook accepted with 202 is processed even if the bot dies right after', () => {
   test('kill -9 during the reaction, restart: the delivery runs to completion exactly once', async () => {
@@ -55,7 +49,7 @@ do:
     const second = await startBot({ cwd, env });
     await second.waitFor('Deckhand on the terminal');
     // The dead worker's lease runs out (1 s), the new process takes the job and finishes it.
-    await until(() => existsSync(out) && readFileSync(out, 'utf8').includes('done'), 20_000);
+    await until(() => existsSync(out) && readFileSync(out, 'utf8').includes('done'), 'the run to finish', 20_000);
     // A redelivery after the restart is still recognised.
     const again = await fetch(`http://127.0.0.1:${second.port}/triggers/slow`, {
       method: 'POST',

@@ -2,12 +2,10 @@ import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDeckhand, projectRoot, type Deckhand } from '../../src/app.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { projectRoot } from '../../src/app.js';
 import { loadReactions } from '../../src/reactions/load-reactions.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { startRecordingServer, type RecordingServer } from '../fakes/recording-server.js';
-import { testConfig } from '../fixtures/config.js';
+import { startInProcess, until, type InProcess } from '../fixtures/in-process.js';
 
 const apiKey = 'trigger-key-0123456789abcdef';
 const hmacSecret = 'hmac-secret-0123456789abcdef';
@@ -20,42 +18,11 @@ function reactionsDir(files: Record<string, string>): string {
   return dir;
 }
 
-interface Harness {
-  deckhand: Deckhand;
-  store: SqliteStore;
-  base: string;
-  chat: Array<{ channel: string; text: string }>;
-  close(): Promise<void>;
-}
+type Harness = InProcess;
 
 async function start(dir: string, env: NodeJS.ProcessEnv): Promise<Harness> {
-  const loaded = loadReactions(dir, env);
-  const store = new SqliteStore(':memory:');
-  await store.migrate();
-  const deckhand = await createDeckhand({
-    config: testConfig(),
-    store,
-    logger: silentLogger,
-    dataDir: mkdtempSync(path.join(os.tmpdir(), 'deckhand-data-')),
-    commandsDir: path.join(projectRoot, 'commands'),
-    reactions: loaded.reactions,
-    reactionsBaseDir: path.dirname(dir),
-    jobPollMs: 20,
-  });
-  const chat: Array<{ channel: string; text: string }> = [];
-  deckhand.setChat({ post: async (channel, text) => void chat.push({ channel, text }), react: async () => undefined });
-  const address = await deckhand.http.listen({ port: 0, host: '127.0.0.1' });
-  deckhand.startBackground();
-  return { deckhand, store, base: address, chat, close: () => deckhand.close() };
+  return startInProcess({ reactions: loadReactions(dir, env).reactions, reactionsBaseDir: path.dirname(dir) });
 }
-
-const until = async (check: () => boolean | Promise<boolean>, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 describe('reactions: internal events to outgoing HTTP', () => {
   let server: RecordingServer;
@@ -106,7 +73,7 @@ do:
     server.respond(() => ({ status: 503, body: 'down' }));
     await h.deckhand.actions.deploy({ id: 'bob' }, { app: 'hello', environment: 'staging', ref: 'v2' });
     await h.deckhand.runner.idle();
-    await until(async () => (await h.store.listJobs({ type: 'reaction', limit: 10 })).some((j) => j.lastError !== null), 20_000);
+    await until(async () => (await h.store.listJobs({ type: 'reaction', limit: 10 })).some((j) => j.lastError !== null), 'a failed attempt', 20_000);
     const failed = (await h.store.listJobs({ type: 'reaction', limit: 10 })).filter((j) => j.lastError);
     expect(failed[0]?.lastError).toMatch(/HTTP POST failed after 4 attempts: HTTP 503/);
     expect(failed[0]?.state).not.toBe('done');
