@@ -27,7 +27,13 @@ const usage = `Usage: deckhand                      start the bot (Slack when SL
 async function main(): Promise<void> {
   // Variables already set in the environment win over .env (Node's own loader keeps them).
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const env = loadEnv();
+  let env = loadEnv();
+  if (env.DECKHAND_SECRETS_FILE) {
+    // Like .env: variables already set win. A missing file is an error, not a silent no-op.
+    if (!existsSync(env.DECKHAND_SECRETS_FILE)) throw new DeckhandError(ErrorCode.EnvInvalid, `DECKHAND_SECRETS_FILE points to ${env.DECKHAND_SECRETS_FILE}, which does not exist.`);
+    process.loadEnvFile(env.DECKHAND_SECRETS_FILE);
+    env = loadEnv();
+  }
   const [command, ...rest] = process.argv.slice(2);
   const reactionsDir = env.DECKHAND_REACTIONS ?? (existsSync('reactions') ? 'reactions' : path.join(projectRoot, 'reactions'));
   const fallbackConfig = path.join(projectRoot, 'deckhand.example.yaml');

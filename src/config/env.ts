@@ -23,6 +23,8 @@ const envSchema = z
       }
       return ms;
     }),
+  /** A .env-style file of secrets (API keys, tokens) for ${secret.X}; kept out of the YAML and the repo. */
+  DECKHAND_SECRETS_FILE: z.string().min(1).optional(),
   /** Folder of reaction YAML files; default ./reactions, else the bundled catalog. */
   DECKHAND_REACTIONS: z.string().min(1).optional(),
   /** How people reach this Deckhand (for log links); default http://localhost:PORT. */

@@ -17,6 +17,10 @@ export interface EventCatalog {
   'approval.denied': { approval: Approval; deployment: Deployment };
   'approval.expired': { approval: Approval; deployment: Deployment };
   'release.created': { release: Release };
+  /** A deployment target (a server, a Tentacle) joined an environment. Emitted by providers (Octopus). */
+  'target.registered': { target: { name: string; app: string | null; environment: string | null; roles: string[] } };
+  /** An app's deployment process changed. Emitted by providers (Octopus). */
+  'process.updated': { process: { app: string; environment: string | null; version: string | null; changedBy: string | null } };
   'lock.acquired': { lock: Lock; previous: Lock | null };
   'lock.released': { lock: Lock; releasedBy: string };
 }
@@ -33,6 +37,8 @@ export const eventTypes: readonly EventType[] = [
   'approval.denied',
   'approval.expired',
   'release.created',
+  'target.registered',
+  'process.updated',
   'lock.acquired',
   'lock.released',
 ];

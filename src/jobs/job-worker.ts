@@ -10,9 +10,11 @@ export interface JobWorkerOptions {
   clock: Clock;
   logger: Logger;
   handlers: Readonly<Record<string, JobHandler>>;
+  /** Jobs run at once by this worker; default 8. A slow script never holds up the rest. */
+  concurrency?: number;
   /** How often to look for due jobs when idle; `kick()` looks at once. Default 1 s. */
   pollMs?: number;
-  /** How long a claimed job is ours; a worker that dies loses it after this. Default 5 minutes. */
+  /** How long a claimed job is ours; renewed while it runs. A worker that dies loses it after this. Default 5 minutes. */
   leaseMs?: number;
   /** Backoff before attempt n+1: base * 2^(n-1), capped. Defaults 2 s and 10 minutes. */
   retryBaseMs?: number;
@@ -25,63 +27,73 @@ export interface JobWorkerOptions {
  */
 export class JobWorker {
   readonly owner = `worker-${process.pid}-${randomBytes(3).toString('hex')}`;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly active = new Set<Promise<void>>();
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
   private stopped = true;
+  /** True once a claim found nothing due (reset by kick). */
+  private drained = false;
 
   constructor(private readonly options: JobWorkerOptions) {}
 
   start(): void {
+    if (!this.stopped) return;
     this.stopped = false;
-    this.kick();
+    this.loop = this.run().catch((err) => this.options.logger.error({ err }, 'job worker stopped'));
   }
 
   /** Look for work now (after something was enqueued). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.running = this.drain()
-      .catch((err) => this.options.logger.error({ err }, 'job worker failed'))
-      .finally(() => {
-        this.running = null;
-        if (this.stopped) return;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-          return;
-        }
-        this.timer = setTimeout(() => this.kick(), this.options.pollMs ?? 1000);
-        this.timer.unref();
-      });
+    this.drained = false;
+    this.wake?.();
   }
 
-  /** Resolves once nothing is due (for tests and for draining before exit). */
+  /** Resolves once nothing is running and nothing is due (tests, and draining before exit). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (!this.stopped && (this.active.size > 0 || !this.drained)) {
+      this.wake?.();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Promise.allSettled([...this.active]);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.idle();
+    this.wake?.();
+    await this.loop;
+    await Promise.allSettled([...this.active]);
   }
 
-  private async drain(): Promise<void> {
+  private async run(): Promise<void> {
     const { store, clock } = this.options;
+    const slots = this.options.concurrency ?? 8;
     while (!this.stopped) {
-      const job = await store.claimJob(this.owner, clock.now().toISOString(), this.options.leaseMs ?? 300_000);
-      if (!job) return;
-      await this.run(job);
+      while (!this.stopped && this.active.size < slots) {
+        const job = await store.claimJob(this.owner, clock.now().toISOString(), this.options.leaseMs ?? 300_000);
+        if (!job) {
+          this.drained = true;
+          break;
+        }
+        const running: Promise<void> = this.execute(job).finally(() => {
+          this.active.delete(running);
+          this.wake?.();
+        });
+        this.active.add(running);
+      }
+      // Sleep until a job finishes, someone kicks, or the poll interval passes.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollMs ?? 1000);
+        timer.unref();
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
     }
   }
 
-  private async run(job: Job): Promise<void> {
+  private async execute(job: Job): Promise<void> {
     const { store, clock, logger } = this.options;
     const handler = this.options.handlers[job.type];
     const log = logger.child({ jobId: job.id, jobType: job.type, attempt: job.attempts });

@@ -4,7 +4,7 @@ import type { Delivery } from '../store/types.js';
 /** The data templates and filters see for an internal event: the event's data, plus app and environment on top. */
 export function eventContext(event: AnyEvent): Record<string, unknown> {
   const data = event.data as Record<string, unknown>;
-  const subject = (data.deployment ?? data.release ?? data.lock ?? data.approval ?? {}) as { app?: unknown; environment?: unknown };
+  const subject = (data.deployment ?? data.release ?? data.lock ?? data.approval ?? data.target ?? data.process ?? {}) as { app?: unknown; environment?: unknown };
   return {
     event: { id: event.id, type: event.type, at: event.at, source: event.source },
     app: subject.app ?? null,

@@ -50,7 +50,8 @@ export class ReactionEngine {
   private readonly templates = createTemplateEngine();
   private readonly byName = new Map<string, Reaction>();
   private readonly filters = new Map<string, (data: Record<string, unknown>) => boolean>();
-  private readonly running = new Map<string, number>();
+  /** Per reaction: runs in progress in this process, and the runs waiting for a slot. */
+  private readonly slots = new Map<string, { running: number; waiting: Array<() => void> }>();
 
   constructor(private readonly options: ReactionEngineOptions) {
     for (const r of options.reactions) {
@@ -95,7 +96,20 @@ export class ReactionEngine {
   handleTick = async (job: Job): Promise<void> => {
     const { reaction: name, tick } = job.payload as { reaction: string; tick: string };
     const reaction = this.byName.get(name);
-    if (reaction) await this.runNow(reaction, { event: { id: tick, type: 'schedule', at: tick, source: `schedule:${name}` }, schedule: { name, tick } }, job.id);
+    if (!reaction) return;
+    // Schedules often summarise: the last 24 hours of deployments come with the tick.
+    const since = new Date(new Date(tick).getTime() - 86_400_000).toISOString();
+    const recent = (await this.options.store.listDeployments({ limit: 100 })).filter((d) => d.createdAt >= since && d.createdAt <= tick);
+    const count = (state: string) => recent.filter((d) => d.state === state).length;
+    await this.runNow(
+      reaction,
+      {
+        event: { id: tick, type: 'schedule', at: tick, source: `schedule:${name}` },
+        schedule: { name, tick },
+        last24h: { deployments: recent.reverse(), total: recent.length, succeeded: count('succeeded'), failed: count('failed'), cancelled: count('cancelled') },
+      },
+      job.id,
+    );
   };
 
   /** Job handler: run a matched reaction's actions in order. */
@@ -115,9 +129,7 @@ export class ReactionEngine {
   }
 
   private async runNow(reaction: Reaction, context: Record<string, unknown>, jobId: number): Promise<void> {
-    const count = this.running.get(reaction.name) ?? 0;
-    if (count >= reaction.concurrency) throw new Error(`"${reaction.name}" already runs ${count} times at once (concurrency ${reaction.concurrency}); will retry`);
-    this.running.set(reaction.name, count + 1);
+    const release = await this.acquire(reaction);
     try {
       for (const [index, action] of reaction.do.entries()) {
         // A retry skips what already succeeded, so a marker is never sent twice.
@@ -127,8 +139,23 @@ export class ReactionEngine {
         await this.options.store.markSeen('reaction-step', step, this.options.clock.now().toISOString());
       }
     } finally {
-      this.running.set(reaction.name, (this.running.get(reaction.name) ?? 1) - 1);
+      release();
     }
+  }
+
+  /** Waits for one of the reaction's `concurrency` slots (in this process); resolves with its release. */
+  private async acquire(reaction: Reaction): Promise<() => void> {
+    let slot = this.slots.get(reaction.name);
+    if (!slot) this.slots.set(reaction.name, (slot = { running: 0, waiting: [] }));
+    const s = slot;
+    if (s.running >= reaction.concurrency) await new Promise<void>((resolve) => s.waiting.push(resolve));
+    else s.running += 1;
+    // A waiter inherits the slot of the run that releases it, so `running` stays put.
+    return () => {
+      const next = s.waiting.shift();
+      if (next) next();
+      else s.running -= 1;
+    };
   }
 
   /** Runs a reaction now, outside the queue (deckhand trigger). */
@@ -179,6 +206,7 @@ export class ReactionEngine {
     }
     const script = typeof action.script === 'string' ? { path: action.script, timeout: 300_000, args: [] as string[], env: {} } : action.script;
     const query = (context.query ?? {}) as Record<string, string>;
+    const payloadJson = JSON.stringify(context.payload ?? context);
     // A ready API client: a token that lets this one run call Deckhand back, revoked when it ends.
     const apiUrl = this.options.apiUrl?.() ?? null;
     const grant = apiUrl
@@ -193,6 +221,8 @@ export class ReactionEngine {
         DECKHAND_REACTION: reaction.name,
         ...(grant && apiUrl ? { DECKHAND_API_URL: `${apiUrl}/api/v1`, DECKHAND_API_TOKEN: grant.token } : {}),
         DECKHAND_EVENT_TYPE: String((context.event as { type?: string } | undefined)?.type ?? ''),
+        // The payload as JSON in the environment too, when it is small (the file always has it).
+        ...(payloadJson.length <= 32_768 ? { DECKHAND_PAYLOAD: payloadJson } : {}),
         // Query parameters as DECKHAND_QUERY_<NAME>; the whole payload is in the JSON file.
         ...Object.fromEntries(Object.entries(query).map(([k, v]) => [`DECKHAND_QUERY_${k.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, String(v)])),
       },

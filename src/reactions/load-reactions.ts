@@ -58,6 +58,17 @@ export function parseReaction(text: string, file: string, env: NodeJS.ProcessEnv
   const missing = requires.filter((v) => !env[v]);
   if (missing.length > 0) return { disabled: { name, file, reason: `set ${missing.join(', ')} to turn it on` }, problems: [], warnings: [] };
 
+  // Credentials come from the environment (or DECKHAND_SECRETS_FILE), never from the YAML itself.
+  const on = (raw as { on?: { auth?: { api_key?: unknown; hmac?: { secret?: unknown } } } }).on;
+  const literal: Array<[PropertyKey[], unknown]> = [
+    [['on', 'auth', 'api_key'], on?.auth?.api_key],
+    [['on', 'auth', 'hmac', 'secret'], on?.auth?.hmac?.secret],
+  ];
+  const literalProblems = literal
+    .filter(([, value]) => typeof value === 'string' && !/^\$\{secret\.[A-Za-z_][A-Za-z0-9_]*\}$/.test(value))
+    .map(([where]) => `${at(where)}: write the key as \${secret.NAME} and set NAME in the environment or DECKHAND_SECRETS_FILE; keys never live in the YAML`);
+  if (literalProblems.length > 0) return { problems: literalProblems, warnings: [] };
+
   const substituted = substituteReferences(yaml.parsed.value ?? {}, env);
   if (substituted.problems.length > 0) return { problems: substituted.problems.map((p) => `${at(p.path)}: ${p.message}`), warnings: [] };
   const parsed = reactionFileSchema.safeParse(substituted.value);

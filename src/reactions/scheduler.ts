@@ -30,7 +30,7 @@ export class Scheduler {
   async fire(name: string, at: Date): Promise<boolean> {
     const tick = new Date(Math.floor(at.getTime() / 60_000) * 60_000).toISOString();
     try {
-      const job = await this.options.store.enqueueJob({ type: 'tick', key: `tick:${name}:${tick}`, payload: { reaction: name, tick }, runAt: at.toISOString(), maxAttempts: 3 });
+      const job = await this.options.store.enqueueJob({ type: 'tick', key: `tick:${name}:${tick}`, payload: { reaction: name, tick }, runAt: this.options.clock.now().toISOString(), maxAttempts: 3 });
       if (job) this.options.wake();
       return job !== null;
     } catch (err) {

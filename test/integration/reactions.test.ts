@@ -209,3 +209,70 @@ do:
     expect(h.chat.map((c) => c.text)).toEqual(['hello 1.4.0-rc1 is out', 'hello 1.5.0 is out']);
   });
 });
+
+describe('the daily deployment summary from the catalog', () => {
+  test('a tick posts the last 24 hours of deployments', async () => {
+    const file = path.join(projectRoot, 'reactions/daily-deploy-summary.yaml');
+    const dir = reactionsDir({ 'daily-deploy-summary.yaml': readFileSync(file, 'utf8') });
+    const h = await start(dir, { DECKHAND_SUMMARY_CHANNEL: '#deploys' });
+    try {
+      await h.deckhand.actions.deploy({ id: 'bob' }, { app: 'hello', environment: 'staging', ref: 'v1' });
+      await h.deckhand.actions.deploy({ id: 'bob' }, { app: 'hello', environment: 'staging', ref: 'fail-1' });
+      await h.deckhand.runner.idle();
+      expect(await h.deckhand.scheduler.fire('daily-deploy-summary', new Date(Date.now() + 60_000))).toBe(true);
+      await until(() => h.chat.length === 1, 'the summary');
+      expect(h.chat[0]).toEqual({
+        channel: '#deploys',
+        text: 'Deployments in the last 24 hours: 2 (1 succeeded, 1 failed, 0 cancelled).\n• #1 hello/v1 to staging: succeeded (bob)\n• #2 hello/fail-1 to staging: failed (bob)',
+      });
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('reactions: limits and isolation', () => {
+  test('concurrency: 1 — runs of one reaction never overlap, and all of them run (node script, DECKHAND_PAYLOAD)', async () => {
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'deckhand-conc-')), 'runs.log');
+    const dir = reactionsDir({
+      'one-at-a-time.yaml': `
+on: { webhook: burst, auth: { api_key: "\${secret.K}" } }
+concurrency: 1
+do:
+  - script: { path: ${path.join(projectRoot, 'test/fixtures/reactions/interval.mjs')}, env: { OUT_FILE: ${out} } }
+`,
+    });
+    const h = await start(dir, { K: apiKey });
+    try {
+      const responses = await Promise.all(
+        [1, 2, 3].map((n) => fetch(`${h.base}/triggers/burst`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify({ n }) })),
+      );
+      expect(responses.map((r) => r.status)).toEqual([202, 202, 202]);
+      await until(() => (readFileSync(out, { encoding: 'utf8', flag: 'a+' }).match(/\n/g) ?? []).length === 3, 'three runs', 30_000);
+      const runs = readFileSync(out, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number) as [number, number, number]).sort((a, b) => a[0] - b[0]);
+      expect(runs.map((r) => r[2]).sort()).toEqual([1, 2, 3]);
+      for (let i = 1; i < runs.length; i++) expect(runs[i]![0]).toBeGreaterThanOrEqual(runs[i - 1]![1]);
+    } finally {
+      await h.close();
+    }
+  }, 40_000);
+
+  test('one failing reaction does not stop the others; its failure is recorded with the event', async () => {
+    const dir = reactionsDir({
+      'broken.yaml': `on: { event: release.created, where: { app: hello } }\ndo:\n  - script: ${path.join(projectRoot, 'test/fixtures/reactions/fail.sh')}\n`,
+      'fine.yaml': `on: { event: release.created, where: { app: hello } }\ndo:\n  - chat: { channel: "#rel", text: "{{ release.version }} released" }\n`,
+    });
+    const h = await start(dir, {});
+    try {
+      await h.deckhand.actions.createRelease({ id: 'alice' }, { app: 'hello', version: '4.0.0' });
+      await until(() => h.chat.length === 1, 'the working reaction');
+      expect(h.chat[0]?.text).toBe('4.0.0 released');
+      await until(async () => (await h.store.listJobs({ type: 'reaction' })).some((j) => j.lastError !== null), 'the failure to be recorded');
+      const broken = (await h.store.listJobs({ type: 'reaction' })).find((j) => j.lastError);
+      expect(broken?.lastError).toMatch(/script .*fail\.sh exited with 3: this reaction is broken on purpose/);
+      expect(broken?.payload).toMatchObject({ reaction: 'broken', context: { event: { type: 'release.created' }, release: { version: '4.0.0' } } });
+    } finally {
+      await h.close();
+    }
+  });
+});

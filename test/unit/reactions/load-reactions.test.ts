@@ -28,11 +28,14 @@ do:
   });
 
   test('a webhook may not trigger an outgoing HTTP request, and says why', () => {
-    const { problems } = parse(`
-on: { webhook: hook, auth: { api_key: "0123456789abcdef0123" } }
+    const { problems } = parse(
+      `
+on: { webhook: hook, auth: { api_key: "\${secret.HOOK_KEY}" } }
 do:
   - http: { url: "https://example.test/x" }
-`);
+`,
+      { HOOK_KEY: '0123456789abcdef0123' },
+    );
     expect(problems[0]).toMatch(/r\.yaml:4:\d+: do\[0\]\.http: a webhook cannot trigger an outgoing HTTP request: Deckhand is not a pass-through HTTP broker/);
   });
 
@@ -40,7 +43,10 @@ do:
     expect(parse('on: { event: deploy.done }\ndo:\n  - chat: { channel: c, text: t }\n').problems[0]).toMatch(/r\.yaml:1:\d+: on.*unknown event; known events: deployment\.queued/s);
     expect(parse('on: { event: release.created, where: { app: x } }\ndo:\n  - chat: { channel: c, text: "{{ release.version | nosuchfilter }}" }\n').problems[0]).toMatch(/r\.yaml:3:\d+: do\[0\]\.chat\.text: .*nosuchfilter/);
     expect(parse('on: { schedule: "61 * * * *" }\ndo:\n  - deploy: { app: api }\n').problems[0]).toMatch(/on\.schedule: "61 \* \* \* \*" is not a cron expression/);
-    expect(parse('on: { webhook: h, auth: { api_key: short } }\ndo:\n  - chat: { channel: c, text: t }\n').problems[0]).toMatch(/on\.auth\.api_key: use a key of at least 16 characters/);
+    expect(parse('on: { webhook: h, auth: { api_key: "${secret.K}" } }\ndo:\n  - chat: { channel: c, text: t }\n', { K: 'short' }).problems[0]).toMatch(/on\.auth\.api_key: use a key of at least 16 characters/);
+    expect(parse('on: { webhook: h, auth: { api_key: literal-key-in-the-yaml-0123 } }\ndo:\n  - chat: { channel: c, text: t }\n').problems[0]).toMatch(
+      /r\.yaml:1:\d+: on\.auth\.api_key: write the key as \$\{secret\.NAME\} and set NAME in the environment or DECKHAND_SECRETS_FILE/,
+    );
     expect(parse('on: { event: release.created, where: { app: x } }\ndo:\n  - chat: { channel: c, text: t, colour: red }\n').problems.join('\n')).toMatch(/do\[0\]/);
     expect(parse('on: [\n').problems[0]).toMatch(/r\.yaml:\d+:\d+:/);
   });
@@ -63,12 +69,12 @@ describe('loadReactions', () => {
   test('names and webhook paths must be unique; every problem is reported at once', () => {
     const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'deckhand-r-')), 'reactions');
     mkdirSync(dir);
-    const hook = 'on: { webhook: same, auth: { api_key: "0123456789abcdef0" } }\ndo:\n  - chat: { channel: c, text: t }\n';
+    const hook = 'on: { webhook: same, auth: { api_key: "${secret.K}" } }\ndo:\n  - chat: { channel: c, text: t }\n';
     writeFileSync(path.join(dir, 'a.yaml'), hook);
     writeFileSync(path.join(dir, 'b.yaml'), hook);
     writeFileSync(path.join(dir, 'c.yaml'), 'on: {}\n');
     try {
-      loadReactions(dir, {});
+      loadReactions(dir, { K: '0123456789abcdef0' });
       throw new Error('expected a failure');
     } catch (err) {
       const e = err as { code: string; message: string };
