@@ -39,6 +39,18 @@ describe('deckhand validate / trigger / schema', () => {
     expect(missing.stderr).toContain('No reaction called "nope". Reactions: announce.');
   });
 
+  test('secrets come from DECKHAND_SECRETS_FILE (never the YAML); a missing secrets file is an error', () => {
+    const cwd = workspace('on: { webhook: pkg, auth: { api_key: "${secret.PKG_KEY}" } }\ndo:\n  - chat: { channel: "#rel", text: hi }\n');
+    writeFileSync(path.join(cwd, 'secrets.env'), 'PKG_KEY=from-the-secrets-file-0123\n');
+    const ok = run(cwd, ['validate'], { DECKHAND_SECRETS_FILE: 'secrets.env' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('ok    reaction announce (webhook)');
+    expect(ok.stdout).not.toContain('from-the-secrets-file');
+    const missing = run(cwd, ['validate'], { DECKHAND_SECRETS_FILE: 'nope.env' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('DECKHAND_SECRETS_FILE points to nope.env, which does not exist.');
+  });
+
   test('the committed JSON Schemas are the ones the code generates', () => {
     const schemas = jsonSchemas();
     expect(JSON.parse(readFileSync(path.join(projectRoot, 'schemas/reaction.schema.json'), 'utf8'))).toEqual(schemas.reaction);
