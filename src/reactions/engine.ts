@@ -123,7 +123,8 @@ export class ReactionEngine {
   private async match(reaction: Reaction, context: Record<string, unknown>, occurrence: string): Promise<void> {
     if (!this.filters.get(reaction.name)?.(context)) return;
     const once = reaction.once_per ? this.templates.render(reaction.once_per, context) : null;
-    const key = once ? `reaction:${reaction.name}:once:${once}` : `reaction:${reaction.name}:${occurrence}`;
+    const window = reaction.once_per_window ? `:${Math.floor(this.options.clock.now().getTime() / reaction.once_per_window)}` : '';
+    const key = once ? `reaction:${reaction.name}:once:${once}${window}` : `reaction:${reaction.name}:${occurrence}`;
     const job = await this.options.store.enqueueJob({ type: 'reaction', key, payload: { reaction: reaction.name, context }, runAt: this.options.clock.now().toISOString(), maxAttempts: 5 });
     if (job) this.options.wake();
   }

@@ -79,6 +79,9 @@ export function parseReaction(text: string, file: string, env: NodeJS.ProcessEnv
   const warnings: string[] = [];
   const kind: Reaction['kind'] = 'event' in data.on ? 'event' : 'webhook' in data.on ? 'webhook' : 'schedule';
 
+  if (data.once_per_window !== undefined && data.once_per === undefined) {
+    problems.push(`${at(['once_per_window'])}: once_per_window needs once_per (the key it applies to)`);
+  }
   if (kind === 'webhook') {
     data.do.forEach((action, i) => {
       if ('http' in action) {

@@ -114,6 +114,8 @@ export const reactionFileSchema = z
     on: z.union([eventTrigger, webhookTrigger, scheduleTrigger]),
     /** A template; the reaction runs once per distinct value (e.g. "{{ release.version }}"). */
     once_per: z.string().optional(),
+    /** With once_per: the key counts within this window (fixed windows from the epoch, e.g. 1h); default forever. */
+    once_per_window: duration.optional(),
     /** At most this many runs of this reaction at once. */
     concurrency: z.number().int().min(1).max(50).default(4),
     do: z.array(actionSchema).min(1, 'list at least one action under do:'),

@@ -174,6 +174,15 @@ on:
 do:
   - deploy: { app: hello, ref: main, environment: staging }
 `,
+      'window.yaml': `
+on:
+  event: release.created
+  where: { app: hello }
+once_per: "{{ release.app }}"
+once_per_window: 1h
+do:
+  - chat: { channel: "#hourly", text: "first release of hello this hour: {{ release.version }}" }
+`,
       'announce-release.yaml': `
 on:
   event: release.created
@@ -204,9 +213,10 @@ do:
     await h.deckhand.actions.createRelease(alice, { app: 'hello', version: '1.4.0-rc1' });
     await h.deckhand.actions.createRelease(alice, { app: 'hello', version: '1.4.0-rc2' });
     await h.deckhand.actions.createRelease(alice, { app: 'hello', version: '1.5.0' });
-    await until(() => h.chat.length >= 2);
+    await until(() => h.chat.length >= 3);
     await h.deckhand.worker.idle();
-    expect(h.chat.map((c) => c.text)).toEqual(['hello 1.4.0-rc1 is out', 'hello 1.5.0 is out']);
+    expect(h.chat.filter((c) => c.channel === '#releases').map((c) => c.text)).toEqual(['hello 1.4.0-rc1 is out', 'hello 1.5.0 is out']);
+    expect(h.chat.filter((c) => c.channel === '#hourly').map((c) => c.text)).toEqual(['first release of hello this hour: 1.4.0-rc1']);
   });
 });
 
