@@ -9,7 +9,10 @@ import { EventBus } from './core/events.js';
 import type { Logger } from './core/logger.js';
 import { registerDeploymentLogRoute } from './http/deployment-log-route.js';
 import { createHttpServer } from './http/server.js';
+import { Octokit } from '@octokit/rest';
+import { createGitHubDeliveryHandler } from './github/handle-github-delivery.js';
 import { registerApiV1 } from './http/api-v1.js';
+import { registerGitHubWebhookRoute } from './http/github-webhook-route.js';
 import { registerTriggerRoute } from './http/trigger-route.js';
 import type { ChatPort } from './chat/chat-port.js';
 import { JobWorker } from './jobs/job-worker.js';
@@ -45,6 +48,8 @@ export interface DeckhandOptions {
   jobPollMs?: number;
   /** Job lease (DECKHAND_JOB_LEASE). */
   jobLeaseMs?: number;
+  /** GitHub: the webhook secret enables POST /webhooks/github; the token lets Deckhand create deployments. */
+  github?: { token?: string | undefined; apiUrl: string; webhookSecret?: string | undefined };
 }
 
 export interface Deckhand {
@@ -126,11 +131,15 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     if (!chat) throw new Error('no chat adapter is running');
     return chat;
   };
+  const octokit = options.github?.token ? new Octokit({ auth: options.github.token, baseUrl: options.github.apiUrl, userAgent: 'deckhand' }) : null;
+  const handleGitHub = octokit
+    ? createGitHubDeliveryHandler({ store, config, octokit, logger, clock, chat: () => chat })
+    : async () => logger.warn('a GitHub delivery arrived but GITHUB_TOKEN is not set: nothing can be done with it');
   worker = new JobWorker({
     store,
     clock,
     logger,
-    handlers: { delivery: reactionEngine.handleDelivery, reaction: reactionEngine.handleRun, tick: reactionEngine.handleTick },
+    handlers: { delivery: reactionEngine.handleDelivery, reaction: reactionEngine.handleRun, tick: reactionEngine.handleTick, github: handleGitHub },
     ...(options.jobPollMs !== undefined ? { pollMs: options.jobPollMs } : {}),
     ...(options.jobLeaseMs !== undefined ? { leaseMs: options.jobLeaseMs } : {}),
   });
@@ -146,6 +155,9 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     },
     wake,
   });
+  if (options.github?.webhookSecret) {
+    await registerGitHubWebhookRoute(http, { store, clock, logger, secret: options.github.webhookSecret, wake });
+  }
   const jobs = worker;
 
   return {

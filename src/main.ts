@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     reactions: loaded.reactions,
     reactionsBaseDir: path.dirname(path.resolve(reactionsDir)),
     jobLeaseMs: env.DECKHAND_JOB_LEASE,
+    github: { token: env.GITHUB_TOKEN, apiUrl: env.GITHUB_API_URL, webhookSecret: env.GITHUB_WEBHOOK_SECRET },
   });
   logger.info({ on: loaded.reactions.map((r) => r.name), off: loaded.disabled.map((d) => `${d.name} (${d.reason})`) }, 'reactions loaded');
 

@@ -38,6 +38,12 @@ const envSchema = z
   /** Web API base URL, e.g. for a proxy or a test server; default https://slack.com/api/. */
   SLACK_API_URL: z.url().optional(),
   SLACK_SLASH_COMMAND: z.string().regex(/^\/[a-z0-9_-]+$/, 'a slash command looks like /deckhand').default('/deckhand'),
+  /** A token with repo_deployment scope (classic) or Deployments: write (fine-grained). */
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  /** GitHub Enterprise Server: https://<host>/api/v3. */
+  GITHUB_API_URL: z.url().default('https://api.github.com'),
+  /** The secret set on the GitHub webhook; enables POST /webhooks/github. */
+  GITHUB_WEBHOOK_SECRET: z.string().min(8).optional(),
   DECKHAND_SHELL_USER: z
     .string()
     .regex(/^[\w.@-]+$/, 'letters, digits, and . _ @ - only')

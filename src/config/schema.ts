@@ -66,6 +66,19 @@ const appSchema = z
     notify: z.string().min(1).optional(),
     /** When set, the app can only be deployed from these rooms (chat requests). */
     rooms: z.array(z.string().min(1)).optional(),
+    /** A merged pull request into `branch` creates a GitHub deployment to `environment`. Needs `repository`. */
+    auto_deploy: z
+      .array(
+        z
+          .object({
+            branch: z.string().min(1),
+            environment: name,
+            /** Commit statuses GitHub must see green first; [] deploys regardless. */
+            required_contexts: z.array(z.string()).default([]),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict();
 
@@ -124,6 +137,12 @@ export const configFileSchema = z
             path: ['apps', app, 'environments', i],
             message: `"${env}" is not a defined environment; define it under environments: or use one of ${envNames.join(', ')}`,
           });
+        }
+      }
+      for (const [i, rule] of def.auto_deploy.entries()) {
+        if (!def.repository) ctx.addIssue({ code: 'custom', path: ['apps', app, 'auto_deploy'], message: 'auto_deploy needs the app\'s repository (owner/name)' });
+        if (!def.environments.includes(rule.environment)) {
+          ctx.addIssue({ code: 'custom', path: ['apps', app, 'auto_deploy', i, 'environment'], message: `"${rule.environment}" is not one of this app's environments (${def.environments.join(', ')})` });
         }
       }
       const defaultEnv = def.default.environment;

@@ -31,6 +31,7 @@ export interface AppConfig {
   defaultEnvironment: string | undefined;
   notify: string | undefined;
   rooms: readonly string[] | undefined;
+  autoDeploy: ReadonlyArray<{ branch: string; environment: string; requiredContexts: readonly string[] }>;
 }
 
 export interface RoleConfig {

@@ -1,13 +1,11 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/types.js';
+import { safeEqual } from './webhook-body.js';
 
 /** The log URL of a deployment; its token is the capability, so the URL is unguessable. */
 export function deploymentLogUrl(publicUrl: string, deployment: { id: number; logToken: string }): string {
   return `${publicUrl.replace(/\/+$/, '')}/deployments/${deployment.id}/log?token=${encodeURIComponent(deployment.logToken)}`;
 }
-
-const sameToken = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /**
  * GET /deployments/:id/log?token=… — the whole output of a run as plain text. A wrong or missing
@@ -17,7 +15,7 @@ export function registerDeploymentLogRoute(http: FastifyInstance, store: Store):
   http.get<{ Params: { id: string }; Querystring: { token?: string } }>('/deployments/:id/log', async (request, reply) => {
     const id = Number(request.params.id);
     const deployment = Number.isInteger(id) && id > 0 ? await store.getDeployment(id) : null;
-    if (!deployment || !deployment.logToken || !sameToken(String(request.query.token ?? ''), deployment.logToken)) {
+    if (!deployment || !deployment.logToken || !safeEqual(String(request.query.token ?? ''), deployment.logToken)) {
       return reply.code(404).type('text/plain').send('Not found\n');
     }
     const lines = await store.readLog(deployment.id);

@@ -1,8 +1,9 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import type { WebhookTrigger } from '../reactions/schema.js';
 import type { Store } from '../store/types.js';
+import { keepRawBodies, parseBody, safeEqual } from './webhook-body.js';
 
 export interface TriggerRouteOptions {
   store: Store;
@@ -13,13 +14,6 @@ export interface TriggerRouteOptions {
   wake: () => void;
   /** Largest accepted body in bytes (413 beyond); default 1 MiB. */
   bodyLimit?: number;
-}
-
-/** Compares secrets in constant time (for equal lengths; a length difference is not secret). */
-export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function presentedKey(request: FastifyRequest): string | null {
@@ -47,25 +41,6 @@ export function checkAuth(request: FastifyRequest, raw: Buffer, auth: WebhookTri
   return null;
 }
 
-/** Parses JSON or form bodies; anything else is refused. */
-export function parseBody(contentType: string, raw: Buffer): { ok: true; body: unknown } | { ok: false; status: 400 | 415; error: string } {
-  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
-  if (raw.length === 0) return { ok: true, body: {} };
-  if (type === 'application/json' || type.endsWith('+json')) {
-    try {
-      return { ok: true, body: JSON.parse(raw.toString('utf8')) as unknown };
-    } catch (err) {
-      return { ok: false, status: 400, error: `malformed JSON: ${(err as Error).message}` };
-    }
-  }
-  if (type === 'application/x-www-form-urlencoded') {
-    const fields: Record<string, string> = {};
-    for (const [k, v] of new URLSearchParams(raw.toString('utf8'))) Object.defineProperty(fields, k, { value: v, enumerable: true, writable: true, configurable: true });
-    return { ok: true, body: fields };
-  }
-  return { ok: false, status: 415, error: `unsupported content type "${type || '(none)'}": send application/json or application/x-www-form-urlencoded` };
-}
-
 const secretHeaders = new Set(['authorization', 'x-api-key', 'cookie', 'proxy-authorization']);
 
 /**
@@ -75,9 +50,7 @@ const secretHeaders = new Set(['authorization', 'x-api-key', 'cookie', 'proxy-au
  */
 export async function registerTriggerRoute(http: FastifyInstance, options: TriggerRouteOptions): Promise<void> {
   await http.register(async (scope) => {
-    // Keep the raw bytes: signatures are computed over them, and we parse them ourselves.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit ?? 1024 * 1024 }, (_req, body, done) => done(null, body));
+    keepRawBodies(scope, options.bodyLimit);
     scope.post<{ Params: { name: string } }>('/triggers/:name', async (request, reply: FastifyReply) => {
       const name = request.params.name;
       const trigger = options.trigger(name);

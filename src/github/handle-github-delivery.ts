@@ -1,0 +1,61 @@
+import type { Octokit } from '@octokit/rest';
+import type { ChatPort } from '../chat/chat-port.js';
+import type { DeckhandConfig } from '../config/types.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Job, Store } from '../store/types.js';
+import { autoDeployTargets, createGitHubDeployment, describeOutcome, type MergedPullRequest } from './create-deployment.js';
+
+interface PullRequestEvent {
+  action?: string;
+  number?: number;
+  repository?: { full_name?: string };
+  pull_request?: { number?: number; title?: string; merged?: boolean; merge_commit_sha?: string | null; head?: { sha?: string }; base?: { ref?: string }; merged_by?: { login?: string } | null; user?: { login?: string } };
+}
+
+export interface GitHubHandlerOptions {
+  store: Store;
+  config: DeckhandConfig;
+  octokit: Octokit;
+  logger: Logger;
+  clock: Clock;
+  chat: () => ChatPort | null;
+}
+
+/** A merged pull request from a pull_request event, or null when it is anything else. */
+export function mergedPullRequest(payload: PullRequestEvent): MergedPullRequest | null {
+  const pr = payload.pull_request;
+  if (payload.action !== 'closed' || !pr?.merged || !payload.repository?.full_name) return null;
+  const sha = pr.merge_commit_sha ?? pr.head?.sha;
+  if (!sha || !pr.base?.ref || pr.number === undefined) return null;
+  return { repository: payload.repository.full_name, number: pr.number, title: pr.title ?? '', baseBranch: pr.base.ref, sha, mergedBy: pr.merged_by?.login ?? pr.user?.login ?? 'someone' };
+}
+
+/** Job handler for stored GitHub deliveries. Events Deckhand does not act on are logged and done. */
+export function createGitHubDeliveryHandler(options: GitHubHandlerOptions) {
+  return async (job: Job): Promise<void> => {
+    const { deliveryId } = job.payload as { deliveryId: number };
+    const delivery = await options.store.getDelivery(deliveryId);
+    if (!delivery) throw new Error(`github delivery ${deliveryId} is missing`);
+    const event = delivery.headers['x-github-event'] ?? '';
+    const log = options.logger.child({ githubEvent: event, githubDelivery: delivery.deliveryId });
+
+    if (event !== 'pull_request') {
+      log.info('github event ignored: Deckhand does not act on it (yet)');
+      return;
+    }
+    const pr = mergedPullRequest(delivery.body as PullRequestEvent);
+    if (!pr) return;
+    for (const target of autoDeployTargets(options.config, pr)) {
+      // A retried job does not create a second deployment for a target it already handled.
+      const step = `${delivery.deliveryId}:${target.app.name}:${target.environment}`;
+      if (await options.store.isSeen('github-auto-deploy', step)) continue;
+      const outcome = await createGitHubDeployment(options.octokit, options.config, target, pr);
+      await options.store.markSeen('github-auto-deploy', step, options.clock.now().toISOString());
+      log.info({ outcome }, 'auto-deploy of a merged pull request');
+      const channel = target.app.notify;
+      const chat = options.chat();
+      if (channel && chat) await chat.post(channel, describeOutcome(outcome, pr));
+    }
+  };
+}

@@ -1,0 +1,61 @@
+import { createHmac } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../store/types.js';
+import { keepRawBodies, parseBody, safeEqual } from './webhook-body.js';
+
+export interface GitHubWebhookOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** GITHUB_WEBHOOK_SECRET. */
+  secret: string;
+  /** Called after a delivery was stored, so the worker picks it up at once. */
+  wake: () => void;
+  bodyLimit?: number;
+}
+
+/** GitHub's signature: "sha256=" + hex HMAC-SHA256 of the raw body, keyed by the webhook secret. */
+export function githubSignature(secret: string, body: Buffer | string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+const keptHeaders = ['x-github-event', 'x-github-delivery', 'x-github-hook-id', 'x-github-hook-installation-target-type', 'x-github-hook-installation-target-id', 'user-agent', 'content-type'];
+
+/**
+ * POST /webhooks/github. Verifies X-Hub-Signature-256 over the raw body (constant time), accepts
+ * JSON and form (`payload=`) bodies as GitHub may send either, stores the delivery keyed by
+ * X-GitHub-Delivery and answers 202 — well within GitHub's 10 s — before any processing. A
+ * redelivery is answered 200 and not processed again. `ping` is answered 200.
+ */
+export async function registerGitHubWebhookRoute(http: FastifyInstance, options: GitHubWebhookOptions): Promise<void> {
+  await http.register(async (scope) => {
+    keepRawBodies(scope, options.bodyLimit ?? 25 * 1024 * 1024); // GitHub caps payloads at 25 MB
+    scope.post('/webhooks/github', async (request, reply) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const given = request.headers['x-hub-signature-256'];
+      if (typeof given !== 'string' || !given) return reply.code(401).send({ error: 'missing X-Hub-Signature-256: set the webhook secret in GitHub to GITHUB_WEBHOOK_SECRET' });
+      if (!safeEqual(given, githubSignature(options.secret, raw))) return reply.code(401).send({ error: 'X-Hub-Signature-256 does not match the body' });
+
+      const event = request.headers['x-github-event'];
+      const deliveryId = request.headers['x-github-delivery'];
+      if (typeof event !== 'string' || !event || typeof deliveryId !== 'string' || !deliveryId) {
+        return reply.code(400).send({ error: 'X-GitHub-Event and X-GitHub-Delivery are required' });
+      }
+      const parsed = parseBody(String(request.headers['content-type'] ?? ''), raw, { formPayloadField: 'payload' });
+      if (!parsed.ok) return reply.code(parsed.status).send({ error: parsed.error });
+      if (event === 'ping') return reply.code(200).send({ status: 'pong' });
+
+      const headers = Object.fromEntries(keptHeaders.flatMap((h) => (typeof request.headers[h] === 'string' ? [[h, request.headers[h] as string]] : [])));
+      const now = options.clock.now().toISOString();
+      const { duplicate } = await options.store.acceptDelivery(
+        { source: 'github', deliveryId, receivedAt: now, contentType: String(request.headers['content-type'] ?? ''), headers, query: {}, body: parsed.body },
+        { type: 'github', runAt: now, maxAttempts: 8 },
+      );
+      if (!duplicate) options.wake();
+      options.logger.info({ event, deliveryId, duplicate }, 'github webhook accepted');
+      return reply.code(duplicate ? 200 : 202).send({ status: duplicate ? 'duplicate' : 'accepted', delivery: deliveryId });
+    });
+  });
+}
