@@ -11,6 +11,7 @@ import { registerDeploymentLogRoute } from './http/deployment-log-route.js';
 import { createHttpServer } from './http/server.js';
 import { Octokit } from '@octokit/rest';
 import { createGitHubDeliveryHandler } from './github/handle-github-delivery.js';
+import { GitHubStatusReporter } from './github/status-reporter.js';
 import { registerApiV1 } from './http/api-v1.js';
 import { registerGitHubWebhookRoute } from './http/github-webhook-route.js';
 import { registerTriggerRoute } from './http/trigger-route.js';
@@ -48,6 +49,8 @@ export interface DeckhandOptions {
   jobPollMs?: number;
   /** Job lease (DECKHAND_JOB_LEASE). */
   jobLeaseMs?: number;
+  /** Deckhand's public base URL (for log links in notices and GitHub statuses). */
+  publicUrl?: () => string;
   /** GitHub: the webhook secret enables POST /webhooks/github; the token lets Deckhand create deployments. */
   github?: { token?: string | undefined; apiUrl: string; webhookSecret?: string | undefined };
 }
@@ -133,13 +136,15 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   };
   const octokit = options.github?.token ? new Octokit({ auth: options.github.token, baseUrl: options.github.apiUrl, userAgent: 'deckhand' }) : null;
   const handleGitHub = octokit
-    ? createGitHubDeliveryHandler({ store, config, octokit, logger, clock, chat: () => chat })
+    ? createGitHubDeliveryHandler({ store, config, actions, octokit, logger, clock, chat: () => chat })
     : async () => logger.warn('a GitHub delivery arrived but GITHUB_TOKEN is not set: nothing can be done with it');
+  const statuses = octokit ? new GitHubStatusReporter({ store, clock, octokit, publicUrl: () => options.publicUrl?.() ?? null, wake }) : null;
+  if (statuses) bus.subscribe(statuses.onEvent);
   worker = new JobWorker({
     store,
     clock,
     logger,
-    handlers: { delivery: reactionEngine.handleDelivery, reaction: reactionEngine.handleRun, tick: reactionEngine.handleTick, github: handleGitHub },
+    handlers: { delivery: reactionEngine.handleDelivery, reaction: reactionEngine.handleRun, tick: reactionEngine.handleTick, github: handleGitHub, 'github-status': statuses ? statuses.handle : async () => undefined },
     ...(options.jobPollMs !== undefined ? { pollMs: options.jobPollMs } : {}),
     ...(options.jobLeaseMs !== undefined ? { leaseMs: options.jobLeaseMs } : {}),
   });

@@ -53,6 +53,8 @@ async function main(): Promise<void> {
   // On the terminal, stdout is the conversation: logs go to stderr and default to warnings only.
   const logger = createLogger(env.LOG_LEVEL ?? 'warn');
   const config = loadConfig({ configPath: env.DECKHAND_CONFIG, fallbackPath: fallbackConfig });
+  // Known once the server listens (PORT=0 picks the port); used for log links.
+  let publicUrl = env.DECKHAND_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
   const loaded = loadReactions(reactionsDir);
   for (const warning of loaded.warnings) logger.warn(`reactions: ${warning}`);
   const store = await openStore(env.DATABASE_URL);
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     reactionsBaseDir: path.dirname(path.resolve(reactionsDir)),
     jobLeaseMs: env.DECKHAND_JOB_LEASE,
     github: { token: env.GITHUB_TOKEN, apiUrl: env.GITHUB_API_URL, webhookSecret: env.GITHUB_WEBHOOK_SECRET },
+    publicUrl: () => publicUrl,
   });
   logger.info({ on: loaded.reactions.map((r) => r.name), off: loaded.disabled.map((d) => `${d.name} (${d.reason})`) }, 'reactions loaded');
 
@@ -87,9 +90,6 @@ async function main(): Promise<void> {
     await deckhand.close();
     return;
   }
-
-  // Known once the server listens (PORT=0 picks the port); used for log links.
-  let publicUrl = env.DECKHAND_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
 
   // The Slack adapter registers /slack/events, so it starts before the server listens.
   const slack = env.SLACK_BOT_TOKEN

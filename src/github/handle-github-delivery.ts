@@ -4,6 +4,8 @@ import type { DeckhandConfig } from '../config/types.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Job, Store } from '../store/types.js';
+import type { Actions } from '../actions/index.js';
+import { runGitHubDeployment } from './run-deployment.js';
 import { autoDeployTargets, createGitHubDeployment, describeOutcome, type MergedPullRequest } from './create-deployment.js';
 
 interface PullRequestEvent {
@@ -16,6 +18,7 @@ interface PullRequestEvent {
 export interface GitHubHandlerOptions {
   store: Store;
   config: DeckhandConfig;
+  actions: Actions;
   octokit: Octokit;
   logger: Logger;
   clock: Clock;
@@ -40,6 +43,14 @@ export function createGitHubDeliveryHandler(options: GitHubHandlerOptions) {
     const event = delivery.headers['x-github-event'] ?? '';
     const log = options.logger.child({ githubEvent: event, githubDelivery: delivery.deliveryId });
 
+    if (event === 'deployment') {
+      // Once per delivery, even if this job is retried after the deployment was queued.
+      if (await options.store.isSeen('github-deployment-run', delivery.deliveryId)) return;
+      const result = await runGitHubDeployment(options, delivery.body as Parameters<typeof runGitHubDeployment>[1]);
+      await options.store.markSeen('github-deployment-run', delivery.deliveryId, options.clock.now().toISOString());
+      log.info({ result }, 'github deployment event');
+      return;
+    }
     if (event !== 'pull_request') {
       log.info('github event ignored: Deckhand does not act on it (yet)');
       return;

@@ -24,3 +24,27 @@ describe('mergedPullRequest', () => {
     expect(mergedPullRequest({ ...closed, pull_request: { ...closed.pull_request, merge_commit_sha: null } })?.sha).toBe('def456');
   });
 });
+
+describe('appForDeployment', () => {
+  test('the app named in the payload, else the only app with that repository', async () => {
+    const { appForDeployment } = await import('../../../src/github/run-deployment.js');
+    const { parseConfig } = await import('../../../src/config/load-config.js');
+    const path = await import('node:path');
+    const { projectRoot } = await import('../../../src/app.js');
+    const config = parseConfig(
+      `environments: { staging: {} }
+apps:
+  api: { repository: acme/api, provider: { script: scripts/hello-deploy.sh }, environments: [staging] }
+  worker: { repository: acme/mono, provider: { script: scripts/hello-deploy.sh }, environments: [staging] }
+  web: { repository: acme/mono, provider: { script: scripts/hello-deploy.sh }, environments: [staging] }
+`,
+      path.join(projectRoot, 'deckhand.test.yaml'),
+      {},
+    );
+    expect(appForDeployment(config, { repository: { full_name: 'Acme/API' }, deployment: {} })).toBe('api');
+    expect(appForDeployment(config, { repository: { full_name: 'acme/mono' }, deployment: {} })).toBeNull(); // ambiguous
+    expect(appForDeployment(config, { repository: { full_name: 'acme/mono' }, deployment: { payload: { deckhand: { app: 'web' } } } })).toBe('web');
+    expect(appForDeployment(config, { repository: { full_name: 'acme/api' }, deployment: { payload: { deckhand: { app: 'web' } } } })).toBeNull();
+    expect(appForDeployment(config, { repository: { full_name: 'acme/other' }, deployment: {} })).toBeNull();
+  });
+});

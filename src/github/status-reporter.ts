@@ -1,0 +1,55 @@
+import type { Octokit } from '@octokit/rest';
+import type { Clock } from '../core/clock.js';
+import type { AnyEvent } from '../core/events.js';
+import { deploymentLogUrl } from '../http/deployment-log-route.js';
+import type { Deployment, Job, Store } from '../store/types.js';
+import { githubLink } from './run-deployment.js';
+
+const stateFor: Record<string, 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | undefined> = {
+  'deployment.queued': 'queued',
+  'deployment.started': 'in_progress',
+  'deployment.succeeded': 'success',
+  'deployment.failed': 'failure',
+  'deployment.cancelled': 'error',
+};
+
+/**
+ * Reports a Deckhand deployment's progress to the GitHub deployment it runs, as deployment
+ * statuses. Each status is a durable job (keyed by deployment and state), so a GitHub outage
+ * delays statuses instead of losing them, and a retry never posts one twice.
+ */
+export class GitHubStatusReporter {
+  constructor(private readonly options: { store: Store; clock: Clock; octokit: Octokit; publicUrl: () => string | null; wake: () => void }) {}
+
+  onEvent = async (event: AnyEvent): Promise<void> => {
+    const state = stateFor[event.type];
+    if (!state) return;
+    const d = (event.data as { deployment: Deployment }).deployment;
+    const link = await this.options.store.findMessage(githubLink.kind, String(d.id), githubLink.adapter);
+    if (!link) return;
+    const job = await this.options.store.enqueueJob({
+      type: 'github-status',
+      key: `github-status:${d.id}:${state}`,
+      payload: { repository: link.channel, githubId: Number(link.ts), state, deployment: d },
+      runAt: this.options.clock.now().toISOString(),
+      maxAttempts: 8,
+    });
+    if (job) this.options.wake();
+  };
+
+  handle = async (job: Job): Promise<void> => {
+    const { repository, githubId, state, deployment } = job.payload as { repository: string; githubId: number; state: NonNullable<(typeof stateFor)[string]>; deployment: Deployment };
+    const [owner, repo] = repository.split('/') as [string, string];
+    const base = this.options.publicUrl();
+    const description = (deployment.reason ? `${deployment.state}: ${deployment.reason}` : `Deckhand #${deployment.id} ${deployment.state}`).slice(0, 140);
+    await this.options.octokit.rest.repos.createDeploymentStatus({
+      owner,
+      repo,
+      deployment_id: githubId,
+      state,
+      description,
+      ...(base ? { log_url: deploymentLogUrl(base, deployment) } : {}),
+      auto_inactive: state === 'success',
+    });
+  };
+}
