@@ -1,15 +1,10 @@
 import type { Actions } from '../actions/index.js';
 import type { DeckhandConfig } from '../config/types.js';
-import type { Clock } from '../core/clock.js';
-import type { Store } from '../store/types.js';
 
 interface DeploymentEvent {
   repository?: { full_name?: string };
   deployment?: { id?: number; ref?: string; sha?: string; environment?: string; task?: string; payload?: unknown; creator?: { login?: string } };
 }
-
-/** Links a Deckhand deployment to the GitHub deployment it runs (for statuses). */
-export const githubLink = { kind: 'github-deployment', adapter: 'github' } as const;
 
 /** The Deckhand app a GitHub deployment is for: the one named in its payload, else the only app with that repository. */
 export function appForDeployment(config: DeckhandConfig, event: DeploymentEvent): string | null {
@@ -24,17 +19,18 @@ export function appForDeployment(config: DeckhandConfig, event: DeploymentEvent)
  * A `deployment` event: run it through the app's provider like any other deployment (locks,
  * approvals, the queue and notices apply), and remember which GitHub deployment it is.
  */
-export async function runGitHubDeployment(deps: { config: DeckhandConfig; store: Store; actions: Actions; clock: Clock }, event: DeploymentEvent): Promise<{ deckhandId: number } | { skipped: string }> {
+export async function runGitHubDeployment(deps: { config: DeckhandConfig; actions: Actions }, event: DeploymentEvent): Promise<{ deckhandId: number } | { skipped: string }> {
   const d = event.deployment;
   if (!d?.id || !d.environment || !event.repository?.full_name) return { skipped: 'incomplete deployment event' };
   if (d.task && d.task !== 'deploy') return { skipped: `task "${d.task}" is not a deploy` };
   const app = appForDeployment(deps.config, event);
   if (!app) return { skipped: `no app for ${event.repository.full_name} (set the app's repository, or name it in the deployment payload)` };
   // Deckhand runs the exact commit GitHub deploys; the branch name is what people read.
+  // The GitHub deployment is this deployment's origin, stored with it from the first event on
+  // (as a Slack message is for a chat request), so every status finds its way back.
   const result = await deps.actions.deploy(
-    { id: `github:${d.creator?.login ?? 'unknown'}`, system: true },
+    { id: `github:${d.creator?.login ?? 'unknown'}`, system: true, origin: { adapter: 'github', room: event.repository.full_name, messageId: String(d.id) } },
     { app, ref: d.sha ?? d.ref ?? '', environment: d.environment, source: 'webhook' },
   );
-  await deps.store.rememberMessage({ ...githubLink, key: String(result.deployment.id), channel: event.repository.full_name, ts: String(d.id), updatedAt: deps.clock.now().toISOString() });
   return { deckhandId: result.deployment.id };
 }

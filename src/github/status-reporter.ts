@@ -3,7 +3,6 @@ import type { Clock } from '../core/clock.js';
 import type { AnyEvent } from '../core/events.js';
 import { deploymentLogUrl } from '../http/deployment-log-route.js';
 import type { Deployment, Job, Store } from '../store/types.js';
-import { githubLink } from './run-deployment.js';
 
 const stateFor: Record<string, 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | undefined> = {
   'deployment.queued': 'queued',
@@ -25,12 +24,11 @@ export class GitHubStatusReporter {
     const state = stateFor[event.type];
     if (!state) return;
     const d = (event.data as { deployment: Deployment }).deployment;
-    const link = await this.options.store.findMessage(githubLink.kind, String(d.id), githubLink.adapter);
-    if (!link) return;
+    if (d.origin?.adapter !== 'github') return;
     const job = await this.options.store.enqueueJob({
       type: 'github-status',
       key: `github-status:${d.id}:${state}`,
-      payload: { repository: link.channel, githubId: Number(link.ts), state, deployment: d },
+      payload: { repository: d.origin.room, githubId: Number(d.origin.messageId), state, deployment: d },
       runAt: this.options.clock.now().toISOString(),
       maxAttempts: 8,
     });

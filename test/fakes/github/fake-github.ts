@@ -1,0 +1,746 @@
+/**
+ * A fake GitHub REST API on 127.0.0.1 for tests of code that talks to GitHub through Octokit.
+ * It rejects what the real API would reject: every request is routed with GitHub's own OpenAPI
+ * description and its JSON body is checked against the operation's schema (see
+ * openapi-validator.ts), so a request GitHub would refuse fails here too, with a 422 and an
+ * entry in `schemaViolations` that a test can assert stays empty.
+ *
+ *   const fake = await startFakeGitHub({ repos: ['acme/api'] });
+ *   fake.setRef('acme', 'api', 'v1.2.0', 'a'.repeat(40));
+ *   const octokit = new Octokit({ auth: fake.token, baseUrl: fake.url });
+ *   await octokit.rest.repos.createDeployment({ owner: 'acme', repo: 'api', ref: 'v1.2.0', required_contexts: [] });
+ *   expect(fake.schemaViolations).toEqual([]);
+ *   await fake.close();
+ *
+ * Implemented: create/list/get deployments, create/list deployment statuses, get a repository.
+ * Other operations of the description answer 501 (the call is recorded); paths that are not in the
+ * description answer 404 and count as violations.
+ *
+ * Order of checks for each request: User-Agent (403), credentials (401), JSON syntax (400),
+ * route and body schema (404/422, recorded as violations), then injected faults (`failNext`),
+ * then the route itself (unknown repository → 404, unknown ref → 422, ...).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { findOperation, openApiResponse, validateRequest, type MatchedOperation } from './openapi-validator.js';
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+
+export interface FakeGitHubOptions {
+  /** The only token accepted (`Authorization: token X` or `Bearer X`). Default `ghp_fake_token`. */
+  token?: string;
+  /** Repositories that exist from the start, as `owner/name` (more with `addRepo`/`setRef`). */
+  repos?: string[];
+  /** The user the token belongs to: creator of deployments and statuses. Default `octocat` (User). */
+  user?: { login: string; type?: 'User' | 'Bot' };
+}
+
+export interface FakeGitHubCall {
+  method: string;
+  /** Path without the query string, e.g. `/repos/acme/api/deployments`. */
+  path: string;
+  query: Record<string, string>;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  /** Parsed JSON body; undefined when none was sent; the raw text when it is not JSON. */
+  body: unknown;
+  /** The status the fake answered with. */
+  status: number;
+}
+
+/** A request the real API would refuse as malformed (not: bad credentials, unknown repo or ref). */
+export interface SchemaViolation {
+  method: string;
+  path: string;
+  body: unknown;
+  problems: string[];
+  status: number;
+}
+
+export interface SimpleUser {
+  login: string;
+  id: number;
+  node_id: string;
+  avatar_url: string;
+  gravatar_id: string;
+  url: string;
+  html_url: string;
+  followers_url: string;
+  following_url: string;
+  gists_url: string;
+  starred_url: string;
+  subscriptions_url: string;
+  organizations_url: string;
+  repos_url: string;
+  events_url: string;
+  received_events_url: string;
+  type: string;
+  site_admin: boolean;
+}
+
+/** The `deployment` object of the REST API. */
+export interface Deployment {
+  url: string;
+  id: number;
+  node_id: string;
+  sha: string;
+  ref: string;
+  task: string;
+  payload: Record<string, unknown> | string;
+  original_environment: string;
+  environment: string;
+  description: string | null;
+  creator: SimpleUser;
+  created_at: string;
+  updated_at: string;
+  statuses_url: string;
+  repository_url: string;
+  transient_environment: boolean;
+  production_environment: boolean;
+  performed_via_github_app: null;
+}
+
+export type DeploymentState = 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
+
+/** The `deployment-status` object of the REST API. */
+export interface DeploymentStatus {
+  url: string;
+  id: number;
+  node_id: string;
+  state: DeploymentState;
+  creator: SimpleUser;
+  description: string;
+  environment: string;
+  target_url: string;
+  created_at: string;
+  updated_at: string;
+  deployment_url: string;
+  repository_url: string;
+  environment_url: string;
+  log_url: string;
+  performed_via_github_app: null;
+}
+
+export interface FakeGitHub {
+  /** Base URL for Octokit's `baseUrl`, without a trailing slash, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  /** The accepted token. */
+  token: string;
+  /** Every request, in arrival order, with the status it got. */
+  calls: FakeGitHubCall[];
+  /** Requests GitHub would have refused as malformed; assert `toEqual([])` at the end of a test. */
+  schemaViolations: SchemaViolation[];
+  callsTo(method: string, pathPattern: RegExp): FakeGitHubCall[];
+  /** The first call (past or future) matching; rejects after `timeoutMs` (default 5000). */
+  waitForCall(method: string, pathPattern: RegExp, predicate?: (call: FakeGitHubCall) => boolean, timeoutMs?: number): Promise<FakeGitHubCall>;
+
+  /** Creates a repository (idempotent). Its default branch (`main`) points at a made-up sha unless given. */
+  addRepo(owner: string, repo: string, options?: { defaultBranch?: string; defaultBranchSha?: string; private?: boolean }): void;
+  /** Points a branch or tag at a commit (creates the repository if needed). */
+  setRef(owner: string, repo: string, ref: string, sha: string): void;
+  /** Makes a commit known, so it can be deployed by sha without a branch or tag. */
+  addCommit(owner: string, repo: string, sha: string): void;
+
+  /** The next create-deployment that would succeed answers 409 (merge conflict) instead. */
+  nextDeploymentConflict(message?: string): void;
+  /** The next create-deployment that would succeed answers 202 (GitHub auto-merged the default branch) instead. */
+  nextDeploymentAutoMerge(message?: string): void;
+  /**
+   * The next `times` requests matching method (`*` = any) and path answer `status` (after the
+   * auth and schema checks; they change no state). Default body `{ message: <reason phrase> }`.
+   * Status 0 drops the connection without an answer (a network error for the client).
+   */
+  failNext(method: string, pathPattern: RegExp, status: number, times?: number, options?: { body?: unknown; headers?: Record<string, string> }): void;
+
+  /** Deployments of a repository, oldest first (the API lists newest first). */
+  deployments(owner: string, repo: string): Deployment[];
+  /** Statuses of a deployment, oldest first (the API lists newest first). */
+  statuses(owner: string, repo: string, deploymentId: number): DeploymentStatus[];
+
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+interface RepoState {
+  owner: string;
+  name: string;
+  id: number;
+  defaultBranch: string;
+  private: boolean;
+  refs: Map<string, string>;
+  commits: Set<string>;
+  deployments: Deployment[];
+  statuses: Map<number, DeploymentStatus[]>;
+  createdAt: string;
+}
+
+interface Reply {
+  /** 0: drop the connection without answering. */
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Fault {
+  method: string;
+  pathPattern: RegExp;
+  status: number;
+  remaining: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Waiter {
+  matches: (call: FakeGitHubCall) => boolean;
+  resolve: (call: FakeGitHubCall) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+const GENERIC_DOCS = 'https://docs.github.com/rest';
+
+/** GitHub-style timestamps: no milliseconds. */
+function timestamp(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** GitHub's legacy global node ids: base64 of `<len><Type><id>`, e.g. `010:Deployment1`. */
+function nodeId(type: string, id: number): string {
+  return Buffer.from(`${String(type.length).padStart(3, '0')}:${type}${id}`).toString('base64');
+}
+
+function madeUpSha(seed: string): string {
+  return createHash('sha1').update(seed).digest('hex');
+}
+
+function errorBody(status: number, message: string, documentationUrl = GENERIC_DOCS, extra: Record<string, unknown> = {}): Reply {
+  return { status, body: { message, ...extra, documentation_url: documentationUrl, status: String(status) } };
+}
+
+function matchesMethod(expected: string, actual: string): boolean {
+  return expected === '*' || expected.toUpperCase() === actual.toUpperCase();
+}
+
+function testPattern(pattern: RegExp, path: string): boolean {
+  pattern.lastIndex = 0;
+  return pattern.test(path);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
+  const token = options.token ?? 'ghp_fake_token';
+  const calls: FakeGitHubCall[] = [];
+  const schemaViolations: SchemaViolation[] = [];
+  const repos = new Map<string, RepoState>();
+  const faults: Fault[] = [];
+  const deploymentOutcomes: Array<{ kind: 'conflict' | 'auto-merge'; message?: string }> = [];
+  const waiters = new Set<Waiter>();
+  let nextRepoId = 1_296_269;
+  let nextDeploymentId = 1;
+  let nextStatusId = 1;
+  let rateRemaining = 5000;
+  let baseUrl = '';
+
+  const user: SimpleUser = makeUser(options.user?.login ?? 'octocat', 1, options.user?.type ?? 'User');
+
+  function makeUser(login: string, id: number, type: string): SimpleUser {
+    const api = `${baseUrl}/users/${login}`;
+    return {
+      login,
+      id,
+      node_id: nodeId(type === 'Organization' ? 'Organization' : 'User', id),
+      avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
+      gravatar_id: '',
+      url: api,
+      html_url: `https://github.com/${login}`,
+      followers_url: `${api}/followers`,
+      following_url: `${api}/following{/other_user}`,
+      gists_url: `${api}/gists{/gist_id}`,
+      starred_url: `${api}/starred{/owner}{/repo}`,
+      subscriptions_url: `${api}/subscriptions`,
+      organizations_url: `${api}/orgs`,
+      repos_url: `${api}/repos`,
+      events_url: `${api}/events{/privacy}`,
+      received_events_url: `${api}/received_events`,
+      type,
+      site_admin: false,
+    };
+  }
+
+  const repoKey = (owner: string, repo: string) => `${owner}/${repo}`.toLowerCase();
+  const findRepo = (owner: string, repo: string) => repos.get(repoKey(owner, repo));
+
+  function addRepo(owner: string, repo: string, repoOptions: { defaultBranch?: string; defaultBranchSha?: string; private?: boolean } = {}): void {
+    const existing = findRepo(owner, repo);
+    if (existing) {
+      if (repoOptions.defaultBranch) existing.defaultBranch = repoOptions.defaultBranch;
+      if (repoOptions.private !== undefined) existing.private = repoOptions.private;
+      if (repoOptions.defaultBranchSha) existing.refs.set(existing.defaultBranch, repoOptions.defaultBranchSha.toLowerCase());
+      return;
+    }
+    const defaultBranch = repoOptions.defaultBranch ?? 'main';
+    const state: RepoState = {
+      owner,
+      name: repo,
+      id: nextRepoId++,
+      defaultBranch,
+      private: repoOptions.private ?? false,
+      refs: new Map([[defaultBranch, (repoOptions.defaultBranchSha ?? madeUpSha(`${owner}/${repo}@${defaultBranch}`)).toLowerCase()]]),
+      commits: new Set(),
+      deployments: [],
+      statuses: new Map(),
+      createdAt: timestamp(),
+    };
+    repos.set(repoKey(owner, repo), state);
+  }
+
+  function setRef(owner: string, repo: string, ref: string, sha: string): void {
+    if (!/^[0-9a-f]{40}$/i.test(sha)) throw new Error(`setRef: ${JSON.stringify(sha)} is not a 40-character commit sha`);
+    addRepo(owner, repo);
+    findRepo(owner, repo)?.refs.set(ref.replace(/^refs\/(heads|tags)\//, ''), sha.toLowerCase());
+  }
+
+  function addCommit(owner: string, repo: string, sha: string): void {
+    if (!/^[0-9a-f]{40}$/i.test(sha)) throw new Error(`addCommit: ${JSON.stringify(sha)} is not a 40-character commit sha`);
+    addRepo(owner, repo);
+    findRepo(owner, repo)?.commits.add(sha.toLowerCase());
+  }
+
+  /** A branch, tag (optionally `refs/heads/…`, `heads/…`), full sha or unambiguous sha prefix (7+). */
+  function resolveRef(state: RepoState, ref: string): string | undefined {
+    const name = ref.replace(/^(refs\/)?(heads|tags)\//, '');
+    const named = state.refs.get(name);
+    if (named) return named;
+    if (!/^[0-9a-f]{7,40}$/i.test(ref)) return undefined;
+    const known = new Set([...state.refs.values(), ...state.commits]);
+    const candidates = [...known].filter((sha) => sha.startsWith(ref.toLowerCase()));
+    return candidates.length === 1 ? candidates[0] : undefined;
+  }
+
+  for (const fullName of options.repos ?? []) {
+    const [owner, repo, ...rest] = fullName.split('/');
+    if (!owner || !repo || rest.length > 0) throw new Error(`startFakeGitHub: repos entries are "owner/name", got ${JSON.stringify(fullName)}`);
+    addRepo(owner, repo);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Response objects
+
+  const repoApiUrl = (state: RepoState) => `${baseUrl}/repos/${state.owner}/${state.name}`;
+
+  function repositoryObject(state: RepoState): Record<string, unknown> {
+    // The description's own example of a full repository, re-pointed at this repository.
+    const example = openApiResponse('GET', '/repos/o/r', 200)?.examples[0];
+    const text = JSON.stringify(example ?? {})
+      .split('https://api.github.com/repos/octocat/Hello-World')
+      .join(repoApiUrl(state))
+      .split('octocat/Hello-World')
+      .join(`${state.owner}/${state.name}`)
+      .split('https://api.github.com')
+      .join(baseUrl);
+    const repo = JSON.parse(text) as Record<string, unknown>;
+    for (const key of ['template_repository', 'parent', 'source', 'organization']) delete repo[key];
+    return {
+      ...repo,
+      id: state.id,
+      node_id: nodeId('Repository', state.id),
+      name: state.name,
+      full_name: `${state.owner}/${state.name}`,
+      owner: makeUser(state.owner, state.id + 1_000_000, 'User'),
+      private: state.private,
+      visibility: state.private ? 'private' : 'public',
+      description: null,
+      homepage: null,
+      language: null,
+      mirror_url: null,
+      topics: [],
+      default_branch: state.defaultBranch,
+      forks_count: 0,
+      forks: 0,
+      stargazers_count: 0,
+      watchers_count: 0,
+      watchers: 0,
+      open_issues_count: 0,
+      open_issues: 0,
+      subscribers_count: 0,
+      network_count: 0,
+      is_template: false,
+      permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
+      created_at: state.createdAt,
+      updated_at: state.createdAt,
+      pushed_at: state.createdAt,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Routes
+
+  type Handler = (match: MatchedOperation, state: RepoState, call: FakeGitHubCall) => Reply;
+
+  function listPage<T>(items: T[], call: FakeGitHubCall): Reply {
+    const perPage = Math.min(Math.max(Number.parseInt(call.query.per_page ?? '30', 10) || 30, 1), 100);
+    const page = Math.max(Number.parseInt(call.query.page ?? '1', 10) || 1, 1);
+    const lastPage = Math.max(Math.ceil(items.length / perPage), 1);
+    const body = items.slice((page - 1) * perPage, page * perPage);
+    const link = (p: number, rel: string) => {
+      const params = new URLSearchParams({ ...call.query, per_page: String(perPage), page: String(p) });
+      return `<${baseUrl}${call.path}?${params.toString()}>; rel="${rel}"`;
+    };
+    const links: string[] = [];
+    if (page > 1) links.push(link(page - 1, 'prev'), link(1, 'first'));
+    if (page < lastPage) links.push(link(page + 1, 'next'), link(lastPage, 'last'));
+    return { status: 200, body, headers: links.length ? { link: links.join(', ') } : {} };
+  }
+
+  function findDeployment(state: RepoState, id: string | undefined): Deployment | undefined {
+    if (!id || !/^\d+$/.test(id)) return undefined;
+    return state.deployments.find((deployment) => deployment.id === Number(id));
+  }
+
+  function latestStatus(state: RepoState, deploymentId: number): DeploymentStatus | undefined {
+    return state.statuses.get(deploymentId)?.at(-1);
+  }
+
+  function addStatus(state: RepoState, deployment: Deployment, fields: { state: DeploymentState; description: string; environment: string; log_url: string; environment_url: string }): DeploymentStatus {
+    const id = nextStatusId++;
+    const now = timestamp();
+    const status: DeploymentStatus = {
+      url: `${deployment.url}/statuses/${id}`,
+      id,
+      node_id: nodeId('DeploymentStatus', id),
+      state: fields.state,
+      creator: user,
+      description: fields.description,
+      environment: fields.environment,
+      target_url: fields.log_url,
+      created_at: now,
+      updated_at: now,
+      deployment_url: deployment.url,
+      repository_url: repoApiUrl(state),
+      environment_url: fields.environment_url,
+      log_url: fields.log_url,
+      performed_via_github_app: null,
+    };
+    const list = state.statuses.get(deployment.id) ?? [];
+    list.push(status);
+    state.statuses.set(deployment.id, list);
+    deployment.environment = fields.environment;
+    deployment.updated_at = now;
+    return status;
+  }
+
+  const routes: Record<string, Handler> = {
+    'get /repos/{owner}/{repo}': (_match, state) => ({ status: 200, body: repositoryObject(state) }),
+
+    'post /repos/{owner}/{repo}/deployments': (match, state, call) => {
+      const body = (call.body ?? {}) as Record<string, unknown>;
+      const ref = String(body.ref);
+      const sha = resolveRef(state, ref);
+      if (!sha) return errorBody(422, `No ref found for: ${ref}`, match.documentationUrl);
+      const outcome = deploymentOutcomes.shift();
+      if (outcome?.kind === 'conflict') {
+        return errorBody(409, outcome.message ?? `Conflict merging ${state.defaultBranch} into ${ref}.`, match.documentationUrl);
+      }
+      if (outcome?.kind === 'auto-merge') {
+        return { status: 202, body: { message: outcome.message ?? `Auto-merged ${state.defaultBranch} into ${ref} on deployment.` } };
+      }
+      const id = nextDeploymentId++;
+      const environment = typeof body.environment === 'string' ? body.environment : 'production';
+      let payload: Record<string, unknown> | string = {};
+      if (typeof body.payload === 'object' && body.payload !== null) payload = body.payload as Record<string, unknown>;
+      else if (typeof body.payload === 'string' && body.payload !== '') {
+        try {
+          const parsed: unknown = JSON.parse(body.payload);
+          payload = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : body.payload;
+        } catch {
+          payload = body.payload;
+        }
+      }
+      const now = timestamp();
+      const url = `${repoApiUrl(state)}/deployments/${id}`;
+      const deployment: Deployment = {
+        url,
+        id,
+        node_id: nodeId('Deployment', id),
+        sha,
+        ref,
+        task: typeof body.task === 'string' ? body.task : 'deploy',
+        payload,
+        original_environment: environment,
+        environment,
+        description: typeof body.description === 'string' ? body.description : body.description === null ? null : '',
+        creator: user,
+        created_at: now,
+        updated_at: now,
+        statuses_url: `${url}/statuses`,
+        repository_url: repoApiUrl(state),
+        transient_environment: body.transient_environment === true,
+        production_environment: typeof body.production_environment === 'boolean' ? body.production_environment : environment === 'production',
+        performed_via_github_app: null,
+      };
+      state.deployments.push(deployment);
+      return { status: 201, body: deployment, headers: { location: url } };
+    },
+
+    'get /repos/{owner}/{repo}/deployments': (_match, state, call) => {
+      const { sha, ref, task, environment } = call.query;
+      const matching = state.deployments
+        .filter(
+          (d) =>
+            (sha === undefined || sha === 'none' || d.sha === sha) &&
+            (ref === undefined || ref === 'none' || d.ref === ref) &&
+            (task === undefined || task === 'none' || d.task === task) &&
+            (environment === undefined || environment === 'none' || d.environment === environment),
+        )
+        .reverse();
+      return listPage(matching, call);
+    },
+
+    'get /repos/{owner}/{repo}/deployments/{deployment_id}': (match, state) => {
+      const deployment = findDeployment(state, match.params.deployment_id);
+      return deployment ? { status: 200, body: deployment } : errorBody(404, 'Not Found', match.documentationUrl);
+    },
+
+    'post /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': (match, state, call) => {
+      const deployment = findDeployment(state, match.params.deployment_id);
+      if (!deployment) return errorBody(404, 'Not Found', match.documentationUrl);
+      const body = (call.body ?? {}) as Record<string, unknown>;
+      const str = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : undefined);
+      const newState = body.state as DeploymentState;
+      const logUrl = str('log_url') ?? str('target_url') ?? '';
+      const environment = str('environment') ?? latestStatus(state, deployment.id)?.environment ?? deployment.environment;
+      const status = addStatus(state, deployment, {
+        state: newState,
+        description: str('description') ?? '',
+        environment,
+        log_url: logUrl,
+        environment_url: str('environment_url') ?? '',
+      });
+      // auto_inactive (default true): earlier successful deployments to the same environment that
+      // are neither transient nor production get an `inactive` status.
+      if (newState === 'success' && body.auto_inactive !== false) {
+        for (const other of state.deployments) {
+          if (other.id >= deployment.id || other.environment !== environment) continue;
+          if (other.transient_environment || other.production_environment) continue;
+          if (latestStatus(state, other.id)?.state !== 'success') continue;
+          addStatus(state, other, { state: 'inactive', description: '', environment, log_url: '', environment_url: '' });
+        }
+      }
+      return { status: 201, body: status, headers: { location: status.url } };
+    },
+
+    'get /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': (match, state, call) => {
+      const deployment = findDeployment(state, match.params.deployment_id);
+      if (!deployment) return errorBody(404, 'Not Found', match.documentationUrl);
+      return listPage([...(state.statuses.get(deployment.id) ?? [])].reverse(), call);
+    },
+  };
+
+  /** Limits GitHub documents (and enforces) beyond what the JSON schema says. */
+  function documentedLimits(match: MatchedOperation, body: unknown): string[] {
+    if (match.operationId === 'repos/create-deployment-status' && typeof body === 'object' && body !== null) {
+      const description = (body as Record<string, unknown>).description;
+      if (typeof description === 'string' && [...description].length > 140) {
+        return [`body.description is too long (maximum is 140 characters, got ${[...description].length})`];
+      }
+    }
+    return [];
+  }
+
+  function respond(call: FakeGitHubCall, rawBody: string): Reply {
+    const violation = (status: number, problems: string[], reply: Reply): Reply => {
+      schemaViolations.push({ method: call.method, path: call.path, body: call.body, problems, status });
+      return reply;
+    };
+
+    if (!call.headers['user-agent']) {
+      const message =
+        'Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).';
+      return violation(403, ['missing User-Agent header'], { status: 403, body: message, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    }
+
+    const authorization = call.headers.authorization;
+    if (!authorization) return errorBody(401, 'Requires authentication');
+    const credentials = /^(?:token|bearer)\s+(\S+)\s*$/i.exec(authorization);
+    if (credentials?.[1] !== token) return errorBody(401, 'Bad credentials');
+
+    if (rawBody.trim() !== '' && typeof call.body === 'string') {
+      return violation(400, ['request body is not valid JSON'], errorBody(400, 'Problems parsing JSON'));
+    }
+
+    const match = findOperation(call.method, call.path);
+    if (!match) {
+      return violation(404, validateRequest(call.method, call.path, call.body), errorBody(404, 'Not Found'));
+    }
+    const problems = validateRequest(call.method, call.path, call.body);
+    if (problems.length > 0) {
+      return violation(422, problems, errorBody(422, 'Invalid request.', match.documentationUrl, { errors: problems }));
+    }
+    const limits = documentedLimits(match, call.body);
+    if (limits.length > 0) {
+      const errors = limits.map((message) => ({ resource: 'DeploymentStatus', code: 'custom', field: 'description', message: message.replace(/^body\./, '') }));
+      return violation(422, limits, errorBody(422, 'Validation Failed', match.documentationUrl, { errors }));
+    }
+
+    const fault = faults.find((f) => matchesMethod(f.method, call.method) && testPattern(f.pathPattern, call.path));
+    if (fault) {
+      fault.remaining--;
+      if (fault.remaining <= 0) faults.splice(faults.indexOf(fault), 1);
+      return {
+        status: fault.status,
+        body: fault.body ?? { message: STATUS_CODES[fault.status] ?? 'Error', documentation_url: GENERIC_DOCS, status: String(fault.status) },
+        headers: fault.headers ?? {},
+      };
+    }
+
+    const handler = routes[`${match.method} ${match.template}`];
+    if (!handler) {
+      return errorBody(501, `fake GitHub does not implement ${match.operationId} (${match.method.toUpperCase()} ${match.template})`, match.documentationUrl);
+    }
+    const owner = match.params.owner;
+    const repo = match.params.repo;
+    const state = owner !== undefined && repo !== undefined ? findRepo(owner, repo) : undefined;
+    if (!state) return errorBody(404, 'Not Found', match.documentationUrl);
+    return handler(match, state, call);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // HTTP
+
+  function record(call: FakeGitHubCall): void {
+    calls.push(call);
+    for (const waiter of [...waiters]) {
+      if (!waiter.matches(call)) continue;
+      waiters.delete(waiter);
+      clearTimeout(waiter.timer);
+      waiter.resolve(call);
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', baseUrl);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    let body: unknown;
+    if (rawBody.trim() !== '') {
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        body = rawBody;
+      }
+    }
+    const call: FakeGitHubCall = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers,
+      body,
+      status: 0,
+    };
+
+    const reply = respond(call, rawBody);
+    call.status = reply.status;
+    if (reply.status === 0) {
+      res.destroy();
+      record(call);
+      return;
+    }
+    rateRemaining = Math.max(rateRemaining - 1, 0);
+    const isText = typeof reply.body === 'string';
+    const payload = reply.body === undefined ? '' : isText ? (reply.body as string) : JSON.stringify(reply.body);
+    res.writeHead(reply.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-github-media-type': 'github.v3; format=json',
+      'x-github-api-version-selected': '2022-11-28',
+      'x-github-request-id': randomUUID().toUpperCase().slice(0, 23),
+      'x-ratelimit-limit': '5000',
+      'x-ratelimit-remaining': String(rateRemaining),
+      'x-ratelimit-used': String(5000 - rateRemaining),
+      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      'x-ratelimit-resource': 'core',
+      ...reply.headers,
+    });
+    res.end(payload);
+    record(call);
+  }
+
+  const server = createServer((req, res) => {
+    res.on('error', () => undefined);
+    req.on('error', () => undefined);
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ message: `fake GitHub crashed: ${message}` }));
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  Object.assign(user, makeUser(user.login, user.id, user.type));
+
+  return {
+    url: baseUrl,
+    token,
+    calls,
+    schemaViolations,
+    callsTo: (method, pathPattern) => calls.filter((call) => matchesMethod(method, call.method) && testPattern(pathPattern, call.path)),
+    waitForCall(method, pathPattern, predicate = () => true, timeoutMs = 5000) {
+      const matches = (call: FakeGitHubCall) => matchesMethod(method, call.method) && testPattern(pathPattern, call.path) && predicate(call);
+      const seen = calls.find(matches);
+      if (seen) return Promise.resolve(seen);
+      return new Promise<FakeGitHubCall>((resolve, reject) => {
+        const waiter: Waiter = {
+          matches,
+          resolve,
+          reject,
+          timer: setTimeout(() => {
+            waiters.delete(waiter);
+            const seenCalls = calls.map((c) => `${c.method} ${c.path} → ${c.status}`).join('\n  ') || '(none)';
+            reject(new Error(`fake GitHub: no ${method} ${String(pathPattern)} call within ${timeoutMs} ms; calls so far:\n  ${seenCalls}`));
+          }, timeoutMs),
+        };
+        waiters.add(waiter);
+      });
+    },
+    addRepo,
+    setRef,
+    addCommit,
+    nextDeploymentConflict: (message) => void deploymentOutcomes.push({ kind: 'conflict', ...(message !== undefined ? { message } : {}) }),
+    nextDeploymentAutoMerge: (message) => void deploymentOutcomes.push({ kind: 'auto-merge', ...(message !== undefined ? { message } : {}) }),
+    failNext(method, pathPattern, status, times = 1, faultOptions = {}) {
+      faults.push({ method, pathPattern, status, remaining: times, ...faultOptions });
+    },
+    deployments: (owner, repo) => [...(findRepo(owner, repo)?.deployments ?? [])],
+    statuses: (owner, repo, deploymentId) => [...(findRepo(owner, repo)?.statuses.get(deploymentId) ?? [])],
+    async close() {
+      for (const waiter of waiters) {
+        clearTimeout(waiter.timer);
+        waiter.reject(new Error('fake GitHub closed'));
+      }
+      waiters.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
