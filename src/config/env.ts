@@ -4,8 +4,7 @@ import { parseDuration } from './duration.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const envSchema = z
-  .object({
+const envObject = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: z.string().min(1).default('sqlite:./data/deckhand.db'),
@@ -48,21 +47,25 @@ const envSchema = z
     .string()
     .regex(/^[\w.@-]+$/, 'letters, digits, and . _ @ - only')
     .optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (env.SLACK_BOT_TOKEN && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SLACK_SIGNING_SECRET'],
-        message: 'HTTP mode needs the signing secret (Basic Information in the Slack app settings); or set SLACK_APP_TOKEN for Socket Mode',
-      });
-    }
-    if (!env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) {
-      ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both' });
-    }
-  });
+});
+
+const envSchema = envObject.superRefine((env, ctx) => {
+  if (env.SLACK_BOT_TOKEN && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SLACK_SIGNING_SECRET'],
+      message: 'HTTP mode needs the signing secret (Basic Information in the Slack app settings); or set SLACK_APP_TOKEN for Socket Mode',
+    });
+  }
+  if (!env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) {
+    ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both' });
+  }
+});
 
 export type Env = Readonly<z.infer<typeof envSchema>>;
+
+/** Every variable Deckhand reads (a test checks that .env.example and the README document each). */
+export const envVariableNames: readonly string[] = Object.keys(envObject.shape);
 
 /** The environment variables Deckhand reads, validated once at start-up. */
 export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {

@@ -120,3 +120,16 @@ describe('loadEnv', () => {
     expect(() => loadEnv({ PORT: 'eighty', LOG_LEVEL: 'loud' })).toThrow(/PORT="eighty".*\n.*LOG_LEVEL="loud"/);
   });
 });
+
+describe('documentation of the environment', () => {
+  test('every variable Deckhand reads is in .env.example and in the README', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { envVariableNames } = await import('../../../src/config/env.js');
+    const example = readFileSync(path.join(projectRoot, '.env.example'), 'utf8');
+    const readme = readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+    for (const name of envVariableNames) {
+      expect(example).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+      expect(readme).toContain(`\`${name}\``);
+    }
+  });
+});
