@@ -16,7 +16,7 @@ import { registerApiV1 } from './http/api-v1.js';
 import { registerGitHubWebhookRoute } from './http/github-webhook-route.js';
 import { registerTriggerRoute } from './http/trigger-route.js';
 import type { ChatPort } from './chat/chat-port.js';
-import { JobWorker } from './jobs/job-worker.js';
+import { JobWorker, type JobHandler } from './jobs/job-worker.js';
 import { ReactionEngine } from './reactions/engine.js';
 import type { Reaction } from './reactions/load-reactions.js';
 import { Scheduler } from './reactions/scheduler.js';
@@ -110,15 +110,30 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
 
   // Reactions: events and webhook deliveries become durable jobs that the worker runs.
   let chat: ChatPort | null = null;
-  let worker: JobWorker | null = null;
-  const wake = () => worker?.kick();
+  // Handlers resolve at run time (the worker only runs after startBackground), so the engine and
+  // the GitHub pieces below can be built after the worker that they wake.
+  const worker = new JobWorker({
+    store,
+    clock,
+    logger,
+    handlers: {
+      delivery: (job) => reactionEngine.handleDelivery(job),
+      reaction: (job) => reactionEngine.handleRun(job),
+      tick: (job) => reactionEngine.handleTick(job),
+      github: (job) => handleGitHub(job),
+      'github-status': async (job) => statuses?.handle(job),
+    },
+    ...(options.jobPollMs !== undefined ? { pollMs: options.jobPollMs } : {}),
+    ...(options.jobLeaseMs !== undefined ? { leaseMs: options.jobLeaseMs } : {}),
+  });
+  const wake = () => worker.kick();
   const reactionEngine = new ReactionEngine({
     reactions: options.reactions ?? [],
     store,
     clock,
     logger: logger.child({ component: 'reactions' }),
     actions,
-    chat: { post: (...args) => requireChat().post(...args), react: (...args) => requireChat().react(...args) },
+    chat: () => chat,
     baseDir: options.reactionsBaseDir ?? projectRoot,
     wake,
     secrets: config.secrets,
@@ -130,24 +145,12 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
       return `http://${host}:${address.port}`;
     },
   });
-  const requireChat = (): ChatPort => {
-    if (!chat) throw new Error('no chat adapter is running');
-    return chat;
-  };
   const octokit = options.github?.token ? new Octokit({ auth: options.github.token, baseUrl: options.github.apiUrl, userAgent: 'deckhand' }) : null;
-  const handleGitHub = octokit
+  const handleGitHub: JobHandler = octokit
     ? createGitHubDeliveryHandler({ store, config, actions, octokit, logger, clock, chat: () => chat })
     : async () => logger.warn('a GitHub delivery arrived but GITHUB_TOKEN is not set: nothing can be done with it');
   const statuses = octokit ? new GitHubStatusReporter({ store, clock, octokit, publicUrl: () => options.publicUrl?.() ?? null, wake }) : null;
   if (statuses) bus.subscribe(statuses.onEvent);
-  worker = new JobWorker({
-    store,
-    clock,
-    logger,
-    handlers: { delivery: reactionEngine.handleDelivery, reaction: reactionEngine.handleRun, tick: reactionEngine.handleTick, github: handleGitHub, 'github-status': statuses ? statuses.handle : async () => undefined },
-    ...(options.jobPollMs !== undefined ? { pollMs: options.jobPollMs } : {}),
-    ...(options.jobLeaseMs !== undefined ? { leaseMs: options.jobLeaseMs } : {}),
-  });
   bus.subscribe(reactionEngine.onEvent);
   const scheduler = new Scheduler({ reactions: options.reactions ?? [], store, clock, logger, wake });
   await registerApiV1(http, { store, clock, actions, chat: () => chat });
@@ -163,7 +166,6 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   if (options.github?.webhookSecret) {
     await registerGitHubWebhookRoute(http, { store, clock, logger, secret: options.github.webhookSecret, wake });
   }
-  const jobs = worker;
 
   return {
     actions,
@@ -171,12 +173,12 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     dispatcher,
     runner,
     http,
-    worker: jobs,
+    worker,
     scheduler,
     reactions: reactionEngine,
     setChat: (port) => void (chat = port),
     startBackground() {
-      jobs.start();
+      worker.start();
       scheduler.start();
     },
     async close(beforeStoreClose) {
@@ -185,7 +187,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
       await scheduler.stop();
       await http.close();
       await runner.stop();
-      await jobs.stop();
+      await worker.stop();
       await beforeStoreClose?.();
       await store.close();
     },

@@ -20,7 +20,8 @@ export interface ReactionEngineOptions {
   clock: Clock;
   logger: Logger;
   actions: Actions;
-  chat: ChatPort | null;
+  /** The running chat adapter's port, if any. */
+  chat: () => ChatPort | null;
   /** Folder scripts are resolved against (the one holding reactions/). */
   baseDir: string;
   /** Called after a job was enqueued, so the worker looks at once. */
@@ -184,10 +185,11 @@ export class ReactionEngine {
       return;
     }
     if ('chat' in action) {
-      if (!this.options.chat) throw new Error('no chat adapter is running');
+      const port = this.options.chat();
+      if (!port) throw new Error('no chat adapter is running');
       const chat = action.chat;
-      if ('text' in chat) await this.options.chat.post(render(chat.channel), render(chat.text), chat.thread ? render(chat.thread) : undefined);
-      else await this.options.chat.react(render(chat.channel), render(chat.ts), chat.react);
+      if ('text' in chat) await port.post(render(chat.channel), render(chat.text), chat.thread ? render(chat.thread) : undefined);
+      else await port.react(render(chat.channel), render(chat.ts), chat.react);
       return;
     }
     if ('deploy' in action) {
