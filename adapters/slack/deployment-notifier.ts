@@ -6,6 +6,7 @@ import type { Logger } from '../../src/core/logger.js';
 import type { KnownBlock } from '@slack/types';
 import type { Approval, Deployment, Store } from '../../src/store/types.js';
 import { deploymentLogUrl } from '../../src/http/deployment-log-route.js';
+import { addReaction } from './add-reaction.js';
 import { approvalMessage } from './approval-blocks.js';
 import type { ChannelQueue } from './channel-queue.js';
 import { deploymentMessage, escapeMrkdwn } from './deployment-blocks.js';
@@ -72,7 +73,7 @@ export class DeploymentNotifier {
     const reaction = reactionFor[event.type];
     if (reaction && d.origin?.adapter === 'slack' && slackTs.test(d.origin.messageId)) {
       const { room, messageId } = d.origin;
-      this.track(this.options.queue.enqueue(room, { run: () => this.react(room, messageId, reaction) }));
+      this.track(this.options.queue.enqueue(room, { run: () => addReaction(this.options.client, room, messageId, reaction) }));
     }
   };
 
@@ -145,16 +146,6 @@ export class DeploymentNotifier {
       return;
     }
     await this.options.client.chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, text });
-  }
-
-  private async react(channel: string, ts: string, name: string): Promise<void> {
-    try {
-      await this.options.client.reactions.add({ channel, timestamp: ts, name });
-    } catch (err) {
-      // Slack says already_reacted when the emoji is there: that is what we wanted.
-      if ((err as { data?: { error?: string } }).data?.error === 'already_reacted') return;
-      throw err;
-    }
   }
 
   private track(work: Promise<void>): void {

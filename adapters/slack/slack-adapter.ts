@@ -1,6 +1,7 @@
 import { App, HTTPReceiver, SocketModeReceiver, type BlockAction, type ButtonAction, type Receiver } from '@slack/bolt';
 import type { Actions } from '../../src/actions/index.js';
 import { isDeckhandError } from '../../src/core/errors.js';
+import { addReaction } from './add-reaction.js';
 import { approveActionId, denyActionId } from './approval-blocks.js';
 import type { FastifyInstance } from 'fastify';
 import type { DeckhandConfig } from '../../src/config/types.js';
@@ -188,16 +189,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
 
   const chat: ChatPort = {
     post: (channel, text, thread) => postReply(channel, thread)(text),
-    react: (channel, ts, name) =>
-      queue.enqueue(channel, {
-        run: async () => {
-          try {
-            await app.client.reactions.add({ channel, timestamp: ts, name });
-          } catch (err) {
-            if ((err as { data?: { error?: string } }).data?.error !== 'already_reacted') throw err;
-          }
-        },
-      }),
+    react: (channel, ts, name) => queue.enqueue(channel, { run: () => addReaction(app.client, channel, ts, name) }),
   };
 
   return {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import type { WebhookTrigger } from '../reactions/schema.js';
 import type { Store } from '../store/types.js';
-import { keepRawBodies, parseBody, safeEqual } from './webhook-body.js';
+import { keepRawBodies, parseBody, safeEqual, withoutCredentials } from './webhook-body.js';
 
 export interface TriggerRouteOptions {
   store: Store;
@@ -41,8 +41,6 @@ export function checkAuth(request: FastifyRequest, raw: Buffer, auth: WebhookTri
   return null;
 }
 
-const secretHeaders = new Set(['authorization', 'x-api-key', 'cookie', 'proxy-authorization']);
-
 /**
  * POST /triggers/<name>: authenticate, parse, store the delivery and its job in one transaction,
  * and only then answer 202. A redelivery (same X-Delivery-Id / X-Request-Id / Idempotency-Key)
@@ -63,7 +61,7 @@ export async function registerTriggerRoute(http: FastifyInstance, options: Trigg
 
       const header = (h: string) => (typeof request.headers[h] === 'string' ? (request.headers[h] as string) : undefined);
       const deliveryId = header('x-delivery-id') ?? header('x-request-id') ?? header('idempotency-key') ?? randomUUID();
-      const headers = Object.fromEntries(Object.entries(request.headers).filter(([k, v]) => typeof v === 'string' && !secretHeaders.has(k))) as Record<string, string>;
+      const headers = withoutCredentials(request.headers);
       const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).filter(([k, v]) => k !== 'apiKey' && typeof v === 'string')) as Record<string, string>;
       const now = options.clock.now().toISOString();
       const { duplicate } = await options.store.acceptDelivery(

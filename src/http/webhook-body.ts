@@ -44,3 +44,10 @@ export function keepRawBodies(scope: FastifyInstance, bodyLimit = 1024 * 1024): 
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
 }
+
+const credentialHeaders = new Set(['authorization', 'x-api-key', 'cookie', 'proxy-authorization']);
+
+/** The string headers of a request without credentials: what is stored with a delivery. */
+export function withoutCredentials(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => typeof e[1] === 'string' && !credentialHeaders.has(e[0].toLowerCase())));
+}

@@ -13,11 +13,12 @@ export function eventContext(event: AnyEvent): Record<string, unknown> {
   };
 }
 
-const hiddenHeaders = new Set(['authorization', 'x-api-key', 'cookie', 'proxy-authorization']);
-
-/** What a webhook reaction sees: the body as `payload`, the query parameters, the (non-secret) headers. */
+/**
+ * What a webhook reaction sees: the body as `payload`, the query parameters, the headers (stored
+ * without credentials, see withoutCredentials).
+ */
 export function deliveryContext(delivery: Delivery, trigger: string): Record<string, unknown> {
-  const headers = Object.fromEntries(Object.entries(delivery.headers).filter(([k]) => !hiddenHeaders.has(k.toLowerCase())));
+  const headers = delivery.headers;
   return {
     event: { id: delivery.deliveryId, type: 'webhook', at: delivery.receivedAt, source: `trigger:${trigger}` },
     trigger,

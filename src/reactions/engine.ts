@@ -11,6 +11,7 @@ import { deliveryContext, eventContext } from './context.js';
 import { compileFilter } from './filter.js';
 import { sendHttpRequest } from './http-request.js';
 import type { Reaction } from './load-reactions.js';
+import { renderHttp } from './preview.js';
 import type { ReactionAction } from './schema.js';
 import { createTemplateEngine } from './template.js';
 
@@ -170,17 +171,7 @@ export class ReactionEngine {
     const secrets = [...reaction.secrets, ...(this.options.secrets ?? [])];
     if ('http' in action) {
       const spec = action.http;
-      const result = await sendHttpRequest(
-        {
-          method: spec.method,
-          url: render(spec.url),
-          headers: Object.fromEntries(Object.entries(spec.headers).map(([k, v]) => [k, render(v)])),
-          ...(spec.json !== undefined ? { json: this.templates.renderDeep(spec.json, context) } : {}),
-          ...(spec.body !== undefined ? { body: render(spec.body) } : {}),
-          timeoutMs: spec.timeout,
-        },
-        { ...this.options.http, retry: { attempts: spec.attempts }, secrets },
-      );
+      const result = await sendHttpRequest({ ...renderHttp(spec, context), timeoutMs: spec.timeout }, { ...this.options.http, retry: { attempts: spec.attempts }, secrets });
       if (!result.ok) throw new Error(`HTTP ${spec.method} failed after ${result.attempts.length} attempts: ${result.attempts.at(-1)?.error ?? `status ${result.status}`}`);
       return;
     }

@@ -6,12 +6,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot, type Deckhand } from '../../src/app.js';
-import { parseConfig } from '../../src/config/load-config.js';
 import { loadReactions, type Reaction } from '../../src/reactions/load-reactions.js';
 import { createTemplateEngine } from '../../src/reactions/template.js';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { finishedStates, type Deployment } from '../../src/store/types.js';
 import { startRecordingServer, type RecordedRequest, type RecordingServer } from '../fakes/recording-server.js';
+import { testConfig } from '../fixtures/config.js';
 import { startInProcess, until } from '../fixtures/in-process.js';
 
 const reactionsDir = path.join(projectRoot, 'reactions');
@@ -55,26 +55,8 @@ const creds = {
 };
 const secretValues = [creds.NEW_RELIC_API_KEY, creds.DATADOG_API_KEY, creds.RAYGUN_ACCESS_TOKEN, creds.RAYGUN_APP_API_KEY, creds.GRAFANA_TOKEN, creds.PAGERDUTY_ROUTING_KEY, creds.SENTRY_AUTH_TOKEN, creds.SPLUNK_ONCALL_API_KEY];
 
-/** Like testConfig(), with an approver for production (bob requests, carol approves). */
-function catalogConfig() {
-  const text = `
-environments:
-  staging: { aliases: [stg] }
-  production: { aliases: [prod], protected: true, approvers: [carol] }
-apps:
-  hello:
-    provider: { script: scripts/hello-deploy.sh, checks: [scripts/hello-check.sh] }
-    environments: [staging, production]
-    default: { ref: main, environment: staging }
-  api:
-    provider: { script: scripts/hello-deploy.sh }
-    environments: [staging, production]
-roles:
-  deployers: { members: [alice], may: [deploy:staging, release:hello] }
-  leads: { members: [bob], may: ["deploy:*"] }
-`;
-  return parseConfig(text, path.join(projectRoot, 'deckhand.catalog-test.yaml'), {});
-}
+/** testConfig() with an approver for production (bob requests, carol approves). */
+const catalogConfig = () => testConfig('', { productionApprovers: ['carol'] });
 
 
 describe('catalog files, loaded without credentials', () => {

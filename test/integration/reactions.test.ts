@@ -158,6 +158,12 @@ do:
     await h.deckhand.worker.idle();
     await new Promise((r) => setTimeout(r, 200));
     expect(h.chat.filter((c) => c.text === 'New package Api 2.0.0')).toHaveLength(1);
+    // The stored copy keeps the headers, never the credentials.
+    const stored = await Promise.all((await h.store.listJobs({ type: 'delivery', limit: 100 })).map((j) => h.store.getDelivery((j.payload as { deliveryId: number }).deliveryId)));
+    const same = stored.find((d) => d?.deliveryId === 'same-id');
+    expect(same?.headers['x-delivery-id']).toBe('same-id');
+    expect(Object.keys(same?.headers ?? {})).not.toContain('x-api-key');
+    expect(stored.some((d) => d && ('authorization' in d.headers || 'x-api-key' in d.headers || 'apiKey' in d.query))).toBe(false);
     const runs = readFileSync(out, 'utf8').trim().split('\n');
     expect(runs.filter((l) => l.includes('version=2.0.0'))).toEqual(['myget-new-package webhook version=2.0.0 env=prod']);
   });
