@@ -29,6 +29,7 @@ export default defineCommand({
     const lines = approval
       ? [`Deployment ${deploymentTitle(deployment)} needs approval (${deployment.environment} is protected). An approver says "approve ${deployment.id}"; the request expires at ${approval.expiresAt.slice(11, 16)} UTC.`]
       : [`Deployment ${deploymentTitle(deployment)} queued.`];
+    if (deployment.external?.system === 'github') lines.push(`GitHub deployment ${deployment.external.id} created in ${deployment.external.repository}.`);
     if (forcedChecks.length) lines.push(`Forced past failed checks: ${forcedChecks.map((c) => c.check).join(', ')} (audited).`);
     if (waitingFor) lines.push(`It starts when #${waitingFor.id} (${waitingFor.ref}, ${waitingFor.state}) is done.`);
     return { text: lines.join('\n'), tone: 'info' };

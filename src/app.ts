@@ -9,7 +9,8 @@ import { EventBus } from './core/events.js';
 import type { Logger } from './core/logger.js';
 import { registerDeploymentLogRoute } from './http/deployment-log-route.js';
 import { createHttpServer } from './http/server.js';
-import { Octokit } from '@octokit/rest';
+import { createOctokit, type GitHubOptions } from './github/octokit.js';
+import { GitHubTracker } from './github/tracker.js';
 import { createGitHubDeliveryHandler } from './github/handle-github-delivery.js';
 import { GitHubStatusReporter } from './github/status-reporter.js';
 import { registerApiV1 } from './http/api-v1.js';
@@ -51,8 +52,8 @@ export interface DeckhandOptions {
   jobLeaseMs?: number;
   /** Deckhand's public base URL (for log links in notices and GitHub statuses). */
   publicUrl?: () => string;
-  /** GitHub: the webhook secret enables POST /webhooks/github; the token lets Deckhand create deployments. */
-  github?: { token?: string | undefined; apiUrl: string; webhookSecret?: string | undefined };
+  /** GitHub: the webhook secret enables POST /webhooks/github; the auth (token or App) lets Deckhand create deployments. */
+  github?: GitHubOptions;
 }
 
 export interface Deckhand {
@@ -82,7 +83,9 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   const bus = new EventBus(store, clock, logger);
   const providers = { script: new ScriptProvider({ dataDir: options.dataDir, secrets: config.secrets }) };
   const runner = new DeploymentRunner({ config, store, bus, clock, logger, providers });
-  const ctx: ActionContext = { config, store, bus, clock, logger, providers, queue: runner };
+  const octokit = options.github?.auth ? createOctokit({ auth: options.github.auth, apiUrl: options.github.apiUrl, logger }) : null;
+  const tracker = octokit ? new GitHubTracker({ octokit, config }) : undefined;
+  const ctx: ActionContext = { config, store, bus, clock, logger, providers, queue: runner, tracker };
   const actions = bindActions(ctx);
 
   const builtCommands = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'commands');
@@ -145,11 +148,10 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
       return `http://${host}:${address.port}`;
     },
   });
-  const octokit = options.github?.token ? new Octokit({ auth: options.github.token, baseUrl: options.github.apiUrl, userAgent: 'deckhand' }) : null;
   const handleGitHub: JobHandler = octokit
     ? createGitHubDeliveryHandler({ store, config, actions, octokit, logger, clock, chat: () => chat })
-    : async () => logger.warn('a GitHub delivery arrived but GITHUB_TOKEN is not set: nothing can be done with it');
-  const statuses = octokit ? new GitHubStatusReporter({ store, clock, octokit, publicUrl: () => options.publicUrl?.() ?? null, wake }) : null;
+    : async () => logger.warn('a GitHub delivery arrived but neither GITHUB_TOKEN nor a GitHub App is set: nothing can be done with it');
+  const statuses = octokit ? new GitHubStatusReporter({ store, config, clock, octokit, publicUrl: () => options.publicUrl?.() ?? null, wake }) : null;
   if (statuses) bus.subscribe(statuses.onEvent);
   bus.subscribe(reactionEngine.onEvent);
   const scheduler = new Scheduler({ reactions: options.reactions ?? [], store, clock, logger, wake });

@@ -17,6 +17,7 @@ import { previewActions } from './reactions/preview.js';
 import { createLogger } from './core/logger.js';
 import { loadReactions } from './reactions/load-reactions.js';
 import { openStore } from './store/open-store.js';
+import { githubAuthFromEnv } from './github/octokit.js';
 
 const usage = `Usage: deckhand                      start the bot (Slack when SLACK_BOT_TOKEN is set, else the terminal)
        deckhand validate             check deckhand.yaml and every reaction
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
     reactions: loaded.reactions,
     reactionsBaseDir: path.dirname(path.resolve(reactionsDir)),
     jobLeaseMs: env.DECKHAND_JOB_LEASE,
-    github: { token: env.GITHUB_TOKEN, apiUrl: env.GITHUB_API_URL, webhookSecret: env.GITHUB_WEBHOOK_SECRET },
+    github: { auth: githubAuthFromEnv(env), apiUrl: env.GITHUB_API_URL, webhookSecret: env.GITHUB_WEBHOOK_SECRET },
     publicUrl: () => publicUrl,
   });
   logger.info({ on: loaded.reactions.map((r) => r.name), off: loaded.disabled.map((d) => `${d.name} (${d.reason})`) }, 'reactions loaded');

@@ -4,7 +4,7 @@ import { deploymentDuration, deploymentTitle } from '../../src/chat/format.js';
 import type { ChatPort } from '../../src/chat/chat-port.js';
 import type { AnyEvent } from '../../src/core/events.js';
 import { lockTarget } from '../../src/core/locks.js';
-import { deploymentLogUrl } from '../../src/http/deployment-log-route.js';
+import { logLinkFor } from '../../src/http/deployment-log-route.js';
 import type { ChatMessage, ChatReply } from '../../src/router/types.js';
 import type { Deployment } from '../../src/store/types.js';
 
@@ -75,8 +75,8 @@ export class ShellAdapter {
         const d = event.data.deployment;
         this.notice(d, `${d.state}: ${d.reason ?? 'no reason given'}`);
         if (d.logTail) this.print(['  last output:', ...d.logTail.split('\n').map((l) => `  | ${l}`)].join('\n'));
-        const base = this.options.publicUrl?.();
-        if (base && d.startedAt) this.print(`  full log: ${deploymentLogUrl(base, d)}`);
+        const link = d.startedAt ? logLinkFor(this.options.publicUrl?.(), d) : null;
+        if (link) this.print(`  full log: ${link}`);
         break;
       }
       case 'approval.requested':

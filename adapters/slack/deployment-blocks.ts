@@ -21,7 +21,7 @@ function who(userId: string): string {
 }
 
 /** The one message that represents a deployment; rendered again and edited in place on every change. */
-export function deploymentMessage(d: Deployment, logUrl?: string): { text: string; blocks: KnownBlock[] } {
+export function deploymentMessage(d: Deployment, links: { logUrl?: string | null | undefined; environmentUrl?: string | undefined } = {}): { text: string; blocks: KnownBlock[] } {
   const target = `${d.app}/${d.ref} to ${d.environment}`;
   const flags = [d.dryRun ? 'dry run' : null, d.forced ? 'forced' : null, d.rollbackOf ? `rollback of #${d.rollbackOf}` : null].filter(Boolean);
   const took = deploymentDuration(d);
@@ -44,8 +44,17 @@ export function deploymentMessage(d: Deployment, logUrl?: string): { text: strin
     const tail = d.logTail.length > 2800 ? `…${d.logTail.slice(-2800)}` : d.logTail;
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${escapeMrkdwn(tail)}\`\`\`` } });
   }
-  const context = escapeMrkdwn([`${d.source}${flags.length ? ` · ${flags.join(' · ')}` : ''}`, 'output in the thread'].join(' · '));
-  const link = logUrl ? ` · <${logUrl}|full log>` : '';
+  const source = d.external && d.provider.startsWith('external:') ? `${d.source} from ${d.external.system}` : d.source;
+  const context = escapeMrkdwn([`${source}${flags.length ? ` · ${flags.join(' · ')}` : ''}`, ...(d.provider.startsWith('external:') ? [] : ['output in the thread'])].join(' · '));
+  const where = d.external?.system === 'github' ? 'GitHub' : d.external ? d.external.system : null;
+  const link = [
+    links.logUrl ? `<${links.logUrl}|full log>` : null,
+    links.environmentUrl && d.state === 'succeeded' ? `<${links.environmentUrl}|open ${escapeMrkdwn(d.environment)}>` : null,
+    where && d.external?.url ? `${where} deployment ${escapeMrkdwn(d.external.id)}` : null,
+  ]
+    .filter(Boolean)
+    .map((part) => ` · ${part}`)
+    .join('');
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${context}${link}` }] });
   return { text: `Deployment #${d.id} ${target}: ${d.state}`, blocks };
 }

@@ -5,7 +5,7 @@ import type { AnyEvent } from '../../src/core/events.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { KnownBlock } from '@slack/types';
 import type { Approval, Deployment, Store } from '../../src/store/types.js';
-import { deploymentLogUrl } from '../../src/http/deployment-log-route.js';
+import { logLinkFor } from '../../src/http/deployment-log-route.js';
 import { addReaction } from './add-reaction.js';
 import { approvalMessage } from './approval-blocks.js';
 import type { ChannelQueue } from './channel-queue.js';
@@ -121,8 +121,8 @@ export class DeploymentNotifier {
   }
 
   private async upsert(channel: string, d: Deployment): Promise<void> {
-    const base = this.options.publicUrl?.();
-    await this.upsertMessage('deployment', String(d.id), channel, deploymentMessage(d, base ? deploymentLogUrl(base, d) : undefined));
+    const environmentUrl = d.external?.environmentUrl ?? this.options.config.apps[d.app]?.urls[d.environment];
+    await this.upsertMessage('deployment', String(d.id), channel, deploymentMessage(d, { logUrl: logLinkFor(this.options.publicUrl?.(), d), environmentUrl }));
   }
 
   /** Edits the message remembered for (kind, key), or posts it and remembers it. */

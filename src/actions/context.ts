@@ -1,15 +1,25 @@
-import type { DeckhandConfig } from '../config/types.js';
+import type { AppConfig, DeckhandConfig } from '../config/types.js';
 import type { Clock } from '../core/clock.js';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { can, formatPermission, rolesGranting, type Actor, type Permission } from '../core/permissions.js';
 import type { DeploymentProvider } from '../providers/types.js';
-import type { NewAuditRecord, Store } from '../store/types.js';
+import type { Deployment, ExternalDeployment, NewAuditRecord, Store } from '../store/types.js';
 
 /** Starts queued deployments; implemented by the deployment runner. */
 export interface DeploymentQueue {
   kick(app: string, environment: string): void;
+}
+
+/**
+ * Another system that shows Deckhand's deployments (GitHub's environments page): each deployment
+ * of an app it tracks gets a twin there before it is queued.
+ */
+export interface DeploymentTracker {
+  tracks(app: AppConfig): boolean;
+  /** Creates the twin; throws DeckhandError E_UPSTREAM with the other system's reason. */
+  open(app: AppConfig, deployment: Deployment, options: { forced: boolean }): Promise<ExternalDeployment>;
 }
 
 /** Everything an action needs; built once in main.ts and shared by every entry point. */
@@ -21,6 +31,7 @@ export interface ActionContext {
   logger: Logger;
   providers: Readonly<Record<string, DeploymentProvider>>;
   queue: DeploymentQueue;
+  tracker?: DeploymentTracker | undefined;
 }
 
 export async function audit(ctx: ActionContext, actor: Actor, record: Omit<NewAuditRecord, 'at' | 'actor'>): Promise<void> {

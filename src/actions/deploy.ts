@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { DeckhandError, ErrorCode } from '../core/errors.js';
+import { asDeckhandError, DeckhandError, ErrorCode } from '../core/errors.js';
 import { blockingLock, describeLock } from '../core/locks.js';
 import type { Actor } from '../core/permissions.js';
 import { resolveApp, resolveAppEnvironment } from '../core/resolve-target.js';
 import type { CheckOutcome } from '../providers/types.js';
-import type { Approval, Deployment, DeploymentSource } from '../store/types.js';
+import type { Approval, Deployment, DeploymentSource, ExternalDeployment } from '../store/types.js';
 import { audit, authorize, type ActionContext } from './context.js';
 import { nameSchema, parseInput, refSchema } from './validate.js';
 
@@ -36,7 +36,7 @@ export interface DeployResult {
  * room, permission, locks and pre-deploy checks, records the deployment as queued, audits it,
  * emits deployment.queued and asks the queue to start it.
  */
-export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput): Promise<DeployResult> {
+export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput, link: { external?: ExternalDeployment } = {}): Promise<DeployResult> {
   const input = parseInput(deployInput, raw);
   const app = resolveApp(ctx.config, input.app);
   const environment = resolveAppEnvironment(ctx.config, app, input.environment);
@@ -74,7 +74,7 @@ export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput)
   // Protected environments wait for a person to approve; a dry run changes nothing, so it does not.
   const needsApproval = Boolean(envConfig?.protected) && !input.dryRun;
   const now = ctx.clock.now();
-  const deployment = await ctx.store.createDeployment({
+  let deployment = await ctx.store.createDeployment({
     app: app.name,
     environment,
     ref,
@@ -86,9 +86,22 @@ export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput)
     forced: input.force,
     rollbackOf: input.rollbackOf,
     origin: actor.origin ?? null,
+    external: link.external ?? null,
     createdAt: now.toISOString(),
     approval: needsApproval ? { expiresAt: new Date(now.getTime() + (envConfig?.approvalTimeoutMs ?? 0)).toISOString() } : null,
   });
+  // A tracked app's deployment gets its twin (a GitHub deployment) before anyone hears of it; when
+  // that is refused, the deployment is recorded as cancelled and the user gets the reason.
+  if (!link.external && !input.dryRun && ctx.tracker?.tracks(app)) {
+    try {
+      deployment = await ctx.store.linkExternal(deployment.id, await ctx.tracker.open(app, deployment, { forced: input.force }));
+    } catch (err) {
+      const error = asDeckhandError(err);
+      await ctx.store.finishDeployment(deployment.id, { state: 'cancelled', finishedAt: ctx.clock.now().toISOString(), reason: error.message.slice(0, 500) });
+      await audit(ctx, actor, { action: 'deploy', target, outcome: 'failed', details: { deploymentId: deployment.id, error: error.message } });
+      throw error;
+    }
+  }
   await audit(ctx, actor, {
     action: input.rollbackOf ? 'rollback' : 'deploy',
     target,

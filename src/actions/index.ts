@@ -4,15 +4,17 @@ import { decideApproval } from './approve.js';
 import { createRelease } from './create-release.js';
 import { deploy } from './deploy.js';
 import { lock, unlock } from './lock.js';
+import { mirrorExternal, type ExternalUpdate } from './mirror.js';
 import { listLocks, recentDeployments, whereCanDeploy, whoami } from './queries.js';
 import { previewRollback, rollback } from './rollback.js';
 
-export type { ActionContext, DeploymentQueue } from './context.js';
+export type { ActionContext, DeploymentQueue, DeploymentTracker } from './context.js';
 
 /** The action layer bound to one context: the only API commands (and later webhooks, reactions, REST) call. */
 export function bindActions(ctx: ActionContext) {
   return {
-    deploy: (actor: Actor, input: Parameters<typeof deploy>[2]) => deploy(ctx, actor, input),
+    deploy: (actor: Actor, input: Parameters<typeof deploy>[2], link?: Parameters<typeof deploy>[3]) => deploy(ctx, actor, input, link),
+    mirrorExternal: (update: ExternalUpdate) => mirrorExternal(ctx, update),
     rollback: (actor: Actor, input: Parameters<typeof rollback>[2]) => rollback(ctx, actor, input),
     previewRollback: (input: Parameters<typeof previewRollback>[1]) => previewRollback(ctx, input),
     createRelease: (actor: Actor, input: Parameters<typeof createRelease>[2]) => createRelease(ctx, actor, input),

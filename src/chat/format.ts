@@ -17,5 +17,6 @@ export function deploymentLine(d: Deployment, now: Date): string {
   const took = deploymentDuration(d);
   const state = took ? `${d.state} in ${took}` : d.state;
   const reason = d.reason && d.state !== 'succeeded' ? ` (${d.reason})` : '';
-  return `${deploymentTitle(d)} — ${state}${reason}, by ${d.requestedBy}, ${timeAgo(new Date(d.createdAt), now)}`;
+  const twin = d.external?.system === 'github' ? ` [GitHub deployment ${d.external.id}]` : d.external ? ` [${d.external.system} ${d.external.id}]` : '';
+  return `${deploymentTitle(d)} — ${state}${reason}, by ${d.requestedBy}, ${timeAgo(new Date(d.createdAt), now)}${twin}`;
 }

@@ -39,6 +39,12 @@ const envObject = z.object({
   SLACK_SLASH_COMMAND: z.string().regex(/^\/[a-z0-9_-]+$/, 'a slash command looks like /deckhand').default('/deckhand'),
   /** A token with repo_deployment scope (classic) or Deployments: write (fine-grained). */
   GITHUB_TOKEN: z.string().min(1).optional(),
+  /** A GitHub App instead of a token: its id, private key and the installation on your organisation. */
+  GITHUB_APP_ID: z.coerce.number().int().positive().optional(),
+  /** The App's private key (PEM; \n escapes are accepted), or GITHUB_APP_PRIVATE_KEY_FILE. */
+  GITHUB_APP_PRIVATE_KEY: z.string().min(1).optional(),
+  GITHUB_APP_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  GITHUB_APP_INSTALLATION_ID: z.coerce.number().int().positive().optional(),
   /** GitHub Enterprise Server: https://<host>/api/v3. */
   GITHUB_API_URL: z.url().default('https://api.github.com'),
   /** The secret set on the GitHub webhook; enables POST /webhooks/github. */
@@ -56,6 +62,20 @@ const envSchema = envObject.superRefine((env, ctx) => {
       path: ['SLACK_SIGNING_SECRET'],
       message: 'HTTP mode needs the signing secret (Basic Information in the Slack app settings); or set SLACK_APP_TOKEN for Socket Mode',
     });
+  }
+  const appParts = [env.GITHUB_APP_ID, env.GITHUB_APP_PRIVATE_KEY ?? env.GITHUB_APP_PRIVATE_KEY_FILE, env.GITHUB_APP_INSTALLATION_ID];
+  if (appParts.some((p) => p !== undefined) && appParts.some((p) => p === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['GITHUB_APP_ID'],
+      message: 'a GitHub App needs all three: GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY (or GITHUB_APP_PRIVATE_KEY_FILE) and GITHUB_APP_INSTALLATION_ID',
+    });
+  }
+  if (env.GITHUB_APP_ID !== undefined && env.GITHUB_TOKEN) {
+    ctx.addIssue({ code: 'custom', path: ['GITHUB_TOKEN'], message: 'set GITHUB_TOKEN or a GitHub App (GITHUB_APP_ID, ...), not both' });
+  }
+  if (env.GITHUB_APP_PRIVATE_KEY && env.GITHUB_APP_PRIVATE_KEY_FILE) {
+    ctx.addIssue({ code: 'custom', path: ['GITHUB_APP_PRIVATE_KEY_FILE'], message: 'set GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE, not both' });
   }
   if (!env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) {
     ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both' });
@@ -76,7 +96,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
       // Never echo a token or secret back, even a malformed one.
-      const shown = /TOKEN|SECRET/.test(name) ? (env[name] ? '(set)' : '(not set)') : JSON.stringify(env[name]);
+      const shown = /TOKEN|SECRET|PRIVATE_KEY$/.test(name) ? (env[name] ? '(set)' : '(not set)') : JSON.stringify(env[name]);
       return `${name}=${shown}: ${issue.message}`;
     });
     throw new DeckhandError(ErrorCode.EnvInvalid, `Invalid environment variables:\n  ${lines.join('\n  ')}\nSee .env.example for the accepted values.`);

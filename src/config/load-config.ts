@@ -101,6 +101,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       defaultEnvironment: def.default.environment,
       notify: def.notify,
       rooms: def.rooms,
+      urls: def.urls,
       autoDeploy: def.auto_deploy.map((r) => ({ branch: r.branch, environment: r.environment, requiredContexts: r.required_contexts })),
     };
   }

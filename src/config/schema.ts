@@ -66,6 +66,8 @@ const appSchema = z
     notify: z.string().min(1).optional(),
     /** When set, the app can only be deployed from these rooms (chat requests). */
     rooms: z.array(z.string().min(1)).optional(),
+    /** Where each environment of the app can be seen (GitHub's environment_url, links in notices). */
+    urls: z.record(name, z.url({ protocol: /^https?$/, error: 'write an http(s) URL' })).default({}),
     /** A merged pull request into `branch` creates a GitHub deployment to `environment`. Needs `repository`. */
     auto_deploy: z
       .array(
@@ -143,6 +145,11 @@ export const configFileSchema = z
         if (!def.repository) ctx.addIssue({ code: 'custom', path: ['apps', app, 'auto_deploy'], message: 'auto_deploy needs the app\'s repository (owner/name)' });
         if (!def.environments.includes(rule.environment)) {
           ctx.addIssue({ code: 'custom', path: ['apps', app, 'auto_deploy', i, 'environment'], message: `"${rule.environment}" is not one of this app's environments (${def.environments.join(', ')})` });
+        }
+      }
+      for (const env of Object.keys(def.urls)) {
+        if (!def.environments.includes(env)) {
+          ctx.addIssue({ code: 'custom', path: ['apps', app, 'urls', env], message: `"${env}" is not one of this app's environments (${def.environments.join(', ')})` });
         }
       }
       const defaultEnv = def.default.environment;

@@ -31,6 +31,8 @@ export interface AppConfig {
   defaultEnvironment: string | undefined;
   notify: string | undefined;
   rooms: readonly string[] | undefined;
+  /** Where each environment of the app can be seen, by environment name. */
+  urls: Readonly<Record<string, string>>;
   autoDeploy: ReadonlyArray<{ branch: string; environment: string; requiredContexts: readonly string[] }>;
 }
 

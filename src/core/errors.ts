@@ -24,6 +24,8 @@ export const ErrorCode = {
   ScriptNotFound: 'E_SCRIPT_NOT_FOUND',
   InterpreterMissing: 'E_INTERPRETER_MISSING',
   Conflict: 'E_CONFLICT',
+  /** Another system (GitHub, Octopus, Splunk On-Call) refused or failed a request Deckhand made. */
+  Upstream: 'E_UPSTREAM',
   NotFound: 'E_NOT_FOUND',
   Internal: 'E_INTERNAL',
 } as const;
@@ -68,6 +70,7 @@ const httpStatusByCode: Partial<Record<ErrorCode, number>> = {
   E_NOT_LOCKED: 409,
   E_CHECK_FAILED: 412,
   E_NOTHING_TO_ROLLBACK: 409,
+  E_UPSTREAM: 502,
 };
 
 export function httpStatusFor(err: DeckhandError): number {

@@ -26,45 +26,82 @@ export function autoDeployTargets(config: DeckhandConfig, pr: MergedPullRequest)
   );
 }
 
+/** What to ask GitHub for: POST /repos/{owner}/{repo}/deployments. */
+export interface DeploymentRequest {
+  repository: string;
+  ref: string;
+  environment: string;
+  requiredContexts: readonly string[] | undefined;
+  description: string;
+  production: boolean;
+  payload: Record<string, unknown>;
+}
+
+export type RequestOutcome =
+  | { kind: 'created'; id: number; url: string }
+  | { kind: 'auto-merged'; message: string }
+  | { kind: 'conflict'; message: string }
+  | { kind: 'refused'; status: number; message: string };
+
 /**
- * POST /repos/{owner}/{repo}/deployments for a merged pull request. 201 is a deployment; 202 means
- * GitHub auto-merged the default branch instead; 409 is a merge conflict; other 4xx are refusals
- * the user must fix (reported, not retried). 5xx and network errors throw, so the job retries.
+ * Creates a GitHub deployment. 201 is a deployment; 202 means GitHub auto-merged the default
+ * branch instead; 409 is a merge conflict or failing required status checks; other 4xx are
+ * refusals the user must fix. 5xx and network errors throw (jobs retry them).
  */
+export async function requestDeployment(octokit: Octokit, request: DeploymentRequest): Promise<RequestOutcome> {
+  const [owner, repo] = request.repository.split('/') as [string, string];
+  try {
+    const response = await octokit.rest.repos.createDeployment({
+      owner,
+      repo,
+      ref: request.ref,
+      task: 'deploy',
+      environment: request.environment,
+      // Deckhand deploys exactly the ref asked for; GitHub's default would merge the default branch in.
+      auto_merge: false,
+      // Omitted: GitHub requires every status check of the ref to be green.
+      ...(request.requiredContexts ? { required_contexts: [...request.requiredContexts] } : {}),
+      description: request.description.slice(0, 140),
+      production_environment: request.production,
+      transient_environment: false,
+      payload: request.payload,
+    });
+    if (response.status === 202 || !('id' in response.data)) {
+      return { kind: 'auto-merged', message: String((response.data as { message?: string }).message ?? 'GitHub merged the default branch instead') };
+    }
+    return { kind: 'created', id: response.data.id, url: response.data.url };
+  } catch (err) {
+    const status = (err as { status?: number }).status;
+    const message = String((err as { response?: { data?: { message?: string } } }).response?.data?.message ?? (err as Error).message);
+    if (status === 409) return { kind: 'conflict', message };
+    if (status !== undefined && status >= 400 && status < 500) return { kind: 'refused', status, message };
+    throw err;
+  }
+}
+
+/** GitHub's production_environment flag for a Deckhand environment. */
+export function isProduction(config: DeckhandConfig, environment: string): boolean {
+  return environment === 'production' || Boolean(config.environments[environment]?.protected);
+}
+
+/** A merged pull request's deployment, as one of the apps' auto_deploy rules asks. */
 export async function createGitHubDeployment(
   octokit: Octokit,
   config: DeckhandConfig,
   target: { app: AppConfig; environment: string; requiredContexts: readonly string[] },
   pr: MergedPullRequest,
 ): Promise<CreateOutcome> {
-  const [owner, repo] = (target.app.repository ?? '').split('/') as [string, string];
-  const env = config.environments[target.environment];
+  const outcome = await requestDeployment(octokit, {
+    repository: target.app.repository ?? '',
+    ref: pr.sha,
+    environment: target.environment,
+    requiredContexts: target.requiredContexts,
+    description: `#${pr.number} ${pr.title}`,
+    production: isProduction(config, target.environment),
+    payload: { deckhand: { app: target.app.name, pull_request: pr.number, merged_by: pr.mergedBy } },
+  });
   const base = { app: target.app.name, environment: target.environment };
-  try {
-    const response = await octokit.rest.repos.createDeployment({
-      owner,
-      repo,
-      ref: pr.sha,
-      task: 'deploy',
-      environment: target.environment,
-      auto_merge: false,
-      required_contexts: [...target.requiredContexts],
-      description: `#${pr.number} ${pr.title}`.slice(0, 140),
-      production_environment: target.environment === 'production' || Boolean(env?.protected),
-      transient_environment: false,
-      payload: { deckhand: { app: target.app.name, pull_request: pr.number, merged_by: pr.mergedBy } },
-    });
-    if (response.status === 202 || !('id' in response.data)) {
-      return { kind: 'auto-merged', ...base, message: String((response.data as { message?: string }).message ?? 'GitHub merged the default branch instead') };
-    }
-    return { kind: 'created', id: response.data.id, ...base };
-  } catch (err) {
-    const status = (err as { status?: number }).status;
-    const message = String((err as { response?: { data?: { message?: string } } }).response?.data?.message ?? (err as Error).message);
-    if (status === 409) return { kind: 'conflict', ...base, message };
-    if (status !== undefined && status >= 400 && status < 500) return { kind: 'refused', ...base, status, message };
-    throw err;
-  }
+  return outcome.kind === 'created' ? { kind: 'created', id: outcome.id, ...base } : { ...outcome, ...base };
 }
 
 /** The chat line for an outcome. */

@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Job, Store } from '../store/types.js';
 import type { Actions } from '../actions/index.js';
+import { mirrorGitHubStatus } from './mirror-status.js';
 import { runGitHubDeployment } from './run-deployment.js';
 import { autoDeployTargets, createGitHubDeployment, describeOutcome, type MergedPullRequest } from './create-deployment.js';
 
@@ -49,6 +50,11 @@ export function createGitHubDeliveryHandler(options: GitHubHandlerOptions) {
       const result = await runGitHubDeployment(options, delivery.body as Parameters<typeof runGitHubDeployment>[1]);
       await options.store.markSeen('github-deployment-run', delivery.deliveryId, options.clock.now().toISOString());
       log.info({ result }, 'github deployment event');
+      return;
+    }
+    if (event === 'deployment_status') {
+      const result = await mirrorGitHubStatus(options, delivery.body as Parameters<typeof mirrorGitHubStatus>[1]);
+      log.info({ result: 'skipped' in result ? result : { kind: result.kind, deployment: result.deployment.id } }, 'github deployment status');
       return;
     }
     if (event !== 'pull_request') {

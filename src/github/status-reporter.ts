@@ -2,7 +2,8 @@ import type { Octokit } from '@octokit/rest';
 import type { Clock } from '../core/clock.js';
 import type { AnyEvent } from '../core/events.js';
 import { deploymentLogUrl } from '../http/deployment-log-route.js';
-import type { Deployment, Job, Store } from '../store/types.js';
+import { isMirrored, type Deployment, type Job, type Store } from '../store/types.js';
+import type { DeckhandConfig } from '../config/types.js';
 
 const stateFor: Record<string, 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | undefined> = {
   'deployment.queued': 'queued',
@@ -18,17 +19,18 @@ const stateFor: Record<string, 'queued' | 'in_progress' | 'success' | 'failure' 
  * delays statuses instead of losing them, and a retry never posts one twice.
  */
 export class GitHubStatusReporter {
-  constructor(private readonly options: { store: Store; clock: Clock; octokit: Octokit; publicUrl: () => string | null; wake: () => void }) {}
+  constructor(private readonly options: { store: Store; config: DeckhandConfig; clock: Clock; octokit: Octokit; publicUrl: () => string | null; wake: () => void }) {}
 
   onEvent = async (event: AnyEvent): Promise<void> => {
     const state = stateFor[event.type];
     if (!state) return;
     const d = (event.data as { deployment: Deployment }).deployment;
-    if (d.origin?.adapter !== 'github') return;
+    // Mirrored deployments are GitHub's own news: never echoed back.
+    if (d.external?.system !== 'github' || !d.external.repository || isMirrored(d)) return;
     const job = await this.options.store.enqueueJob({
       type: 'github-status',
       key: `github-status:${d.id}:${state}`,
-      payload: { repository: d.origin.room, githubId: Number(d.origin.messageId), state, deployment: d },
+      payload: { repository: d.external.repository, githubId: Number(d.external.id), state, deployment: d },
       runAt: this.options.clock.now().toISOString(),
       maxAttempts: 8,
     });
@@ -39,6 +41,7 @@ export class GitHubStatusReporter {
     const { repository, githubId, state, deployment } = job.payload as { repository: string; githubId: number; state: NonNullable<(typeof stateFor)[string]>; deployment: Deployment };
     const [owner, repo] = repository.split('/') as [string, string];
     const base = this.options.publicUrl();
+    const environmentUrl = this.options.config.apps[deployment.app]?.urls[deployment.environment];
     const description = (deployment.reason ? `${deployment.state}: ${deployment.reason}` : `Deckhand #${deployment.id} ${deployment.state}`).slice(0, 140);
     await this.options.octokit.rest.repos.createDeploymentStatus({
       owner,
@@ -47,6 +50,7 @@ export class GitHubStatusReporter {
       state,
       description,
       ...(base ? { log_url: deploymentLogUrl(base, deployment) } : {}),
+      ...(environmentUrl && state !== 'failure' && state !== 'error' ? { environment_url: environmentUrl } : {}),
       auto_inactive: state === 'success',
     });
   };

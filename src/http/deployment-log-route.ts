@@ -1,10 +1,19 @@
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../store/types.js';
+import { isMirrored, type Deployment, type Store } from '../store/types.js';
 import { safeEqual } from './webhook-body.js';
 
 /** The log URL of a deployment; its token is the capability, so the URL is unguessable. */
 export function deploymentLogUrl(publicUrl: string, deployment: { id: number; logToken: string }): string {
   return `${publicUrl.replace(/\/+$/, '')}/deployments/${deployment.id}/log?token=${encodeURIComponent(deployment.logToken)}`;
+}
+
+/**
+ * Where a deployment's log can be read: Deckhand's own log for deployments it runs, the other
+ * system's log for a mirrored one (null when it gave none).
+ */
+export function logLinkFor(publicUrl: string | null | undefined, deployment: Deployment): string | null {
+  if (isMirrored(deployment)) return deployment.external?.logUrl ?? null;
+  return publicUrl ? deploymentLogUrl(publicUrl, deployment) : null;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { ActionContext, DeploymentQueue } from '../actions/context.js';
 import { asDeckhandError } from '../core/errors.js';
 import { blockingLock, describeLock } from '../core/locks.js';
-import type { Deployment, DeploymentOutcome } from '../store/types.js';
+import { isMirrored, type Deployment, type DeploymentOutcome } from '../store/types.js';
 
 type RunnerContext = Omit<ActionContext, 'queue'>;
 
@@ -47,11 +47,11 @@ export class DeploymentRunner implements DeploymentQueue {
    * process per store for now), so it is recorded as failed; queued ones are started.
    */
   async recover(): Promise<void> {
-    const stale = await this.ctx.store.listDeployments({ states: ['running'], limit: 100 });
+    const stale = (await this.ctx.store.listDeployments({ states: ['running'], limit: 100 })).filter((d) => !isMirrored(d));
     for (const deployment of stale) {
       await this.finish(deployment, { state: 'failed', reason: 'interrupted: Deckhand stopped while it was running' });
     }
-    const queued = await this.ctx.store.listDeployments({ states: ['queued'], limit: 100 });
+    const queued = (await this.ctx.store.listDeployments({ states: ['queued'], limit: 100 })).filter((d) => !isMirrored(d));
     for (const d of queued) this.kick(d.app, d.environment);
   }
 

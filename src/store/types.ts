@@ -45,7 +45,33 @@ export interface Deployment {
   origin: DeploymentOrigin | null;
   /** Random, unguessable: the capability in the deployment's log URL. */
   logToken: string;
+  /** The same deployment in another system (a GitHub deployment, an Octopus task), when there is one. */
+  external: ExternalDeployment | null;
 }
+
+/**
+ * A deployment's twin in another system. Deckhand either runs it and reports back (a GitHub
+ * deployment it runs) or only mirrors it (provider `external:<system>`: another tool runs it,
+ * and Deckhand follows its statuses so notices and reactions see it like any other).
+ */
+export interface ExternalDeployment {
+  /** "github", "octopus". */
+  system: string;
+  /** The id there (unique per system). */
+  id: string;
+  /** GitHub: owner/name. */
+  repository?: string;
+  /** Where people can look at it there. */
+  url?: string;
+  /** The log as the other system shows it (a mirrored deployment has no Deckhand log). */
+  logUrl?: string;
+  /** Where the deployed thing can be seen. */
+  environmentUrl?: string;
+}
+
+/** Mirrored deployments are run elsewhere: Deckhand's queue never claims them. */
+export const externalProvider = (system: string): string => `external:${system}`;
+export const isMirrored = (d: { provider: string }): boolean => d.provider.startsWith('external:');
 
 export interface LogLine {
   seq: number;
@@ -81,6 +107,7 @@ export interface NewDeployment {
   forced?: boolean;
   rollbackOf?: number | null;
   origin?: DeploymentOrigin | null;
+  external?: ExternalDeployment | null;
   createdAt: string;
   /** When set, the deployment waits for this approval before it can be claimed. */
   approval?: { expiresAt: string } | null;
@@ -231,7 +258,7 @@ export interface Store {
   createDeployment(input: NewDeployment): Promise<Deployment>;
   /**
    * Atomically: when no deployment of (app, environment) is `running`, moves the oldest `queued`
-   * one whose approval (if any) is granted to `running` (startedAt = now) and returns it; otherwise returns null. Two concurrent
+   * one (not mirrored) whose approval (if any) is granted to `running` (startedAt = now) and returns it; otherwise returns null. Two concurrent
    * callers never both get a deployment for the same target.
    */
   claimNextDeployment(app: string, environment: string, now: string): Promise<Deployment | null>;
@@ -241,6 +268,18 @@ export interface Store {
    */
   finishDeployment(id: number, outcome: DeploymentOutcome): Promise<Deployment>;
   getDeployment(id: number): Promise<Deployment | null>;
+  /**
+   * Records (or updates) the deployment's twin in another system. Throws E_CONFLICT when another
+   * deployment is already linked to the same (system, id).
+   */
+  linkExternal(id: number, external: ExternalDeployment): Promise<Deployment>;
+  /** The deployment linked to (system, id), if any. */
+  findByExternal(system: string, id: string): Promise<Deployment | null>;
+  /**
+   * Moves one mirrored deployment from queued to running (its provider reported that it started).
+   * Resolves null when it is not queued any more. Deckhand's own deployments start by claimNextDeployment.
+   */
+  markMirrorStarted(id: number, now: string): Promise<Deployment | null>;
   /** Newest first (by id). An empty `states` list matches nothing. */
   listDeployments(query?: DeploymentQuery): Promise<Deployment[]>;
 

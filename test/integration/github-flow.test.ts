@@ -50,7 +50,7 @@ describe('GitHub: merged pull request → deployment → run → statuses', () =
     github.addRepo('acme', 'api');
     github.addCommit('acme', 'api', mergeSha);
     github.addRepo('acme', 'broken');
-    h = await startInProcess({ config: config(), github: { token: github.token, apiUrl: github.url, webhookSecret: secret } });
+    h = await startInProcess({ config: config(), github: { auth: { token: github.token }, apiUrl: github.url, webhookSecret: secret } });
   });
   afterAll(async () => {
     await h.close();

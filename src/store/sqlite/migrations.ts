@@ -195,6 +195,19 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'external deployments',
+    sql: `
+      ALTER TABLE deployments ADD COLUMN external TEXT;
+      ALTER TABLE deployments ADD COLUMN external_key TEXT;
+      CREATE UNIQUE INDEX deployments_by_external ON deployments (external_key) WHERE external_key IS NOT NULL;
+      -- Mirrored deployments run elsewhere: they do not take the one-running slot of a target.
+      DROP INDEX deployments_one_running;
+      CREATE UNIQUE INDEX deployments_one_running ON deployments (app, environment)
+        WHERE state = 'running' AND provider NOT LIKE 'external:%';
+    `,
+  },
 ];
 
 const createTrackingTable = `

@@ -3,6 +3,7 @@ import type {
   AuditRecord,
   Deployment,
   DeploymentOrigin,
+  ExternalDeployment,
   DeploymentSource,
   DeploymentState,
   Lock,
@@ -34,6 +35,8 @@ export interface DeploymentRow {
   log_tail: string | null;
   origin: string | null;
   log_token: string;
+  external: string | null;
+  external_key: string | null;
 }
 
 export interface ReleaseRow {
@@ -101,6 +104,7 @@ export function toDeployment(row: DeploymentRow): Deployment {
     logTail: row.log_tail,
     origin: row.origin === null ? null : (JSON.parse(row.origin) as DeploymentOrigin),
     logToken: row.log_token,
+    external: row.external === null ? null : (JSON.parse(row.external) as ExternalDeployment),
   };
 }
 

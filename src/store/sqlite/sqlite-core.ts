@@ -9,6 +9,7 @@ import type {
   Deployment,
   DeploymentOutcome,
   DeploymentQuery,
+  ExternalDeployment,
   Lock,
   NewAuditRecord,
   NewDeployment,
@@ -35,6 +36,10 @@ import {
   toLock,
   toRelease,
 } from './rows.js';
+
+function externalKey(system: string, id: string): string {
+  return `${system}:${id}`;
+}
 
 function lockLabel(environment: string, app: string | null): string {
   return app === null ? environment : `${app} in ${environment}`;
@@ -80,9 +85,9 @@ export class SqliteCore {
   async createDeployment(input: NewDeployment): Promise<Deployment> {
     const insert = this.statement(`
       INSERT INTO deployments
-        (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, origin, log_token, created_at)
+        (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, origin, log_token, created_at, external, external_key)
       VALUES
-        (@app, @environment, @ref, 'queued', @provider, @source, @requestedBy, @room, @dryRun, @forced, @rollbackOf, @origin, @logToken, @createdAt)
+        (@app, @environment, @ref, 'queued', @provider, @source, @requestedBy, @room, @dryRun, @forced, @rollbackOf, @origin, @logToken, @createdAt, @external, @externalKey)
       RETURNING *`);
     const params = {
       app: input.app,
@@ -98,6 +103,8 @@ export class SqliteCore {
       origin: input.origin ? toJson(input.origin) : null,
       logToken: randomBytes(18).toString('base64url'),
       createdAt: input.createdAt,
+      external: input.external ? toJson(input.external) : null,
+      externalKey: input.external ? externalKey(input.external.system, input.external.id) : null,
     };
     try {
       return this.immediate(() => {
@@ -108,6 +115,7 @@ export class SqliteCore {
         return created;
       });
     } catch (err) {
+      if (input.external && (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw this.externalTaken(input.external, err);
       if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
         throw new DeckhandError(
           ErrorCode.NotFound,
@@ -123,7 +131,7 @@ export class SqliteCore {
   async claimNextDeployment(app: string, environment: string, now: string): Promise<Deployment | null> {
     return this.immediate(() => {
       const running = this.statement(
-        `SELECT 1 FROM deployments WHERE app = ? AND environment = ? AND state = 'running' LIMIT 1`,
+        `SELECT 1 FROM deployments WHERE app = ? AND environment = ? AND state = 'running' AND provider NOT LIKE 'external:%' LIMIT 1`,
       ).get(app, environment);
       if (running !== undefined) return null;
       const claimed = this.statement(`
@@ -131,6 +139,7 @@ export class SqliteCore {
         WHERE id = (
           SELECT id FROM deployments
           WHERE app = @app AND environment = @environment AND state = 'queued'
+            AND provider NOT LIKE 'external:%'
             AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.deployment_id = deployments.id AND a.state <> 'approved')
           ORDER BY id LIMIT 1
         )
@@ -168,6 +177,38 @@ export class SqliteCore {
 
   async getDeployment(id: number): Promise<Deployment | null> {
     return this.deploymentById(id);
+  }
+
+  async linkExternal(id: number, external: ExternalDeployment): Promise<Deployment> {
+    try {
+      const row = this.statement('UPDATE deployments SET external = ?, external_key = ? WHERE id = ? RETURNING *').get(
+        toJson(external),
+        externalKey(external.system, external.id),
+        id,
+      ) as DeploymentRow | undefined;
+      if (row === undefined) throw new DeckhandError(ErrorCode.NotFound, `Deployment #${id} does not exist.`, { id });
+      return toDeployment(row);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw this.externalTaken(external, err);
+      throw err;
+    }
+  }
+
+  async findByExternal(system: string, id: string): Promise<Deployment | null> {
+    const row = this.statement('SELECT * FROM deployments WHERE external_key = ?').get(externalKey(system, id));
+    return row === undefined ? null : toDeployment(row as DeploymentRow);
+  }
+
+  async markMirrorStarted(id: number, now: string): Promise<Deployment | null> {
+    const row = this.statement(`
+      UPDATE deployments SET state = 'running', started_at = ?
+      WHERE id = ? AND state = 'queued' AND provider LIKE 'external:%'
+      RETURNING *`).get(now, id) as DeploymentRow | undefined;
+    return row === undefined ? null : toDeployment(row);
+  }
+
+  private externalTaken(external: ExternalDeployment, cause: unknown): DeckhandError {
+    return new DeckhandError(ErrorCode.Conflict, `${external.system} deployment ${external.id} is already linked to another deployment.`, { external }, { cause });
   }
 
   /** Newest first. An empty `states` list matches nothing. */

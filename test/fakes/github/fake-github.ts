@@ -20,7 +20,7 @@
  * route and body schema (404/422, recorded as violations), then injected faults (`failNext`),
  * then the route itself (unknown repository → 404, unknown ref → 422, ...).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, verify } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { findOperation, openApiResponse, validateRequest, type MatchedOperation } from './openapi-validator.js';
@@ -35,6 +35,12 @@ export interface FakeGitHubOptions {
   repos?: string[];
   /** The user the token belongs to: creator of deployments and statuses. Default `octocat` (User). */
   user?: { login: string; type?: 'User' | 'Bot' };
+  /**
+   * A GitHub App: `POST /app/installations/{id}/access_tokens` with a JWT (RS256, signed by the
+   * App's private key, `iss` = the App id, at most 10 minutes long) mints installation tokens,
+   * which are then accepted like `token`.
+   */
+  app?: { id: number; publicKey: string; installationId: number };
 }
 
 export interface FakeGitHubCall {
@@ -130,6 +136,8 @@ export interface FakeGitHub {
   token: string;
   /** Every request, in arrival order, with the status it got. */
   calls: FakeGitHubCall[];
+  /** Installation tokens minted for the App (see options.app), oldest first. */
+  installationTokens: string[];
   /** Requests GitHub would have refused as malformed; assert `toEqual([])` at the end of a test. */
   schemaViolations: SchemaViolation[];
   callsTo(method: string, pathPattern: RegExp): FakeGitHubCall[];
@@ -234,6 +242,7 @@ function testPattern(pattern: RegExp, path: string): boolean {
 
 export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
   const token = options.token ?? 'ghp_fake_token';
+  const installationTokens: string[] = [];
   const calls: FakeGitHubCall[] = [];
   const schemaViolations: SchemaViolation[] = [];
   const repos = new Map<string, RepoState>();
@@ -541,6 +550,35 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     },
   };
 
+  /** POST /app/installations/{id}/access_tokens, authenticated by the App's JWT. */
+  function mintInstallationToken(installationId: number, jwt: string): Reply {
+    const app = options.app;
+    const docs = 'https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app';
+    if (!app) return errorBody(404, 'Not Found', docs);
+    const [header, payload, signature] = jwt.split('.');
+    if (!header || !payload || !signature) return errorBody(401, 'A JSON web token could not be decoded', docs);
+    const decoded = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+    let claims: Record<string, unknown>;
+    try {
+      if (decoded(header).alg !== 'RS256') return errorBody(401, "'alg' must be RS256", docs);
+      claims = decoded(payload);
+    } catch {
+      return errorBody(401, 'A JSON web token could not be decoded', docs);
+    }
+    const verified = verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), app.publicKey, Buffer.from(signature, 'base64url'));
+    if (!verified) return errorBody(401, 'A JSON web token could not be decoded', docs);
+    const now = Math.floor(Date.now() / 1000);
+    if (String(claims.iss) !== String(app.id)) return errorBody(401, "'Issuer' claim ('iss') must be an Integer", docs);
+    if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number' || claims.exp <= now || claims.exp - claims.iat > 600 || claims.iat > now + 60) {
+      return errorBody(401, "'Expiration time' claim ('exp') is too far in the future", docs);
+    }
+    if (installationId !== app.installationId) return errorBody(404, 'Not Found', docs);
+    const minted = `ghs_${randomUUID().replace(/-/g, '')}`;
+    installationTokens.push(minted);
+    const expires = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return { status: 201, body: { token: minted, expires_at: expires, permissions: { deployments: 'write', metadata: 'read' }, repository_selection: 'all' } };
+  }
+
   /** Limits GitHub documents (and enforces) beyond what the JSON schema says. */
   function documentedLimits(match: MatchedOperation, body: unknown): string[] {
     if (match.operationId === 'repos/create-deployment-status' && typeof body === 'object' && body !== null) {
@@ -567,7 +605,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const authorization = call.headers.authorization;
     if (!authorization) return errorBody(401, 'Requires authentication');
     const credentials = /^(?:token|bearer)\s+(\S+)\s*$/i.exec(authorization);
-    if (credentials?.[1] !== token) return errorBody(401, 'Bad credentials');
+    const accessTokens = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(call.path);
+    if (accessTokens && call.method === 'POST') return mintInstallationToken(Number(accessTokens[1]), credentials?.[1] ?? '');
+    if (credentials?.[1] !== token && !installationTokens.includes(credentials?.[1] ?? '')) return errorBody(401, 'Bad credentials');
 
     if (rawBody.trim() !== '' && typeof call.body === 'string') {
       return violation(400, ['request body is not valid JSON'], errorBody(400, 'Problems parsing JSON'));
@@ -701,6 +741,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     url: baseUrl,
     token,
     calls,
+    installationTokens,
     schemaViolations,
     callsTo: (method, pathPattern) => calls.filter((call) => matchesMethod(method, call.method) && testPattern(pathPattern, call.path)),
     waitForCall(method, pathPattern, predicate = () => true, timeoutMs = 5000) {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../../src/app.js';
 import { loadEnv } from '../../../src/config/env.js';
+import { githubAuthFromEnv } from '../../../src/github/octokit.js';
 import { loadConfig, parseConfig } from '../../../src/config/load-config.js';
 import { ErrorCode } from '../../../src/core/errors.js';
 
@@ -118,6 +119,30 @@ describe('loadEnv', () => {
 
   test('bad values name the variable and its value', () => {
     expect(() => loadEnv({ PORT: 'eighty', LOG_LEVEL: 'loud' })).toThrow(/PORT="eighty".*\n.*LOG_LEVEL="loud"/);
+  });
+});
+
+describe('GitHub authentication from the environment', () => {
+  const pem = '-----BEGIN RSA PRIVATE KEY-----\\nMIIB\\n-----END RSA PRIVATE KEY-----';
+
+  test('a token, an App (PEM with \\n escapes, or a key file), or nothing', () => {
+    expect(githubAuthFromEnv(loadEnv({ GITHUB_TOKEN: 'ghp_x' }))).toEqual({ token: 'ghp_x' });
+    expect(githubAuthFromEnv(loadEnv({}))).toBeUndefined();
+    expect(githubAuthFromEnv(loadEnv({ GITHUB_APP_ID: '42', GITHUB_APP_INSTALLATION_ID: '7', GITHUB_APP_PRIVATE_KEY: pem }))).toEqual({
+      appId: 42,
+      installationId: 7,
+      privateKey: '-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----',
+    });
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'deckhand-key-')), 'app.pem');
+    writeFileSync(file, `${pem.replace(/\\n/g, '\n')}\n`);
+    expect(githubAuthFromEnv(loadEnv({ GITHUB_APP_ID: '42', GITHUB_APP_INSTALLATION_ID: '7', GITHUB_APP_PRIVATE_KEY_FILE: file }))).toMatchObject({ appId: 42 });
+  });
+
+  test('half an App, an App and a token, or a key that is not a PEM are refused without echoing secrets', () => {
+    expect(() => loadEnv({ GITHUB_APP_ID: '42' })).toThrow(/GITHUB_APP_ID="42": a GitHub App needs all three/);
+    expect(() => loadEnv({ GITHUB_APP_ID: '42', GITHUB_APP_INSTALLATION_ID: '7', GITHUB_APP_PRIVATE_KEY: pem, GITHUB_TOKEN: 'ghp_secret' })).toThrow(/GITHUB_TOKEN=\(set\): set GITHUB_TOKEN or a GitHub App/);
+    expect(() => githubAuthFromEnv(loadEnv({ GITHUB_APP_ID: '42', GITHUB_APP_INSTALLATION_ID: '7', GITHUB_APP_PRIVATE_KEY: 'hunter2' }))).toThrow(/not a PEM private key/);
+    expect(() => githubAuthFromEnv(loadEnv({ GITHUB_APP_ID: '42', GITHUB_APP_INSTALLATION_ID: '7', GITHUB_APP_PRIVATE_KEY_FILE: '/nonexistent/key.pem' }))).toThrow(/cannot read \/nonexistent\/key.pem/);
   });
 });
 

@@ -82,6 +82,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           logTail: null,
           origin: null,
           logToken: expect.any(String),
+          external: null,
         });
         expect(await store.getDeployment(created.id)).toEqual(created);
       });
@@ -108,6 +109,38 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('returns null for an unknown id', async () => {
         expect(await store.getDeployment(12345)).toBeNull();
+      });
+    });
+
+    describe('external deployments', () => {
+      const github = (id: string) => ({ system: 'github', id, repository: 'acme/web' });
+
+      it('links a deployment to its twin elsewhere and finds it by (system, id)', async () => {
+        const created = await store.createDeployment(deployment());
+        expect(created.external).toBeNull();
+        const linked = await store.linkExternal(created.id, { ...github('77'), environmentUrl: 'https://web.example' });
+        expect(linked.external).toEqual({ ...github('77'), environmentUrl: 'https://web.example' });
+        expect(await store.findByExternal('github', '77')).toEqual(linked);
+        expect(await store.findByExternal('github', '78')).toBeNull();
+        expect(await store.findByExternal('octopus', '77')).toBeNull();
+      });
+
+      it('refuses to link a second deployment to the same twin (E_CONFLICT), at creation or later', async () => {
+        await store.createDeployment(deployment({ external: github('5') }));
+        expect((await rejection(store.createDeployment(deployment({ external: github('5') })))).code).toBe('E_CONFLICT');
+        const other = await store.createDeployment(deployment());
+        expect((await rejection(store.linkExternal(other.id, github('5')))).code).toBe('E_CONFLICT');
+        expect((await rejection(store.linkExternal(999_999, github('6')))).code).toBe('E_NOT_FOUND');
+      });
+
+      it('never claims a mirrored deployment, and a running mirror does not block the queue', async () => {
+        const mirror = await store.createDeployment(deployment({ provider: 'external:github', external: github('9') }));
+        expect(await store.claimNextDeployment('web', 'prod', at(1))).toBeNull();
+        expect(await store.markMirrorStarted(mirror.id, at(2))).toMatchObject({ state: 'running', startedAt: at(2) });
+        expect(await store.markMirrorStarted(mirror.id, at(3))).toBeNull();
+        const own = await store.createDeployment(deployment());
+        expect(await store.claimNextDeployment('web', 'prod', at(4))).toMatchObject({ id: own.id, state: 'running' });
+        expect(await store.markMirrorStarted(own.id, at(5))).toBeNull();
       });
     });
 
