@@ -11,6 +11,8 @@ export default defineCommand({
     'deploy! goes ahead although a pre-deploy check failed (needs force:<environment>); --dry-run (or noop) runs the deploy script in its dry-run mode, changing nothing.',
   phrases: [
     `deploy ${target}`,
+    // Octopus apps: a release version as its own word ("deploy web 1.4.0 to prod").
+    `deploy <app> <ref> [to <environment>]`,
     { pattern: `deploy ${target} --dry-run`, set: { dryRun: true } },
     { pattern: `deploy! ${target}`, set: { force: true } },
     { pattern: `noop ${target}`, set: { dryRun: true } },
@@ -22,7 +24,7 @@ export default defineCommand({
     force: z.boolean().default(false),
     dryRun: z.boolean().default(false),
   }),
-  examples: ['deploy api', 'deploy api/feature-x to staging', 'deploy api to prod', 'deploy! api/hotfix to production', 'deploy api to staging --dry-run'],
+  examples: ['deploy api', 'deploy web 1.4.0 to prod', 'deploy api/feature-x to staging', 'deploy api to prod', 'deploy! api/hotfix to production', 'deploy api to staging --dry-run'],
   permission: 'deploy:<environment> (and force:<environment> for deploy!)',
   async run(args, { actions, actor }) {
     const { deployment, waitingFor, forcedChecks, approval } = await actions.deploy(actor, { ...args, source: 'chat' });

@@ -23,6 +23,13 @@ import type { Reaction } from './reactions/load-reactions.js';
 import { Scheduler } from './reactions/scheduler.js';
 import { DeploymentRunner } from './jobs/deployment-runner.js';
 import { ScriptProvider } from './providers/script/script-provider.js';
+import { OctopusClient } from './providers/octopus/octopus-client.js';
+import { createOctopusDeliveryHandler } from './providers/octopus/octopus-events.js';
+import { OctopusProvider } from './providers/octopus/octopus-provider.js';
+import { registerOctopusWebhookRoute } from './http/octopus-webhook-route.js';
+import { registerVictorOpsWebhookRoute } from './http/victorops-webhook-route.js';
+import { createVictorOpsDeliveryHandler } from './oncall/incident-events.js';
+import { OnCallClient } from './oncall/oncall-client.js';
 import { createDispatcher, type Dispatcher } from './router/dispatch.js';
 import { loadCommands } from './router/load-commands.js';
 import { createRouter } from './router/router.js';
@@ -54,6 +61,10 @@ export interface DeckhandOptions {
   publicUrl?: () => string;
   /** GitHub: the webhook secret enables POST /webhooks/github; the auth (token or App) lets Deckhand create deployments. */
   github?: GitHubOptions;
+  /** Octopus Deploy: the server and key for `provider: { octopus: ... }` apps; the webhook secret enables POST /webhooks/octopus. */
+  octopus?: { url: string; apiKey: string; space: string; webhookSecret?: string | undefined; webhookHeader: string } | undefined;
+  /** Splunk On-Call: the public API (id and key) and the escalation webhook (URL as configured there, and its key). */
+  oncall?: { apiUrl: string; apiId?: string | undefined; apiKey?: string | undefined; webhookUrl?: string | undefined; webhookKey?: string | undefined } | undefined;
 }
 
 export interface Deckhand {
@@ -81,11 +92,18 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   const clock = options.clock ?? systemClock;
   const { config, store, logger } = options;
   const bus = new EventBus(store, clock, logger);
-  const providers = { script: new ScriptProvider({ dataDir: options.dataDir, secrets: config.secrets }) };
+  const script = new ScriptProvider({ dataDir: options.dataDir, secrets: config.secrets });
+  const octopusClient = options.octopus ? new OctopusClient({ url: options.octopus.url, apiKey: options.octopus.apiKey, defaultSpace: options.octopus.space }) : null;
+  const providers = {
+    script,
+    // Pre-deploy check scripts run the same way whatever deploys the app.
+    octopus: new OctopusProvider({ client: octopusClient, checks: (app, request) => script.check(app, request) }),
+  };
   const runner = new DeploymentRunner({ config, store, bus, clock, logger, providers });
   const octokit = options.github?.auth ? createOctokit({ auth: options.github.auth, apiUrl: options.github.apiUrl, logger }) : null;
   const tracker = octokit ? new GitHubTracker({ octokit, config }) : undefined;
-  const ctx: ActionContext = { config, store, bus, clock, logger, providers, queue: runner, tracker };
+  const oncall = options.oncall?.apiId && options.oncall.apiKey ? new OnCallClient({ apiUrl: options.oncall.apiUrl, apiId: options.oncall.apiId, apiKey: options.oncall.apiKey }) : undefined;
+  const ctx: ActionContext = { config, store, bus, clock, logger, providers, queue: runner, tracker, oncall };
   const actions = bindActions(ctx);
 
   const builtCommands = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'commands');
@@ -125,6 +143,8 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
       tick: (job) => reactionEngine.handleTick(job),
       github: (job) => handleGitHub(job),
       'github-status': async (job) => statuses?.handle(job),
+      octopus: (job) => handleOctopus(job),
+      victorops: createVictorOpsDeliveryHandler({ store, bus, clock, logger }),
     },
     ...(options.jobPollMs !== undefined ? { pollMs: options.jobPollMs } : {}),
     ...(options.jobLeaseMs !== undefined ? { leaseMs: options.jobLeaseMs } : {}),
@@ -153,6 +173,9 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     : async () => logger.warn('a GitHub delivery arrived but neither GITHUB_TOKEN nor a GitHub App is set: nothing can be done with it');
   const statuses = octokit ? new GitHubStatusReporter({ store, config, clock, octokit, publicUrl: () => options.publicUrl?.() ?? null, wake }) : null;
   if (statuses) bus.subscribe(statuses.onEvent);
+  const handleOctopus: JobHandler = octopusClient
+    ? createOctopusDeliveryHandler({ store, config, actions, bus, client: octopusClient, clock, logger })
+    : async () => logger.warn('an Octopus delivery arrived but OCTOPUS_URL / OCTOPUS_API_KEY are not set: nothing can be done with it');
   bus.subscribe(reactionEngine.onEvent);
   const scheduler = new Scheduler({ reactions: options.reactions ?? [], store, clock, logger, wake });
   await registerApiV1(http, { store, clock, actions, chat: () => chat });
@@ -165,6 +188,12 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     },
     wake,
   });
+  if (options.oncall?.webhookUrl && options.oncall.webhookKey) {
+    await registerVictorOpsWebhookRoute(http, { store, clock, logger, url: options.oncall.webhookUrl, key: options.oncall.webhookKey, wake });
+  }
+  if (options.octopus?.webhookSecret) {
+    await registerOctopusWebhookRoute(http, { store, clock, logger, header: options.octopus.webhookHeader, secret: options.octopus.webhookSecret, wake });
+  }
   if (options.github?.webhookSecret) {
     await registerGitHubWebhookRoute(http, { store, clock, logger, secret: options.github.webhookSecret, wake });
   }

@@ -68,6 +68,17 @@ async function main(): Promise<void> {
     reactionsBaseDir: path.dirname(path.resolve(reactionsDir)),
     jobLeaseMs: env.DECKHAND_JOB_LEASE,
     github: { auth: githubAuthFromEnv(env), apiUrl: env.GITHUB_API_URL, webhookSecret: env.GITHUB_WEBHOOK_SECRET },
+    octopus:
+      env.OCTOPUS_URL && env.OCTOPUS_API_KEY
+        ? { url: env.OCTOPUS_URL, apiKey: env.OCTOPUS_API_KEY, space: env.OCTOPUS_SPACE, webhookSecret: env.OCTOPUS_WEBHOOK_SECRET, webhookHeader: env.OCTOPUS_WEBHOOK_HEADER }
+        : undefined,
+    oncall: {
+      apiUrl: env.SPLUNK_ONCALL_API_URL,
+      apiId: env.SPLUNK_ONCALL_API_ID,
+      apiKey: env.SPLUNK_ONCALL_API_KEY,
+      webhookUrl: env.SPLUNK_ONCALL_WEBHOOK_URL,
+      webhookKey: env.SPLUNK_ONCALL_WEBHOOK_KEY,
+    },
     publicUrl: () => publicUrl,
   });
   logger.info({ on: loaded.reactions.map((r) => r.name), off: loaded.disabled.map((d) => `${d.name} (${d.reason})`) }, 'reactions loaded');

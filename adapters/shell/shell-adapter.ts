@@ -89,6 +89,14 @@ export class ShellAdapter {
       case 'approval.expired':
         this.notice(event.data.deployment, 'approval request expired');
         break;
+      case 'incident.triggered':
+      case 'incident.acknowledged':
+      case 'incident.resolved': {
+        const i = event.data.incident;
+        const by = i.by && i.phase !== 'triggered' ? ` by ${i.by}` : '';
+        this.print(`[incident${i.number ? ` ${i.number}` : ''}] ${i.title}: ${i.phase}${by}${i.phase === 'triggered' && i.message ? ` — ${i.message}` : ''}`);
+        break;
+      }
       case 'release.created':
         this.print(`[release] ${event.data.release.app} ${event.data.release.version} created by ${event.data.release.createdBy}`);
         break;

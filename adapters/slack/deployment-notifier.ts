@@ -4,12 +4,13 @@ import type { Clock } from '../../src/core/clock.js';
 import type { AnyEvent } from '../../src/core/events.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { KnownBlock } from '@slack/types';
-import type { Approval, Deployment, Store } from '../../src/store/types.js';
+import type { Approval, Deployment, Incident, Store } from '../../src/store/types.js';
 import { logLinkFor } from '../../src/http/deployment-log-route.js';
 import { addReaction } from './add-reaction.js';
 import { approvalMessage } from './approval-blocks.js';
 import type { ChannelQueue } from './channel-queue.js';
 import { deploymentMessage, escapeMrkdwn } from './deployment-blocks.js';
+import { incidentMessage } from './incident-blocks.js';
 
 export interface DeploymentNotifierOptions {
   client: WebClient;
@@ -61,6 +62,7 @@ export class DeploymentNotifier {
   }
 
   onEvent = (event: AnyEvent): void => {
+    if (event.type.startsWith('incident.')) return this.onIncident((event.data as { incident: Incident }).incident);
     if (event.type.startsWith('approval.')) return this.onApproval(event.data as { approval: Approval; deployment: Deployment });
     if (!event.type.startsWith('deployment.')) return;
     const d = (event.data as { deployment: Deployment }).deployment;
@@ -109,6 +111,14 @@ export class DeploymentNotifier {
     const head = buffer.dropped > 0 ? `… ${buffer.dropped} earlier lines\n` : '';
     const text = `\`\`\`${escapeMrkdwn(head + buffer.lines.join('\n'))}\`\`\``;
     this.track(this.options.queue.enqueue(buffer.channel, { run: () => this.postInThread(deploymentId, text) }));
+  }
+
+  /** One message per incident (per generation of an entity) in oncall.channel, edited as it moves on. */
+  private onIncident(incident: Incident): void {
+    const channel = this.options.config.oncall.channel;
+    if (!channel) return;
+    const key = `${incident.entityId}#${incident.generation}`;
+    this.track(this.options.queue.enqueue(channel, { key: `incident:${key}`, run: () => this.upsertMessage('incident', key, channel, incidentMessage(incident)) }));
   }
 
   /** One message per approval request, posted where the deployment's notices go and edited when decided. */

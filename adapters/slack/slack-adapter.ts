@@ -3,6 +3,7 @@ import type { Actions } from '../../src/actions/index.js';
 import { isDeckhandError } from '../../src/core/errors.js';
 import { addReaction } from './add-reaction.js';
 import { approveActionId, denyActionId } from './approval-blocks.js';
+import { ackIncidentActionId, resolveIncidentActionId } from './incident-blocks.js';
 import type { FastifyInstance } from 'fastify';
 import type { DeckhandConfig } from '../../src/config/types.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -159,6 +160,20 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       // Not an approver, own request, or a second click: tell only the person who clicked.
       const text = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
       if (!isDeckhandError(err)) logger.error({ err }, 'approval button failed');
+      await queue.enqueue(channel, { run: async () => void (await client.chat.postEphemeral({ channel, user: body.user.id, text })) });
+    }
+  });
+
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: new RegExp(`^(${ackIncidentActionId}|${resolveIncidentActionId})$`) }, async ({ ack, body, action, client }) => {
+    await ack();
+    const channel = body.channel?.id ?? '';
+    if (!(await store.markSeen('slack', `action:${body.trigger_id}`, clock.now().toISOString()))) return;
+    try {
+      // As the clicking user's own on-call user; the message is edited when the change is recorded.
+      await options.actions.actOnIncident({ id: body.user.id, room: channel }, { incident: action.value ?? '', action: action.action_id === ackIncidentActionId ? 'ack' : 'resolve' });
+    } catch (err) {
+      const text = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
+      if (!isDeckhandError(err)) logger.error({ err }, 'incident button failed');
       await queue.enqueue(channel, { run: async () => void (await client.chat.postEphemeral({ channel, user: body.user.id, text })) });
     }
   });

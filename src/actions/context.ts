@@ -4,6 +4,7 @@ import { DeckhandError, ErrorCode } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import { can, formatPermission, rolesGranting, type Actor, type Permission } from '../core/permissions.js';
+import type { OnCallClient } from '../oncall/oncall-client.js';
 import type { DeploymentProvider } from '../providers/types.js';
 import type { Deployment, ExternalDeployment, NewAuditRecord, Store } from '../store/types.js';
 
@@ -32,6 +33,8 @@ export interface ActionContext {
   providers: Readonly<Record<string, DeploymentProvider>>;
   queue: DeploymentQueue;
   tracker?: DeploymentTracker | undefined;
+  /** The Splunk On-Call public API, when configured. */
+  oncall?: OnCallClient | undefined;
 }
 
 export async function audit(ctx: ActionContext, actor: Actor, record: Omit<NewAuditRecord, 'at' | 'actor'>): Promise<void> {

@@ -40,8 +40,8 @@ export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput,
   const input = parseInput(deployInput, raw);
   const app = resolveApp(ctx.config, input.app);
   const environment = resolveAppEnvironment(ctx.config, app, input.environment);
-  const ref = input.ref ?? app.defaultRef;
-  const target = `${app.name}/${ref} to ${environment}`;
+  const requestedRef = input.ref ?? app.defaultRef;
+  let target = `${app.name}/${requestedRef} to ${environment}`;
 
   if (actor.room && app.rooms && !actor.system && !app.rooms.includes(actor.room)) {
     await audit(ctx, actor, { action: 'deploy', target, outcome: 'denied', details: { room: actor.room } });
@@ -59,6 +59,9 @@ export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput,
   }
 
   const provider = providerFor(ctx, app.provider.kind);
+  // The provider says what the ref means (Octopus: "latest" is a release version) before anything is queued.
+  const ref = provider.resolveRef ? await provider.resolveRef(app, environment, requestedRef) : requestedRef;
+  target = `${app.name}/${ref} to ${environment}`;
   const request = { app: app.name, environment, ref, requestedBy: actor.id, dryRun: input.dryRun, forced: input.force };
   const failedChecks = (await provider.check(app, request)).filter((c) => !c.ok);
   if (failedChecks.length > 0 && !input.force) {

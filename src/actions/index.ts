@@ -3,6 +3,7 @@ import type { ActionContext } from './context.js';
 import { decideApproval } from './approve.js';
 import { createRelease } from './create-release.js';
 import { deploy } from './deploy.js';
+import { actOnIncident, whoIsOnCall } from './incidents.js';
 import { lock, unlock } from './lock.js';
 import { mirrorExternal, type ExternalUpdate } from './mirror.js';
 import { listLocks, recentDeployments, whereCanDeploy, whoami } from './queries.js';
@@ -15,6 +16,8 @@ export function bindActions(ctx: ActionContext) {
   return {
     deploy: (actor: Actor, input: Parameters<typeof deploy>[2], link?: Parameters<typeof deploy>[3]) => deploy(ctx, actor, input, link),
     mirrorExternal: (update: ExternalUpdate) => mirrorExternal(ctx, update),
+    actOnIncident: (actor: Actor, input: Parameters<typeof actOnIncident>[2]) => actOnIncident(ctx, actor, input),
+    whoIsOnCall: (team?: string) => whoIsOnCall(ctx, team),
     rollback: (actor: Actor, input: Parameters<typeof rollback>[2]) => rollback(ctx, actor, input),
     previewRollback: (input: Parameters<typeof previewRollback>[1]) => previewRollback(ctx, input),
     createRelease: (actor: Actor, input: Parameters<typeof createRelease>[2]) => createRelease(ctx, actor, input),

@@ -49,6 +49,22 @@ const envObject = z.object({
   GITHUB_API_URL: z.url().default('https://api.github.com'),
   /** The secret set on the GitHub webhook; enables POST /webhooks/github. */
   GITHUB_WEBHOOK_SECRET: z.string().min(8).optional(),
+  /** Octopus Deploy: the server URL (https://octopus.example.com) and an API key (API-...). */
+  OCTOPUS_URL: z.url().optional(),
+  OCTOPUS_API_KEY: z.string().min(1).optional(),
+  /** The space Octopus apps use unless they name one: a name or an id. */
+  OCTOPUS_SPACE: z.string().min(1).default('Spaces-1'),
+  /** The shared secret Octopus subscriptions send in a header; enables POST /webhooks/octopus. */
+  OCTOPUS_WEBHOOK_SECRET: z.string().min(16, 'use at least 16 characters').optional(),
+  /** The header that carries it (the subscription's "header key"). */
+  OCTOPUS_WEBHOOK_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name such as X-Deckhand-Secret').default('X-Deckhand-Secret'),
+  /** Splunk On-Call public API (Integrations → API): acknowledge / resolve buttons, "who is on call". */
+  SPLUNK_ONCALL_API_ID: z.string().min(1).optional(),
+  SPLUNK_ONCALL_API_KEY: z.string().min(1).optional(),
+  SPLUNK_ONCALL_API_URL: z.url().default('https://api.victorops.com'),
+  /** The escalation webhook's URL exactly as entered in Splunk On-Call (it is signed), and its auth key; enables POST /webhooks/victorops. */
+  SPLUNK_ONCALL_WEBHOOK_URL: z.url().optional(),
+  SPLUNK_ONCALL_WEBHOOK_KEY: z.string().min(1).optional(),
   DECKHAND_SHELL_USER: z
     .string()
     .regex(/^[\w.@-]+$/, 'letters, digits, and . _ @ - only')
@@ -77,6 +93,15 @@ const envSchema = envObject.superRefine((env, ctx) => {
   if (env.GITHUB_APP_PRIVATE_KEY && env.GITHUB_APP_PRIVATE_KEY_FILE) {
     ctx.addIssue({ code: 'custom', path: ['GITHUB_APP_PRIVATE_KEY_FILE'], message: 'set GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE, not both' });
   }
+  if (Boolean(env.OCTOPUS_URL) !== Boolean(env.OCTOPUS_API_KEY)) {
+    ctx.addIssue({ code: 'custom', path: [env.OCTOPUS_URL ? 'OCTOPUS_API_KEY' : 'OCTOPUS_URL'], message: 'Octopus needs both OCTOPUS_URL and OCTOPUS_API_KEY' });
+  }
+  if (Boolean(env.SPLUNK_ONCALL_API_ID) !== Boolean(env.SPLUNK_ONCALL_API_KEY)) {
+    ctx.addIssue({ code: 'custom', path: [env.SPLUNK_ONCALL_API_ID ? 'SPLUNK_ONCALL_API_KEY' : 'SPLUNK_ONCALL_API_ID'], message: 'the Splunk On-Call API needs both SPLUNK_ONCALL_API_ID and SPLUNK_ONCALL_API_KEY' });
+  }
+  if (Boolean(env.SPLUNK_ONCALL_WEBHOOK_URL) !== Boolean(env.SPLUNK_ONCALL_WEBHOOK_KEY)) {
+    ctx.addIssue({ code: 'custom', path: [env.SPLUNK_ONCALL_WEBHOOK_URL ? 'SPLUNK_ONCALL_WEBHOOK_KEY' : 'SPLUNK_ONCALL_WEBHOOK_URL'], message: 'the escalation webhook needs both SPLUNK_ONCALL_WEBHOOK_URL and SPLUNK_ONCALL_WEBHOOK_KEY' });
+  }
   if (!env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) {
     ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both' });
   }
@@ -96,7 +121,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
       // Never echo a token or secret back, even a malformed one.
-      const shown = /TOKEN|SECRET|PRIVATE_KEY$/.test(name) ? (env[name] ? '(set)' : '(not set)') : JSON.stringify(env[name]);
+      const shown = /TOKEN|SECRET|PRIVATE_KEY$|_KEY$/.test(name) ? (env[name] ? '(set)' : '(not set)') : JSON.stringify(env[name]);
       return `${name}=${shown}: ${issue.message}`;
     });
     throw new DeckhandError(ErrorCode.EnvInvalid, `Invalid environment variables:\n  ${lines.join('\n  ')}\nSee .env.example for the accepted values.`);

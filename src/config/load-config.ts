@@ -4,7 +4,7 @@ import { DeckhandError, ErrorCode } from '../core/errors.js';
 import { configFileSchema } from './schema.js';
 import { substituteReferences } from './substitute.js';
 import { formatPath, parseYamlWithPositions, positionOf } from './yaml-errors.js';
-import type { AppConfig, DeckhandConfig, EnvironmentConfig, RoleConfig } from './types.js';
+import type { AppConfig, DeckhandConfig, EnvironmentConfig, ProviderConfig, RoleConfig } from './types.js';
 
 export interface LoadConfigOptions {
   /** DECKHAND_CONFIG, when the user set it. */
@@ -84,20 +84,32 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const apps: Record<string, AppConfig> = {};
   for (const [name, def] of Object.entries(data.apps)) {
     const where = ['apps', name, 'provider'];
+    const shared = {
+      checks: def.provider.checks.map((c, i) => script(c, [...where, 'checks', i])),
+      checkTimeoutMs: def.provider.check_timeout,
+      env: def.provider.env,
+    };
+    const octopus = def.provider.octopus;
+    const provider: ProviderConfig = octopus
+      ? {
+          kind: 'octopus',
+          project: octopus.project,
+          space: octopus.space,
+          channel: octopus.channel,
+          tenant: octopus.tenant,
+          environments: octopus.environments,
+          timeoutMs: def.provider.timeout ?? 3_600_000,
+          pollMs: octopus.poll,
+          ...shared,
+        }
+      : { kind: 'script', script: script(def.provider.script ?? '', [...where, 'script']), timeoutMs: def.provider.timeout ?? 600_000, ...shared };
     apps[name] = {
       name,
       description: def.description,
       repository: def.repository,
-      provider: {
-        kind: 'script',
-        script: script(def.provider.script, [...where, 'script']),
-        timeoutMs: def.provider.timeout,
-        checks: def.provider.checks.map((c, i) => script(c, [...where, 'checks', i])),
-        checkTimeoutMs: def.provider.check_timeout,
-        env: def.provider.env,
-      },
+      provider,
       environments: def.environments,
-      defaultRef: def.default.ref,
+      defaultRef: def.default.ref ?? (octopus ? 'latest' : 'main'),
       defaultEnvironment: def.default.environment,
       notify: def.notify,
       rooms: def.rooms,
@@ -116,6 +128,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     environments,
     apps,
     roles,
+    oncall: { channel: data.oncall.channel, users: data.oncall.users },
     secrets: substituted.secrets,
   });
 }

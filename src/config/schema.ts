@@ -38,30 +38,56 @@ const environmentSchema = z
   })
   .strict();
 
-const scriptProviderSchema = z
+const octopusSchema = z
+  .object({
+    /** The Octopus project: its name, slug or id. */
+    project: z.string().min(1),
+    /** Space name or id; default OCTOPUS_SPACE. */
+    space: z.string().min(1).optional(),
+    /** Channel name; default the project's default channel. */
+    channel: z.string().min(1).optional(),
+    /** Tenant name or id, for tenanted projects. */
+    tenant: z.string().min(1).optional(),
+    /** Deckhand environment → Octopus environment name, where they differ (matched ignoring case otherwise). */
+    environments: z.record(name, z.string().min(1)).default({}),
+    /** How often the server task is polled. */
+    poll: duration.default(5_000),
+  })
+  .strict();
+
+const providerSchema = z
   .object({
     /** Path of the deploy script, relative to the config file. */
-    script: z.string().min(1),
-    timeout: duration.default(600_000),
+    script: z.string().min(1).optional(),
+    /** Deploy through Octopus Deploy instead of a script. */
+    octopus: octopusSchema.optional(),
+    /** Script: stopped after this. Octopus: Deckhand stops following the task after this. Default 10m / 1h. */
+    timeout: duration.optional(),
     /** Pre-deploy checks: scripts that must exit 0; `deploy!` skips a failed check. */
     checks: z.array(z.string().min(1)).default([]),
     check_timeout: duration.default(60_000),
     /** Extra variables for the scripts; values may use ${env.X} / ${secret.X} (redacted from output). */
     env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are UPPER_CASE'), z.string()).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    if ((p.script === undefined) === (p.octopus === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give the provider either script: <path> or octopus: { project: <name> }, not both or neither' });
+    }
+  });
 
 const appSchema = z
   .object({
     description: z.string().optional(),
     /** owner/name on GitHub; used by the GitHub provider. */
     repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'write owner/name, e.g. acme/api').optional(),
-    provider: scriptProviderSchema,
+    provider: providerSchema,
     environments: z.array(name).min(1, 'list at least one environment the app can be deployed to'),
     default: z
-      .object({ ref: z.string().min(1).default('main'), environment: name.optional() })
+      // ref: default main, or latest (the newest release) for Octopus apps.
+      .object({ ref: z.string().min(1).optional(), environment: name.optional() })
       .strict()
-      .default({ ref: 'main' }),
+      .default({}),
     /** Chat room that gets deployment notices for this app. */
     notify: z.string().min(1).optional(),
     /** When set, the app can only be deployed from these rooms (chat requests). */
@@ -111,6 +137,16 @@ export const configFileSchema = z
     environments: z.record(name, environmentSchema).refine((e) => Object.keys(e).length > 0, 'define at least one environment'),
     apps: z.record(name, appSchema).refine((a) => Object.keys(a).length > 0, 'define at least one app'),
     roles: z.record(name, roleSchema).default({}),
+    /** Splunk On-Call (VictorOps): where incidents are posted, and who is who there. */
+    oncall: z
+      .object({
+        /** The chat room that gets one message per incident (with Acknowledge / Resolve buttons on Slack). */
+        channel: z.string().min(1).optional(),
+        /** Chat user id → Splunk On-Call username: buttons and commands act as that user. */
+        users: z.record(z.string().min(1), z.string().regex(/^[\w.@+-]+$/, 'a Splunk On-Call username')).default({}),
+      })
+      .strict()
+      .default({ users: {} }),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -145,6 +181,11 @@ export const configFileSchema = z
         if (!def.repository) ctx.addIssue({ code: 'custom', path: ['apps', app, 'auto_deploy'], message: 'auto_deploy needs the app\'s repository (owner/name)' });
         if (!def.environments.includes(rule.environment)) {
           ctx.addIssue({ code: 'custom', path: ['apps', app, 'auto_deploy', i, 'environment'], message: `"${rule.environment}" is not one of this app's environments (${def.environments.join(', ')})` });
+        }
+      }
+      for (const env of Object.keys(def.provider.octopus?.environments ?? {})) {
+        if (!def.environments.includes(env)) {
+          ctx.addIssue({ code: 'custom', path: ['apps', app, 'provider', 'octopus', 'environments', env], message: `"${env}" is not one of this app's environments (${def.environments.join(', ')})` });
         }
       }
       for (const env of Object.keys(def.urls)) {

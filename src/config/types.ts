@@ -19,7 +19,24 @@ export interface ScriptProviderConfig {
   env: Readonly<Record<string, string>>;
 }
 
-export type ProviderConfig = ScriptProviderConfig;
+export interface OctopusProviderConfig {
+  kind: 'octopus';
+  project: string;
+  /** Space name or id; undefined: OCTOPUS_SPACE. */
+  space: string | undefined;
+  channel: string | undefined;
+  tenant: string | undefined;
+  /** Deckhand environment → Octopus environment name, where they differ. */
+  environments: Readonly<Record<string, string>>;
+  /** How long Deckhand follows the server task. */
+  timeoutMs: number;
+  pollMs: number;
+  checks: readonly string[];
+  checkTimeoutMs: number;
+  env: Readonly<Record<string, string>>;
+}
+
+export type ProviderConfig = ScriptProviderConfig | OctopusProviderConfig;
 
 export interface AppConfig {
   name: string;
@@ -50,6 +67,7 @@ export interface DeckhandConfig {
   environments: Readonly<Record<string, EnvironmentConfig>>;
   apps: Readonly<Record<string, AppConfig>>;
   roles: Readonly<Record<string, RoleConfig>>;
+  oncall: { channel: string | undefined; users: Readonly<Record<string, string>> };
   /** Values that came from ${secret.X}; redacted from anything Deckhand outputs. */
   secrets: readonly string[];
 }

@@ -1,4 +1,4 @@
-import type { Approval, Deployment, Lock, Release, Store } from '../store/types.js';
+import type { Approval, Deployment, Incident, Lock, Release, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 
@@ -23,6 +23,10 @@ export interface EventCatalog {
   'process.updated': { process: { app: string; environment: string | null; version: string | null; changedBy: string | null } };
   'lock.acquired': { lock: Lock; previous: Lock | null };
   'lock.released': { lock: Lock; releasedBy: string };
+  /** On-call incidents (Splunk On-Call), as its webhooks report them. */
+  'incident.triggered': { incident: Incident };
+  'incident.acknowledged': { incident: Incident };
+  'incident.resolved': { incident: Incident };
 }
 
 export type EventType = keyof EventCatalog;
@@ -41,6 +45,9 @@ export const eventTypes: readonly EventType[] = [
   'process.updated',
   'lock.acquired',
   'lock.released',
+  'incident.triggered',
+  'incident.acknowledged',
+  'incident.resolved',
 ];
 
 export interface DeckhandEvent<T extends EventType = EventType> {

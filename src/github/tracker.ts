@@ -19,8 +19,9 @@ export interface DeckhandPayload {
 export class GitHubTracker implements DeploymentTracker {
   constructor(private readonly options: { octokit: Octokit; config: DeckhandConfig }) {}
 
+  /** Apps with a repository whose refs are git refs (an Octopus app's refs are release versions). */
   tracks(app: AppConfig): boolean {
-    return app.repository !== undefined;
+    return app.repository !== undefined && app.provider.kind === 'script';
   }
 
   async open(app: AppConfig, deployment: Deployment, options: { forced: boolean }): Promise<ExternalDeployment> {

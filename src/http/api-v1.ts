@@ -21,7 +21,7 @@ declare module 'fastify' {
   }
 }
 
-const releaseBody = z.object({ app: z.string(), version: z.string(), notes: z.string().optional() }).strict();
+const releaseBody = z.object({ app: z.string(), version: z.string(), notes: z.string().optional(), packages: z.record(z.string(), z.string()).optional() }).strict();
 const deployBody = z.object({ app: z.string(), ref: z.string().optional(), environment: z.string().optional(), dryRun: z.boolean().optional() }).strict();
 const messageBody = z.object({ channel: z.string().min(1), text: z.string().min(1).max(4000), thread: z.string().optional() }).strict();
 const listQuery = z.object({ app: z.string(), environment: z.string().optional(), limit: z.coerce.number().int().min(1).max(100).optional() });
@@ -60,8 +60,8 @@ export async function registerApiV1(http: FastifyInstance, options: ApiOptions):
       };
 
       api.post('/releases', async (request, reply) => {
-        const release = await options.actions.createRelease(need(request, 'release'), parse(releaseBody, request.body));
-        return reply.code(201).send({ release });
+        const { release, url, packages } = await options.actions.createRelease(need(request, 'release'), parse(releaseBody, request.body));
+        return reply.code(201).send({ release, url, packages });
       });
       api.post('/deployments', async (request, reply) => {
         const { deployment, approval } = await options.actions.deploy(need(request, 'deploy'), { ...parse(deployBody, request.body), source: 'api' });

@@ -83,6 +83,7 @@ export class DeploymentRunner implements DeploymentQueue {
     // The whole output is kept for the log URL; writes are chained so lines stay in order.
     let seq = 0;
     let logged = Promise.resolve();
+    let linked = deployment;
     const keep = (line: string, stream: 'stdout' | 'stderr') => {
       const entry = { seq: ++seq, stream, line, at: ctx.clock.now().toISOString() };
       logged = logged.then(() => ctx.store.appendLog(deployment.id, [entry])).catch((err) => ctx.logger.error({ err, deploymentId: deployment.id }, 'could not store a log line'));
@@ -94,19 +95,22 @@ export class DeploymentRunner implements DeploymentQueue {
           ctx.bus.output(deployment, line, stream);
         },
         signal: controller.signal,
+        link: async (external) => {
+          linked = await ctx.store.linkExternal(deployment.id, external);
+        },
       });
       await logged;
       const aborted = controller.signal.aborted;
-      await this.finish(deployment, {
-        state: result.ok ? 'succeeded' : aborted ? 'cancelled' : 'failed',
+      await this.finish(linked, {
+        state: result.ok ? 'succeeded' : aborted || result.cancelled ? 'cancelled' : 'failed',
         exitCode: result.exitCode,
-        reason: aborted ? 'cancelled: Deckhand is shutting down' : result.reason,
+        reason: aborted ? (result.reason ?? 'cancelled: Deckhand is shutting down') : result.reason,
         logTail: result.logTail,
       });
     } catch (err) {
       const error = asDeckhandError(err);
       ctx.logger.error({ err, deploymentId: deployment.id }, 'deployment provider failed');
-      await this.finish(deployment, { state: 'failed', reason: error.message });
+      await this.finish(linked, { state: 'failed', reason: error.message });
     } finally {
       this.controllers.delete(controller);
     }

@@ -1,9 +1,11 @@
 import type { AppConfig } from '../config/types.js';
-import type { Deployment } from '../store/types.js';
+import type { Deployment, ExternalDeployment } from '../store/types.js';
 
 export interface ProviderRunOptions {
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
+  /** Records the deployment's twin in the system that runs it (an Octopus deployment), as soon as it exists. */
+  link?: (external: ExternalDeployment) => Promise<void>;
 }
 
 export interface ProviderResult {
@@ -13,6 +15,8 @@ export interface ProviderResult {
   reason: string | null;
   /** Bounded, redacted tail of the output. */
   logTail: string;
+  /** Not ok because someone cancelled it there (an Octopus task cancelled in Octopus), rather than failed. */
+  cancelled?: boolean;
 }
 
 export interface CheckOutcome {
@@ -28,6 +32,13 @@ export interface DeploymentProvider {
   /** Pre-deploy checks for a deployment that is about to be queued. */
   check(app: AppConfig, deployment: DeploymentRequestInfo): Promise<CheckOutcome[]>;
   deploy(app: AppConfig, deployment: Deployment, options: ProviderRunOptions): Promise<ProviderResult>;
+  /**
+   * What a requested ref means, before the deployment is queued (Octopus: "latest" becomes the
+   * newest release's version; an unknown version is refused). Throws a DeckhandError users can act on.
+   */
+  resolveRef?(app: AppConfig, environment: string, ref: string): Promise<string>;
+  /** Creates the release on the provider's side (Octopus); returns where people can see it. */
+  createRelease?(app: AppConfig, release: { version: string; notes: string | null; packages: Readonly<Record<string, string>> }): Promise<{ id: string; url: string | null; packages: Record<string, string> }>;
 }
 
 /** What checks see of a deployment before it exists in the store. */

@@ -3,10 +3,10 @@ import { z } from 'zod';
 /**
  * Declarative event filters for reactions: plain data, validated with zod, evaluated without running code.
  *
- * Explicit form:  { all: [...] } | { any: [...] } | { not: ... } | { path, equals | in | matches | exists }
+ * Explicit form:  { all: [...] } | { any: [...] } | { not: ... } | { path, equals | in | contains | matches | exists }
  * Shorthand:      { app: "web", environment: ["production", "staging"] }
  *                 = all of: app equals "web", environment in [...].
- * The keys all/any/not/path/equals/in/matches/exists are reserved; to test an event field with one of those
+ * The keys all/any/not/path/equals/in/contains/matches/exists are reserved; to test an event field with one of those
  * names use the explicit form ({ path: "path", equals: "/" }).
  *
  * Comparison is strict: 42 never equals "42", `matches` only tests strings, `exists` is true for a present
@@ -22,6 +22,8 @@ export type Condition =
   | { not: Condition }
   | { path: string; equals: Scalar }
   | { path: string; in: ListItem[] }
+  /** The value at path is a list with this item (target.roles contains "web"). */
+  | { path: string; contains: ListItem }
   | { path: string; matches: string }
   | { path: string; exists: boolean };
 
@@ -38,7 +40,7 @@ export type ConditionInput =
 export type EventFilter = (event: Record<string, unknown>) => boolean;
 
 const MAX_REGEX_CHARS = 200;
-const OPERATORS = ['equals', 'in', 'matches', 'exists'] as const;
+const OPERATORS = ['equals', 'in', 'contains', 'matches', 'exists'] as const;
 type Operator = (typeof OPERATORS)[number];
 
 const path = z
@@ -72,6 +74,7 @@ const regex = z
 const operatorSchemas: Record<Operator, z.ZodType> = {
   equals: scalar,
   in: list,
+  contains: z.union([z.string(), z.number(), z.boolean()], { error: 'contains takes a string, number or boolean' }),
   matches: regex,
   exists: z.boolean({ error: 'exists is true or false' }),
 };
@@ -159,6 +162,13 @@ function compile(condition: Condition): EventFilter {
     return (event) => {
       const value = get(event);
       return value !== MISSING && allowed.includes(value);
+    };
+  }
+  if ('contains' in condition) {
+    const item = condition.contains;
+    return (event) => {
+      const value = get(event);
+      return Array.isArray(value) && value.includes(item);
     };
   }
   if ('matches' in condition) {

@@ -247,6 +247,36 @@ export interface ApiToken {
   expiresAt: string;
 }
 
+export type IncidentPhase = 'triggered' | 'acknowledged' | 'resolved';
+
+/** An on-call incident (Splunk On-Call), one per entity at a time. */
+export interface Incident {
+  /** The alert's entity_id: what the incident is about. */
+  entityId: string;
+  /** 1 for the entity's first incident; a trigger after a resolution opens the next one. */
+  generation: number;
+  /** Splunk On-Call's incident number, once known. */
+  number: string | null;
+  phase: IncidentPhase;
+  title: string;
+  message: string | null;
+  routingKey: string | null;
+  /** Who acknowledged or resolved it. */
+  by: string | null;
+  updatedAt: string;
+}
+
+export interface IncidentUpdate {
+  entityId: string;
+  phase: IncidentPhase;
+  at: string;
+  number?: string | null;
+  title?: string | null;
+  message?: string | null;
+  routingKey?: string | null;
+  by?: string | null;
+}
+
 export interface Store {
   /** Creates or upgrades the schema; safe to call on every start. */
   migrate(): Promise<void>;
@@ -361,6 +391,13 @@ export interface Store {
   markSeen(scope: string, key: string, at: string): Promise<boolean>;
   /** Whether markSeen(scope, key) was called before. */
   isSeen(scope: string, key: string): Promise<boolean>;
+
+  /**
+   * Records what the on-call system said about an incident; `changed` is false for a repeat or a
+   * phase that is not ahead of the known one (webhooks can come twice, or late).
+   */
+  recordIncident(update: IncidentUpdate): Promise<{ incident: Incident; changed: boolean }>;
+  getIncident(entityId: string): Promise<Incident | null>;
 
   appendAudit(record: NewAuditRecord): Promise<AuditRecord>;
   /** Newest first; default limit 50, at most 500. */

@@ -34,8 +34,8 @@ const catalog: Record<string, CatalogEntry> = {
   'pagerduty-change-event.yaml': { service: 'pagerduty', requires: ['PAGERDUTY_ROUTING_KEY'], secrets: ['PAGERDUTY_ROUTING_KEY'] },
   'sentry-release.yaml': { service: 'sentry', requires: ['SENTRY_AUTH_TOKEN', 'SENTRY_ORG'], secrets: ['SENTRY_AUTH_TOKEN'] },
   'sentry-deploy.yaml': { service: 'sentry', requires: ['SENTRY_AUTH_TOKEN', 'SENTRY_ORG'], secrets: ['SENTRY_AUTH_TOKEN'] },
-  'splunk-oncall-alert.yaml': { service: 'splunk', requires: ['SPLUNK_ONCALL_API_KEY', 'SPLUNK_ONCALL_ROUTING_KEY'], secrets: ['SPLUNK_ONCALL_API_KEY'] },
-  'splunk-oncall-recovery.yaml': { service: 'splunk', requires: ['SPLUNK_ONCALL_API_KEY', 'SPLUNK_ONCALL_ROUTING_KEY'], secrets: ['SPLUNK_ONCALL_API_KEY'] },
+  'splunk-oncall-alert.yaml': { service: 'splunk', requires: ['SPLUNK_ONCALL_REST_KEY', 'SPLUNK_ONCALL_ROUTING_KEY'], secrets: ['SPLUNK_ONCALL_REST_KEY'] },
+  'splunk-oncall-recovery.yaml': { service: 'splunk', requires: ['SPLUNK_ONCALL_REST_KEY', 'SPLUNK_ONCALL_ROUTING_KEY'], secrets: ['SPLUNK_ONCALL_REST_KEY'] },
 };
 const catalogFiles = Object.keys(catalog);
 
@@ -50,10 +50,10 @@ const creds = {
   PAGERDUTY_ROUTING_KEY: '0123456789abcdef0123456789abcdef',
   SENTRY_AUTH_TOKEN: 'sntrys_sentrytoken0123456789abcdef',
   SENTRY_ORG: 'acme',
-  SPLUNK_ONCALL_API_KEY: 'vo-rest-0123-4567-89ab',
+  SPLUNK_ONCALL_REST_KEY: 'vo-rest-0123-4567-89ab',
   SPLUNK_ONCALL_ROUTING_KEY: 'deploys',
 };
-const secretValues = [creds.NEW_RELIC_API_KEY, creds.DATADOG_API_KEY, creds.RAYGUN_ACCESS_TOKEN, creds.RAYGUN_APP_API_KEY, creds.GRAFANA_TOKEN, creds.PAGERDUTY_ROUTING_KEY, creds.SENTRY_AUTH_TOKEN, creds.SPLUNK_ONCALL_API_KEY];
+const secretValues = [creds.NEW_RELIC_API_KEY, creds.DATADOG_API_KEY, creds.RAYGUN_ACCESS_TOKEN, creds.RAYGUN_APP_API_KEY, creds.GRAFANA_TOKEN, creds.PAGERDUTY_ROUTING_KEY, creds.SENTRY_AUTH_TOKEN, creds.SPLUNK_ONCALL_REST_KEY];
 
 /** testConfig() with an approver for production (bob requests, carol approves). */
 const catalogConfig = () => testConfig('', { productionApprovers: ['carol'] });
@@ -126,7 +126,7 @@ describe('catalog files with credentials: the requests they send', () => {
       GRAFANA_URL: servers.grafana.url,
       PAGERDUTY_API_URL: servers.pagerduty.url,
       SENTRY_API_URL: servers.sentry.url,
-      SPLUNK_ONCALL_API_URL: servers.splunk.url,
+      SPLUNK_ONCALL_ALERT_URL: servers.splunk.url,
     };
     const all = loadReactions(reactionsDir, env);
     // Only the catalog runs here (a file someone adds later must not call out from this test).
@@ -236,7 +236,7 @@ describe('catalog files with credentials: the requests they send', () => {
     expect(count()).toEqual({ ...before, datadog: before.datadog + 1, grafana: before.grafana + 1, pagerduty: before.pagerduty + 1, splunk: before.splunk + 1 });
 
     const vo = last('splunk');
-    expect([vo.method, vo.path]).toEqual(['POST', `/integrations/generic/20131114/alert/${creds.SPLUNK_ONCALL_API_KEY}/deploys`]);
+    expect([vo.method, vo.path]).toEqual(['POST', `/integrations/generic/20131114/alert/${creds.SPLUNK_ONCALL_REST_KEY}/deploys`]);
     expect(vo.headers).toMatchObject(json);
     expect(vo.json).toEqual({
       message_type: 'CRITICAL',
@@ -306,7 +306,7 @@ describe('catalog files with credentials: the requests they send', () => {
     expect(last('sentry').json).toEqual({ environment: 'production', name: `deckhand-${d.id}`, dateStarted: d.startedAt, dateFinished: d.finishedAt });
 
     const vo = last('splunk');
-    expect(vo.path).toBe(`/integrations/generic/20131114/alert/${creds.SPLUNK_ONCALL_API_KEY}/deploys`);
+    expect(vo.path).toBe(`/integrations/generic/20131114/alert/${creds.SPLUNK_ONCALL_REST_KEY}/deploys`);
     // The same entity as the failure's incident, so this resolves it.
     expect(vo.json).toMatchObject({ message_type: 'RECOVERY', entity_id: 'deckhand/hello/production', monitoring_tool: 'deckhand', deployment_id: String(d.id) });
     servers.sentry.respond(() => ({ status: 201, headers: { 'content-type': 'application/json' }, body: '{}' }));

@@ -1,3 +1,4 @@
+import { DeckhandError, ErrorCode } from '../../core/errors.js';
 import path from 'node:path';
 import type { AppConfig } from '../../config/types.js';
 import { formatDuration } from '../../config/duration.js';
@@ -62,6 +63,7 @@ export class ScriptProvider implements DeploymentProvider {
   }
 
   async deploy(app: AppConfig, deployment: Deployment, options: ProviderRunOptions): Promise<ProviderResult> {
+    if (app.provider.kind !== 'script') throw new DeckhandError(ErrorCode.Internal, `${app.name} is not deployed by a script.`);
     const result = await runScript({
       script: app.provider.script,
       cwd: path.dirname(app.provider.script),

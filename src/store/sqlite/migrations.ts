@@ -208,6 +208,23 @@ export const migrations: readonly Migration[] = [
         WHERE state = 'running' AND provider NOT LIKE 'external:%';
     `,
   },
+  {
+    version: 8,
+    name: 'on-call incidents',
+    sql: `
+      CREATE TABLE incidents (
+        entity_id   TEXT PRIMARY KEY,
+        generation  INTEGER NOT NULL,
+        number      TEXT,
+        phase       TEXT NOT NULL CHECK (phase IN ('triggered', 'acknowledged', 'resolved')),
+        title       TEXT NOT NULL,
+        message     TEXT,
+        routing_key TEXT,
+        by_user     TEXT,
+        updated_at  TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 const createTrackingTable = `

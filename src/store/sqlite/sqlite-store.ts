@@ -2,6 +2,8 @@ import type {
   ApiToken,
   Approval,
   Delivery,
+  Incident,
+  IncidentUpdate,
   Job,
   LogLine,
   MessageRef,
@@ -11,6 +13,7 @@ import type {
 } from '../types.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
+import { applyIncidentUpdate, incidentBy } from './incidents.js';
 import { appendLogLines, readLogLines } from './logs.js';
 import { deleteApiToken, insertApiToken, insertSeenKey, liveApiToken, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
 import { SqliteCore } from './sqlite-core.js';
@@ -45,6 +48,16 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async listExpiredApprovals(now: string): Promise<Approval[]> {
     return expiredApprovals(this.prepare, now);
+  }
+
+  // --- on-call incidents: queries in incidents.ts
+
+  async recordIncident(update: IncidentUpdate): Promise<{ incident: Incident; changed: boolean }> {
+    return this.immediate(() => applyIncidentUpdate(this.prepare, update));
+  }
+
+  async getIncident(entityId: string): Promise<Incident | null> {
+    return incidentBy(this.prepare, entityId);
   }
 
   // --- inbox and jobs: queries in jobs.ts

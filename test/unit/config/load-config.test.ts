@@ -31,7 +31,7 @@ describe('parseConfig', () => {
   test('the bundled example loads and is frozen', () => {
     const config = loadConfig({ cwd: os.tmpdir(), fallbackPath: path.join(projectRoot, 'deckhand.example.yaml'), env: {} });
     expect(Object.keys(config.apps)).toContain('hello');
-    expect(config.apps.hello?.provider.script).toBe(path.join(projectRoot, 'scripts/hello-deploy.sh'));
+    expect(config.apps.hello?.provider).toMatchObject({ kind: 'script', script: path.join(projectRoot, 'scripts/hello-deploy.sh') });
     expect(Object.isFrozen(config.apps.hello)).toBe(true);
     expect(config.locks.holderMayDeploy).toBe(false);
   });

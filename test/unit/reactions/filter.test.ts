@@ -45,6 +45,15 @@ describe('compileFilter', () => {
       expect(matches({ path: 'deployment.id', in: [1, 42] })).toBe(true);
     });
 
+    it('contains tests that a list has the item, strictly', () => {
+      const target = { target: { roles: ['web', 'worker'], name: 'web-07' } };
+      expect(matches({ path: 'target.roles', contains: 'web' }, target)).toBe(true);
+      expect(matches({ path: 'target.roles', contains: 'db' }, target)).toBe(false);
+      expect(matches({ path: 'target.name', contains: 'web' }, target)).toBe(false); // a string is not a list
+      expect(matches({ path: 'target.nope', contains: 'web' }, target)).toBe(false);
+      expect(matches({ path: 'payload.items', contains: 1 })).toBe(false);
+    });
+
     it('matches tests a regular expression', () => {
       expect(matches({ path: 'deployment.ref', matches: '^release/\\d+\\.\\d+$' })).toBe(true);
       expect(matches({ path: 'deployment.ref', matches: '^main$' })).toBe(false);
@@ -162,7 +171,7 @@ describe('compileFilter', () => {
     it('explains malformed conditions', () => {
       expect(problems('app')).toEqual([expect.stringMatching(/^: a condition is an object/)]);
       expect(problems({})).toEqual([expect.stringMatching(/empty condition would match every event/)]);
-      expect(problems({ path: 'app' })).toEqual([': add one of equals, in, matches, exists next to path']);
+      expect(problems({ path: 'app' })).toEqual([': add one of equals, in, contains, matches, exists next to path']);
       expect(problems({ path: 'app', equals: 'web', in: ['web'] })).toEqual([
         ': use one of equals, in per condition (combine several with all)',
       ]);

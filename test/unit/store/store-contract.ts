@@ -144,6 +144,23 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('incidents', () => {
+      it('moves an incident forward, ignores repeats and late phases, and opens a new generation after a resolution', async () => {
+        const first = await store.recordIncident({ entityId: 'db/disk', phase: 'triggered', at: at(1), title: 'Disk full', routingKey: 'ops' });
+        expect(first).toEqual({ changed: true, incident: { entityId: 'db/disk', generation: 1, number: null, phase: 'triggered', title: 'Disk full', message: null, routingKey: 'ops', by: null, updatedAt: at(1) } });
+        expect((await store.recordIncident({ entityId: 'db/disk', phase: 'triggered', at: at(2) })).changed).toBe(false);
+        const acked = await store.recordIncident({ entityId: 'db/disk', phase: 'acknowledged', at: at(3), by: 'jdoe' });
+        expect(acked).toMatchObject({ changed: true, incident: { phase: 'acknowledged', by: 'jdoe', title: 'Disk full', generation: 1 } });
+        // Late, but it tells the number.
+        expect(await store.recordIncident({ entityId: 'db/disk', phase: 'triggered', at: at(4), number: '42' })).toMatchObject({ changed: false, incident: { phase: 'acknowledged', number: '42' } });
+        await store.recordIncident({ entityId: 'db/disk', phase: 'resolved', at: at(5), by: 'asmith' });
+        expect(await store.getIncident('db/disk')).toMatchObject({ phase: 'resolved', by: 'asmith', number: '42', generation: 1 });
+        const again = await store.recordIncident({ entityId: 'db/disk', phase: 'triggered', at: at(6), title: 'Disk full again' });
+        expect(again).toMatchObject({ changed: true, incident: { generation: 2, phase: 'triggered', number: null, by: null, title: 'Disk full again' } });
+        expect(await store.getIncident('nothing')).toBeNull();
+      });
+    });
+
     describe('claimNextDeployment', () => {
       it('returns null when nothing is queued', async () => {
         expect(await store.claimNextDeployment('web', 'prod', at(1))).toBeNull();

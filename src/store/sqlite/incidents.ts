@@ -1,0 +1,73 @@
+import type { Incident, IncidentPhase, IncidentUpdate } from '../types.js';
+import type { Prepare } from './approvals.js';
+
+interface IncidentRow {
+  entity_id: string;
+  generation: number;
+  number: string | null;
+  phase: IncidentPhase;
+  title: string;
+  message: string | null;
+  routing_key: string | null;
+  by_user: string | null;
+  updated_at: string;
+}
+
+const rank: Record<IncidentPhase, number> = { triggered: 0, acknowledged: 1, resolved: 2 };
+
+function toIncident(row: IncidentRow): Incident {
+  return {
+    entityId: row.entity_id,
+    generation: row.generation,
+    number: row.number,
+    phase: row.phase,
+    title: row.title,
+    message: row.message,
+    routingKey: row.routing_key,
+    by: row.by_user,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function incidentBy(prepare: Prepare, entityId: string): Incident | null {
+  const row = prepare('SELECT * FROM incidents WHERE entity_id = ?').get(entityId) as IncidentRow | undefined;
+  return row === undefined ? null : toIncident(row);
+}
+
+/**
+ * Moves an incident forward (run inside a write transaction). A trigger after a resolution opens
+ * the next generation of the entity (a new incident); a phase that is not ahead of the current one
+ * (a repeat, or out of order) changes nothing but may fill in what was missing (the number).
+ */
+export function applyIncidentUpdate(prepare: Prepare, update: IncidentUpdate): { incident: Incident; changed: boolean } {
+  const current = incidentBy(prepare, update.entityId);
+  const write = (generation: number, base: Partial<Incident>) => {
+    const row = prepare(`
+      INSERT INTO incidents (entity_id, generation, number, phase, title, message, routing_key, by_user, updated_at)
+      VALUES (@entityId, @generation, @number, @phase, @title, @message, @routingKey, @by, @at)
+      ON CONFLICT (entity_id) DO UPDATE SET generation = excluded.generation, number = excluded.number, phase = excluded.phase,
+        title = excluded.title, message = excluded.message, routing_key = excluded.routing_key, by_user = excluded.by_user, updated_at = excluded.updated_at
+      RETURNING *`).get({
+      entityId: update.entityId,
+      generation,
+      number: update.number ?? base.number ?? null,
+      phase: update.phase,
+      title: update.title ?? base.title ?? update.entityId,
+      message: update.message ?? base.message ?? null,
+      routingKey: update.routingKey ?? base.routingKey ?? null,
+      by: update.by ?? (update.phase === 'triggered' ? null : (base.by ?? null)),
+      at: update.at,
+    }) as IncidentRow;
+    return toIncident(row);
+  };
+  if (!current) return { incident: write(1, {}), changed: true };
+  if (current.phase === 'resolved' && update.phase === 'triggered') return { incident: write(current.generation + 1, {}), changed: true };
+  if (rank[update.phase] <= rank[current.phase]) {
+    if (update.number && !current.number) {
+      prepare('UPDATE incidents SET number = ? WHERE entity_id = ?').run(update.number, update.entityId);
+      return { incident: { ...current, number: update.number }, changed: false };
+    }
+    return { incident: current, changed: false };
+  }
+  return { incident: write(current.generation, current), changed: true };
+}
