@@ -34,7 +34,7 @@ export interface BotProcess {
 export async function startBot(options: { cwd?: string; env?: Record<string, string> } = {}): Promise<BotProcess> {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run "npm run build" (npm test does it).`);
   const cwd = options.cwd ?? mkdtempSync(path.join(os.tmpdir(), 'deckhand-e2e-'));
-  const port = await freePort();
+  const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
   const child = spawn(process.execPath, [mainJs], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), PORT: String(port), HOST: '127.0.0.1', DECKHAND_SHELL_USER: 'tester', ...options.env },
