@@ -104,7 +104,8 @@ export class DeploymentRunner implements DeploymentQueue {
       await this.finish(linked, {
         state: result.ok ? 'succeeded' : aborted || result.cancelled ? 'cancelled' : 'failed',
         exitCode: result.exitCode,
-        reason: aborted ? (result.reason ?? 'cancelled: Deckhand is shutting down') : result.reason,
+        // A provider may say more about being stopped (Octopus: the task goes on there).
+        reason: aborted ? `cancelled: Deckhand is shutting down${result.reason && result.reason !== 'cancelled' ? ` (${result.reason})` : ''}` : result.reason,
         logTail: result.logTail,
       });
     } catch (err) {

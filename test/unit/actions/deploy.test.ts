@@ -185,7 +185,8 @@ describe('locks and releases', () => {
 
   test('releases are unique per app and version, and need release:<app>', async () => {
     const h = await createHarness();
-    const release = await h.actions.createRelease(alice, { app: 'hello', version: '1.4.0', notes: 'Faster' });
+    const { release, url } = await h.actions.createRelease(alice, { app: 'hello', version: '1.4.0', notes: 'Faster' });
+    expect(url).toBeNull(); // a script app's release lives only in Deckhand
     expect(release).toMatchObject({ app: 'hello', version: '1.4.0', notes: 'Faster', createdBy: 'alice' });
     await expect(h.actions.createRelease(alice, { app: 'hello', version: '1.4.0' })).rejects.toMatchObject({ code: ErrorCode.ReleaseExists });
     await expect(h.actions.createRelease(alice, { app: 'api', version: '1.0.0' })).rejects.toMatchObject({ code: ErrorCode.Forbidden });
