@@ -220,6 +220,19 @@ describe('Octopus Deploy as a provider', () => {
       expect(registered?.data).toMatchObject({ source: 'octopus', target: { name: 'web-07', environment: 'staging', roles: ['web'] } });
       expect(await latest()).toMatchObject({ ref: '1.8.0', environment: 'staging', source: 'reaction', state: 'succeeded' });
     });
+
+    test('a webhook saying Deckhand\'s running Octopus deployment succeeded does not finish it: Deckhand follows its own task', async () => {
+      octopus.nextTaskScript(['Queued', 'Executing']); // hangs until Deckhand stops
+      await say('deploy web 1.5.0 to prod');
+      await until(async () => Boolean((await latest()).external), 'the Octopus deployment to be linked');
+      const own = await latest();
+      const octo = octopus.deployments().find((d) => d.Id === own.external?.id)!;
+      const eventsBefore = (await h.store.listEvents({ afterId: 0, limit: 1000 })).length;
+      await octopus.emitSubscriptionEvent(hook, { category: 'DeploymentSucceeded', relatedDocumentIds: [octo.Id, 'Projects-1', octo.ReleaseId, octo.EnvironmentId, octo.TaskId] });
+      await until(async () => (await h.store.listJobs({ state: 'pending' })).length === 0 && (await h.store.listJobs({ state: 'running' })).length === 0, 'the webhook job');
+      expect(await h.store.getDeployment(own.id)).toMatchObject({ state: 'running', provider: 'octopus' });
+      expect((await h.store.listEvents({ afterId: 0, limit: 1000 })).length).toBe(eventsBefore);
+    });
   });
 });
 

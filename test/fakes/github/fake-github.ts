@@ -24,6 +24,7 @@ import { createHash, randomUUID, verify } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { findOperation, openApiResponse, validateRequest, type MatchedOperation } from './openapi-validator.js';
+import { readIncoming, type RecordedCall } from '../incoming.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -43,18 +44,8 @@ export interface FakeGitHubOptions {
   app?: { id: number; publicKey: string; installationId: number };
 }
 
-export interface FakeGitHubCall {
-  method: string;
-  /** Path without the query string, e.g. `/repos/acme/api/deployments`. */
-  path: string;
-  query: Record<string, string>;
-  /** Lower-case names. */
-  headers: Record<string, string>;
-  /** Parsed JSON body; undefined when none was sent; the raw text when it is not JSON. */
-  body: unknown;
-  /** The status the fake answered with. */
-  status: number;
-}
+/** A request the fake received (see RecordedCall), with the status it answered. */
+export type FakeGitHubCall = RecordedCall;
 
 /** A request the real API would refuse as malformed (not: bad credentials, unknown repo or ref). */
 export interface SchemaViolation {
@@ -663,30 +654,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
-    const url = new URL(req.url ?? '/', baseUrl);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    let body: unknown;
-    if (rawBody.trim() !== '') {
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        body = rawBody;
-      }
-    }
-    const call: FakeGitHubCall = {
-      method: (req.method ?? 'GET').toUpperCase(),
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers,
-      body,
-      status: 0,
-    };
+    const { call, rawBody } = await readIncoming(req, baseUrl);
 
     const reply = respond(call, rawBody);
     call.status = reply.status;

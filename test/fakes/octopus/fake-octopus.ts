@@ -27,6 +27,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { readIncoming, type RecordedCall } from '../incoming.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -35,18 +36,8 @@ export type OctopusTaskState = 'Queued' | 'Executing' | 'Success' | 'Failed' | '
 
 export const TASK_STATES: readonly OctopusTaskState[] = ['Queued', 'Executing', 'Success', 'Failed', 'Canceled', 'TimedOut', 'Cancelling'];
 
-export interface FakeOctopusCall {
-  method: string;
-  /** Path without the query string, e.g. `/api/Spaces-1/releases`. */
-  path: string;
-  query: Record<string, string>;
-  /** Lower-case names. */
-  headers: Record<string, string>;
-  /** Parsed JSON body; undefined when none was sent; the raw text when it is not JSON. */
-  body: unknown;
-  /** The status the fake answered with (0: the connection was dropped). */
-  status: number;
-}
+/** A request the fake received (see RecordedCall); `status` is what it answered (0: the connection was dropped). */
+export type FakeOctopusCall = RecordedCall;
 
 export interface FakeOctopusOptions {
   /** The only key accepted in `X-Octopus-ApiKey`. Default `API-FAKEKEY0000000000000000000`. */
@@ -1582,30 +1573,7 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
-    const url = new URL(req.url ?? '/', baseUrl);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    let body: unknown;
-    if (rawBody.trim() !== '') {
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        body = rawBody;
-      }
-    }
-    const call: FakeOctopusCall = {
-      method: (req.method ?? 'GET').toUpperCase(),
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers,
-      body,
-      status: 0,
-    };
+    const { call, rawBody } = await readIncoming(req, baseUrl);
     const reply = respond(call, rawBody);
     call.status = reply.status;
     if (reply.status === 0) {

@@ -34,6 +34,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { readIncoming, type RecordedCall } from '../incoming.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -49,18 +50,8 @@ export interface FakeOnCallOptions {
   webhookTimeoutMs?: number;
 }
 
-export interface FakeOnCallCall {
-  method: string;
-  /** Path without the query string, e.g. `/api-public/v1/incidents`. */
-  path: string;
-  query: Record<string, string>;
-  /** Lower-case names. */
-  headers: Record<string, string>;
-  /** Parsed JSON body; undefined when none was sent; the raw text when it is not JSON. */
-  body: unknown;
-  /** The status the fake answered with. */
-  status: number;
-}
+/** A request the fake received (see RecordedCall); `status` is what it answered (0: the connection was dropped). */
+export type FakeOnCallCall = RecordedCall;
 
 export type IncidentPhase = 'UNACKED' | 'ACKED' | 'RESOLVED';
 
@@ -584,30 +575,7 @@ export async function startFakeOnCall(options: FakeOnCallOptions = {}): Promise<
   // HTTP
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
-    const url = new URL(req.url ?? '/', baseUrl);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    let body: unknown;
-    if (rawBody.trim() !== '') {
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        body = rawBody;
-      }
-    }
-    const call: FakeOnCallCall = {
-      method: (req.method ?? 'GET').toUpperCase(),
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers,
-      body,
-      status: 0,
-    };
+    const { call, rawBody } = await readIncoming(req, baseUrl);
     const reply = respond(call, rawBody);
     call.status = reply.status;
     calls.push(call);
