@@ -157,6 +157,30 @@ describe('GitHub: chat deploys become GitHub deployments; other tools\' statuses
     expect(audit[0]).toMatchObject({ actor: 'alice', outcome: 'failed' });
   });
 
+  test('an unknown repository (404) is a clear chat error', async () => {
+    const h404 = await startInProcess({
+      config: parseConfig(
+        `
+environments: { staging: {} }
+apps:
+  ghost: { repository: acme/ghost, provider: { script: scripts/hello-deploy.sh }, environments: [staging] }
+roles: { deployers: { members: [alice], may: ["deploy:*"] } }
+`,
+        path.join(projectRoot, 'deckhand.github-404.yaml'),
+        {},
+      ),
+      github: { auth: { token: github.token }, apiUrl: github.url },
+      listen: false,
+    });
+    try {
+      const reply = await h404.deckhand.dispatcher.handle({ id: 'g404', user: 'alice', room: '#ops', text: 'deploy ghost to staging', isDirect: true, adapter: 'test' });
+      expect(reply).toMatchObject({ tone: 'error' });
+      expect(reply?.text).toMatch(/^GitHub refused the deployment of ghost\/main to staging: 404 Not Found\. Check that acme\/ghost and the ref "main" exist/);
+    } finally {
+      await h404.close();
+    }
+  });
+
   test('a GitHub outage is reported, not hung on', async () => {
     github.failNext('POST', /\/repos\/acme\/api\/deployments$/, 503);
     const reply = await say('deploy api to staging');

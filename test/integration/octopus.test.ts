@@ -253,6 +253,33 @@ describe('Octopus: timeouts and a wrong API key', () => {
     }
   });
 
+  test('a tenanted project on a named channel: the tenant goes with the deployment, "latest" is the channel\'s newest', async () => {
+    const octopus = await startFakeOctopus();
+    const tenant = octopus.addTenant('Acme');
+    octopus.addRelease('Core Web', '3.0.0');
+    const tenanted = parseConfig(
+      `
+environments: { staging: {} }
+apps:
+  web: { provider: { octopus: { project: core-web, space: Default, channel: Default, tenant: Acme, poll: 20ms } }, environments: [staging] }
+roles: { deployers: { members: [alice], may: ["deploy:*"] } }
+`,
+      path.join(projectRoot, 'deckhand.octopus-tenant.yaml'),
+      {},
+    );
+    const h = await startInProcess({ config: tenanted, octopus: { url: octopus.url, apiKey: octopus.apiKey, space: 'Spaces-1', webhookHeader: 'X-Deckhand-Secret' }, listen: false });
+    try {
+      const reply = await h.deckhand.dispatcher.handle({ id: 't3', user: 'alice', room: '#ops', text: 'deploy web to staging', isDirect: true, adapter: 'test' });
+      expect(reply?.text).toMatch(/^Deployment #1 web\/3\.0\.0 to staging queued\./);
+      await h.deckhand.runner.idle();
+      expect(octopus.callsTo('POST', /\/deployments$/)[0]?.body).toMatchObject({ TenantId: tenant, EnvironmentId: 'Environments-1' });
+      expect((await h.store.listDeployments({ app: 'web' }))[0]?.state).toBe('succeeded');
+    } finally {
+      await h.close();
+      await octopus.close();
+    }
+  });
+
   test('a wrong API key: 401 from Octopus, a clear chat error, nothing queued', async () => {
     const octopus = await startFakeOctopus();
     const h = await startInProcess({ config: config(), octopus: { url: octopus.url, apiKey: 'API-WRONG', space: 'Spaces-1', webhookHeader: 'X-Deckhand-Secret' } });
