@@ -3,6 +3,8 @@
  * so a PostgreSQL backend drops in without touching a caller. Timestamps are ISO-8601 strings (UTC).
  */
 
+import type { Incident, IncidentUpdate } from './incident-types.js';
+
 export type DeploymentState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const finishedStates: readonly DeploymentState[] = ['succeeded', 'failed', 'cancelled'];
 
@@ -247,35 +249,7 @@ export interface ApiToken {
   expiresAt: string;
 }
 
-export type IncidentPhase = 'triggered' | 'acknowledged' | 'resolved';
-
-/** An on-call incident (Splunk On-Call), one per entity at a time. */
-export interface Incident {
-  /** The alert's entity_id: what the incident is about. */
-  entityId: string;
-  /** 1 for the entity's first incident; a trigger after a resolution opens the next one. */
-  generation: number;
-  /** Splunk On-Call's incident number, once known. */
-  number: string | null;
-  phase: IncidentPhase;
-  title: string;
-  message: string | null;
-  routingKey: string | null;
-  /** Who acknowledged or resolved it. */
-  by: string | null;
-  updatedAt: string;
-}
-
-export interface IncidentUpdate {
-  entityId: string;
-  phase: IncidentPhase;
-  at: string;
-  number?: string | null;
-  title?: string | null;
-  message?: string | null;
-  routingKey?: string | null;
-  by?: string | null;
-}
+export type { Incident, IncidentPhase, IncidentUpdate } from './incident-types.js';
 
 export interface Store {
   /** Creates or upgrades the schema; safe to call on every start. */
