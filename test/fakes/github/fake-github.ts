@@ -22,9 +22,8 @@
  */
 import { createHash, randomUUID, verify } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { findOperation, openApiResponse, validateRequest, type MatchedOperation } from './openapi-validator.js';
-import { readIncoming, type RecordedCall } from '../incoming.js';
+import { CallLog, listenLocal, matchesMethod, readIncoming, testPattern, type RecordedCall } from '../incoming.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -193,12 +192,6 @@ interface Fault {
   headers?: Record<string, string>;
 }
 
-interface Waiter {
-  matches: (call: FakeGitHubCall) => boolean;
-  resolve: (call: FakeGitHubCall) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
 
 const GENERIC_DOCS = 'https://docs.github.com/rest';
 
@@ -220,26 +213,19 @@ function errorBody(status: number, message: string, documentationUrl = GENERIC_D
   return { status, body: { message, ...extra, documentation_url: documentationUrl, status: String(status) } };
 }
 
-function matchesMethod(expected: string, actual: string): boolean {
-  return expected === '*' || expected.toUpperCase() === actual.toUpperCase();
-}
 
-function testPattern(pattern: RegExp, path: string): boolean {
-  pattern.lastIndex = 0;
-  return pattern.test(path);
-}
 
 // ---------------------------------------------------------------------------------------------
 
 export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
   const token = options.token ?? 'ghp_fake_token';
   const installationTokens: string[] = [];
-  const calls: FakeGitHubCall[] = [];
+  const log = new CallLog<FakeGitHubCall>('fake GitHub');
+  const calls = log.calls;
   const schemaViolations: SchemaViolation[] = [];
   const repos = new Map<string, RepoState>();
   const faults: Fault[] = [];
   const deploymentOutcomes: Array<{ kind: 'conflict' | 'auto-merge'; message?: string }> = [];
-  const waiters = new Set<Waiter>();
   let nextRepoId = 1_296_269;
   let nextDeploymentId = 1;
   let nextStatusId = 1;
@@ -643,16 +629,6 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   // -------------------------------------------------------------------------------------------
   // HTTP
 
-  function record(call: FakeGitHubCall): void {
-    calls.push(call);
-    for (const waiter of [...waiters]) {
-      if (!waiter.matches(call)) continue;
-      waiters.delete(waiter);
-      clearTimeout(waiter.timer);
-      waiter.resolve(call);
-    }
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { call, rawBody } = await readIncoming(req, baseUrl);
 
@@ -660,7 +636,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     call.status = reply.status;
     if (reply.status === 0) {
       res.destroy();
-      record(call);
+      log.record(call);
       return;
     }
     rateRemaining = Math.max(rateRemaining - 1, 0);
@@ -679,7 +655,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       ...reply.headers,
     });
     res.end(payload);
-    record(call);
+    log.record(call);
   }
 
   const server = createServer((req, res) => {
@@ -695,14 +671,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = await listenLocal(server);
   Object.assign(user, makeUser(user.login, user.id, user.type));
 
   return {
@@ -711,25 +680,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     calls,
     installationTokens,
     schemaViolations,
-    callsTo: (method, pathPattern) => calls.filter((call) => matchesMethod(method, call.method) && testPattern(pathPattern, call.path)),
-    waitForCall(method, pathPattern, predicate = () => true, timeoutMs = 5000) {
-      const matches = (call: FakeGitHubCall) => matchesMethod(method, call.method) && testPattern(pathPattern, call.path) && predicate(call);
-      const seen = calls.find(matches);
-      if (seen) return Promise.resolve(seen);
-      return new Promise<FakeGitHubCall>((resolve, reject) => {
-        const waiter: Waiter = {
-          matches,
-          resolve,
-          reject,
-          timer: setTimeout(() => {
-            waiters.delete(waiter);
-            const seenCalls = calls.map((c) => `${c.method} ${c.path} → ${c.status}`).join('\n  ') || '(none)';
-            reject(new Error(`fake GitHub: no ${method} ${String(pathPattern)} call within ${timeoutMs} ms; calls so far:\n  ${seenCalls}`));
-          }, timeoutMs),
-        };
-        waiters.add(waiter);
-      });
-    },
+    callsTo: log.callsTo,
+    waitForCall: log.waitForCall,
     addRepo,
     setRef,
     addCommit,
@@ -741,11 +693,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     deployments: (owner, repo) => [...(findRepo(owner, repo)?.deployments ?? [])],
     statuses: (owner, repo, deploymentId) => [...(findRepo(owner, repo)?.statuses.get(deploymentId) ?? [])],
     async close() {
-      for (const waiter of waiters) {
-        clearTimeout(waiter.timer);
-        waiter.reject(new Error('fake GitHub closed'));
-      }
-      waiters.clear();
+      log.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -26,8 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { readIncoming, type RecordedCall } from '../incoming.js';
+import { CallLog, listenLocal, matchesMethod, readIncoming, testPattern, type RecordedCall } from '../incoming.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -390,12 +389,6 @@ interface Fault {
   remaining: number;
 }
 
-interface Waiter {
-  matches: (call: FakeOctopusCall) => boolean;
-  resolve: (call: FakeOctopusCall) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
 
 interface TaskRuntime {
   task: ServerTask;
@@ -438,14 +431,7 @@ function sameId(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-function matchesMethod(expected: string, actual: string): boolean {
-  return expected === '*' || expected.toUpperCase() === actual.toUpperCase();
-}
 
-function testPattern(pattern: RegExp, path: string): boolean {
-  pattern.lastIndex = 0;
-  return pattern.test(path);
-}
 
 function slugify(name: string): string {
   return name
@@ -522,9 +508,9 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
   const apiKey = options.apiKey ?? DEFAULT_API_KEY;
   const serverVersion = options.version ?? '2024.1.0';
   const installationId = randomUUID();
-  const calls: FakeOctopusCall[] = [];
+  const log = new CallLog<FakeOctopusCall>('fake Octopus');
+  const calls = log.calls;
   const faults: Fault[] = [];
-  const waiters = new Set<Waiter>();
   const scripts: Array<{ states: OctopusTaskState[]; options: TaskScriptOptions }> = [];
   let baseUrl = '';
 
@@ -1562,23 +1548,13 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
   // -------------------------------------------------------------------------------------------
   // HTTP
 
-  function record(call: FakeOctopusCall): void {
-    calls.push(call);
-    for (const waiter of [...waiters]) {
-      if (!waiter.matches(call)) continue;
-      waiters.delete(waiter);
-      clearTimeout(waiter.timer);
-      waiter.resolve(call);
-    }
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { call, rawBody } = await readIncoming(req, baseUrl);
     const reply = respond(call, rawBody);
     call.status = reply.status;
     if (reply.status === 0) {
       res.destroy();
-      record(call);
+      log.record(call);
       return;
     }
     if (reply.text !== undefined) {
@@ -1588,7 +1564,7 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
       res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
     }
-    record(call);
+    log.record(call);
   }
 
   const server = createServer((req, res) => {
@@ -1604,39 +1580,15 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = await listenLocal(server);
 
   let closed: Promise<void> | undefined;
   return {
     url: baseUrl,
     apiKey,
     calls,
-    callsTo: (method, pathPattern) => calls.filter((call) => matchesMethod(method, call.method) && testPattern(pathPattern, call.path)),
-    waitForCall(method, pathPattern, predicate = () => true, timeoutMs = 5000) {
-      const matches = (call: FakeOctopusCall) => matchesMethod(method, call.method) && testPattern(pathPattern, call.path) && predicate(call);
-      const seen = calls.find(matches);
-      if (seen) return Promise.resolve(seen);
-      return new Promise<FakeOctopusCall>((resolve, reject) => {
-        const waiter: Waiter = {
-          matches,
-          resolve,
-          reject,
-          timer: setTimeout(() => {
-            waiters.delete(waiter);
-            const so = calls.map((c) => `${c.method} ${c.path} → ${c.status}`).join('\n  ') || '(none)';
-            reject(new Error(`fake Octopus: no ${method} ${String(pathPattern)} call within ${timeoutMs} ms; calls so far:\n  ${so}`));
-          }, timeoutMs),
-        };
-        waiters.add(waiter);
-      });
-    },
+    callsTo: log.callsTo,
+    waitForCall: log.waitForCall,
     addProject,
     addEnvironment,
     addPackageVersion,
@@ -1655,11 +1607,7 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
     emitSubscriptionEvent,
     close() {
       closed ??= new Promise<void>((resolve) => {
-        for (const waiter of waiters) {
-          clearTimeout(waiter.timer);
-          waiter.reject(new Error('fake Octopus closed'));
-        }
-        waiters.clear();
+        log.close();
         server.close(() => resolve());
         server.closeAllConnections();
       });

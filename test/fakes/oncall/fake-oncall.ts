@@ -33,8 +33,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { readIncoming, type RecordedCall } from '../incoming.js';
+import { CallLog, listenLocal, readIncoming, type RecordedCall } from '../incoming.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -212,14 +211,7 @@ function now(): string {
   return new Date().toISOString();
 }
 
-function matchesMethod(expected: string, actual: string): boolean {
-  return expected === '*' || expected.toUpperCase() === actual.toUpperCase();
-}
 
-function testPattern(pattern: RegExp, path: string): boolean {
-  pattern.lastIndex = 0;
-  return pattern.test(path);
-}
 
 function decodeSegment(segment: string): string | undefined {
   try {
@@ -296,7 +288,8 @@ export async function startFakeOnCall(options: FakeOnCallOptions = {}): Promise<
   const restKey = options.restKey ?? 'fake-rest-key-0123456789';
   const webhookTimeoutMs = options.webhookTimeoutMs ?? 5000;
 
-  const calls: FakeOnCallCall[] = [];
+  const log = new CallLog<FakeOnCallCall>('fake On-Call');
+  const calls = log.calls;
   const users = new Set<string>(['jdoe', 'asmith']);
   const teams: FakeOnCallTeam[] = [];
   const incidents: IncidentState[] = [];
@@ -578,7 +571,7 @@ export async function startFakeOnCall(options: FakeOnCallOptions = {}): Promise<
     const { call, rawBody } = await readIncoming(req, baseUrl);
     const reply = respond(call, rawBody);
     call.status = reply.status;
-    calls.push(call);
+    log.record(call);
     res.writeHead(reply.status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(reply.body));
   }
@@ -596,14 +589,7 @@ export async function startFakeOnCall(options: FakeOnCallOptions = {}): Promise<
     });
   });
 
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolveListen();
-    });
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = await listenLocal(server);
 
   let closing: Promise<void> | undefined;
   return {
@@ -612,7 +598,7 @@ export async function startFakeOnCall(options: FakeOnCallOptions = {}): Promise<
     apiKey,
     restKey,
     calls,
-    callsTo: (method, pathPattern) => calls.filter((call) => matchesMethod(method, call.method) && testPattern(pathPattern, call.path)),
+    callsTo: log.callsTo,
     alertUrl: (routingKey) => `${baseUrl}/integrations/generic/20131114/alert/${encodeURIComponent(restKey)}/${encodeURIComponent(routingKey)}`,
     addUser,
     addTeam,
