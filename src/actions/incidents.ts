@@ -32,9 +32,11 @@ export async function actOnIncident(ctx: ActionContext, actor: Actor, raw: z.inp
     await audit(ctx, actor, { action: `incident.${input.action}`, target: input.incident, outcome: 'denied', details: { reason: 'no on-call user' } });
     throw new DeckhandError(ErrorCode.Forbidden, `I don't know your Splunk On-Call user, so I can't ${verb} as you: add "${actor.id}: <username>" under oncall.users in the config.`);
   }
-  const known = /^\d+$/.test(input.incident) ? null : await ctx.store.getIncident(input.incident);
-  let number = /^\d+$/.test(input.incident) ? input.incident : known?.number ?? null;
-  let entityId = known?.entityId ?? (/^\d+$/.test(input.incident) ? null : input.incident);
+  // A number names the incident; anything else is the entity id of its alerts.
+  const byNumber = /^\d+$/.test(input.incident);
+  const known = byNumber ? null : await ctx.store.getIncident(input.incident);
+  let number = byNumber ? input.incident : (known?.number ?? null);
+  let entityId = byNumber ? null : input.incident;
   if (!number || !entityId) {
     // The webhook does not carry the number: find the open incident of the entity (or the entity of the number).
     const open = (await api.incidents()).filter((i) => (number ? i.incidentNumber === number : i.entityId === entityId));

@@ -83,7 +83,6 @@ export class DeploymentRunner implements DeploymentQueue {
     // The whole output is kept for the log URL; writes are chained so lines stay in order.
     let seq = 0;
     let logged = Promise.resolve();
-    let linked = deployment;
     const keep = (line: string, stream: 'stdout' | 'stderr') => {
       const entry = { seq: ++seq, stream, line, at: ctx.clock.now().toISOString() };
       logged = logged.then(() => ctx.store.appendLog(deployment.id, [entry])).catch((err) => ctx.logger.error({ err, deploymentId: deployment.id }, 'could not store a log line'));
@@ -95,13 +94,11 @@ export class DeploymentRunner implements DeploymentQueue {
           ctx.bus.output(deployment, line, stream);
         },
         signal: controller.signal,
-        link: async (external) => {
-          linked = await ctx.store.linkExternal(deployment.id, external);
-        },
+        link: async (external) => void (await ctx.store.linkExternal(deployment.id, external)),
       });
       await logged;
       const aborted = controller.signal.aborted;
-      await this.finish(linked, {
+      await this.finish(deployment, {
         state: result.ok ? 'succeeded' : aborted || result.cancelled ? 'cancelled' : 'failed',
         exitCode: result.exitCode,
         // A provider may say more about being stopped (Octopus: the task goes on there).
@@ -111,7 +108,7 @@ export class DeploymentRunner implements DeploymentQueue {
     } catch (err) {
       const error = asDeckhandError(err);
       ctx.logger.error({ err, deploymentId: deployment.id }, 'deployment provider failed');
-      await this.finish(linked, { state: 'failed', reason: error.message });
+      await this.finish(deployment, { state: 'failed', reason: error.message });
     } finally {
       this.controllers.delete(controller);
     }
