@@ -11,13 +11,13 @@ import { loadConfig } from './config/load-config.js';
 import { systemClock } from './core/clock.js';
 import { DeckhandError, ErrorCode, isDeckhandError } from './core/errors.js';
 import { jsonSchemas } from './cli/schema.js';
-import { findReaction, manualContext } from './cli/trigger.js';
+import { dryRun, findReaction, manualContext } from './cli/trigger.js';
 import { validate } from './cli/validate.js';
-import { previewActions } from './reactions/preview.js';
 import { createLogger } from './core/logger.js';
 import { loadReactions } from './reactions/load-reactions.js';
 import { openStore } from './store/open-store.js';
 import { githubAuthFromEnv } from './github/octokit.js';
+import { explainListenError } from './http/explain-listen-error.js';
 
 const usage = `Usage: deckhand                      start the bot (Slack when SLACK_BOT_TOKEN is set, else the terminal)
        deckhand validate             check deckhand.yaml and every reaction
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     const context = manualContext(reaction, values.payload, query, new Date());
     const baseDir = path.dirname(path.resolve(reactionsDir));
     if (values['dry-run']) {
-      process.stdout.write(`${JSON.stringify(previewActions(reaction, context, baseDir), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(dryRun(reaction, context, baseDir, config.secrets), null, 2)}\n`);
       await store.close();
       return;
     }
@@ -123,7 +123,13 @@ async function main(): Promise<void> {
       })
     : null;
 
-  const address = await deckhand.http.listen({ port: env.PORT, host: env.HOST });
+  // On the terminal (a laptop) nothing from outside needs to reach /triggers or /api: loopback only,
+  // unless HOST says otherwise. On Slack Deckhand is a server: all interfaces.
+  const host = env.HOST ?? (slack ? '0.0.0.0' : '127.0.0.1');
+  const address = await deckhand.http.listen({ port: env.PORT, host }).catch(async (err: unknown) => {
+    await deckhand.close(async () => slack?.stop()).catch(() => {});
+    throw explainListenError(err, env.PORT, host);
+  });
   if (!env.DECKHAND_PUBLIC_URL) publicUrl = `http://localhost:${new URL(address).port}`;
   logger.info({ address, config: config.file, adapter: slack ? `slack (${slack.mode})` : 'shell' }, 'deckhand started');
 

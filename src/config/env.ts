@@ -6,7 +6,8 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 const envObject = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Interface to listen on; default 127.0.0.1 on the terminal, 0.0.0.0 on Slack (see main.ts). */
+  HOST: z.string().min(1).optional(),
   DATABASE_URL: z.string().min(1).default('sqlite:./data/deckhand.db'),
   DECKHAND_CONFIG: z.string().min(1).optional(),
   DECKHAND_DATA_DIR: z.string().min(1).default('./data'),

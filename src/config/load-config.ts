@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
+import { explainIssue } from './explain-issue.js';
 import { configFileSchema } from './schema.js';
 import { substituteReferences } from './substitute.js';
 import { formatPath, parseYamlWithPositions, positionOf } from './yaml-errors.js';
@@ -58,7 +59,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
   const result = configFileSchema.safeParse(substituted.value);
   if (!result.success) {
-    return fail(result.error.issues.map((issue) => `${at(issue.path)}: ${formatPath(issue.path) || '(top level)'}: ${issueMessage(issue)}`));
+    return fail(result.error.issues.map((issue) => `${at(issue.path)}: ${formatPath(issue.path) || '(top level)'}: ${explainIssue(issue, substituted.value, configFileSchema)}`));
   }
 
   const dir = path.dirname(file);
@@ -115,6 +116,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       rooms: def.rooms,
       urls: def.urls,
       autoDeploy: def.auto_deploy.map((r) => ({ branch: r.branch, environment: r.environment, requiredContexts: r.required_contexts })),
+      github: { runDeployments: def.github.run_deployments },
     };
   }
   if (problems.length > 0) fail(problems);
@@ -133,12 +135,6 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   });
 }
 
-
-/** zod reports a bad record key as "Invalid key in record" with the reason nested inside. */
-function issueMessage(issue: { message: string; code?: string; issues?: ReadonlyArray<{ message: string }> }): string {
-  const nested = issue.code === 'invalid_key' ? issue.issues?.[0]?.message : undefined;
-  return nested ? `bad name: ${nested}` : issue.message;
-}
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import cron from 'node-cron';
 import { substituteReferences } from '../config/substitute.js';
+import { explainIssue } from '../config/explain-issue.js';
 import { formatPath, parseYamlWithPositions, positionOf } from '../config/yaml-errors.js';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import { reactionFileSchema, type ReactionFile } from './schema.js';
@@ -72,7 +73,7 @@ export function parseReaction(text: string, file: string, env: NodeJS.ProcessEnv
   const substituted = substituteReferences(yaml.parsed.value ?? {}, env);
   if (substituted.problems.length > 0) return { problems: substituted.problems.map((p) => `${at(p.path)}: ${p.message}`), warnings: [] };
   const parsed = reactionFileSchema.safeParse(substituted.value);
-  if (!parsed.success) return { problems: parsed.error.issues.map((i) => `${at(i.path)}: ${i.message}`), warnings: [] };
+  if (!parsed.success) return { problems: parsed.error.issues.map((i) => `${at(i.path)}: ${explainIssue(i, substituted.value, reactionFileSchema)}`), warnings: [] };
 
   const data = parsed.data;
   const problems: string[] = [];
@@ -93,7 +94,7 @@ export function parseReaction(text: string, file: string, env: NodeJS.ProcessEnv
     warnings.push(`${at(['on'])}: no "where:" filter, so "${name}" runs for every ${[data.on && 'event' in data.on ? data.on.event : []].flat().join(' / ')} of every app`);
   }
   if ('schedule' in data.on && !cron.validate(data.on.schedule)) {
-    problems.push(`${at(['on', 'schedule'])}: "${data.on.schedule}" is not a cron expression (minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5")`);
+    problems.push(`${at(['on', 'schedule'])}: "${data.on.schedule}" is not a cron expression ([second] minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5", or "*/30 * * * * *" for every 30 seconds)`);
   }
   // Templates are checked now, not when the first event arrives.
   for (const [where, value] of [...strings(data.do, ['do']), ...(data.once_per ? [[['once_per'], data.once_per] as [PropertyKey[], string]] : [])]) {

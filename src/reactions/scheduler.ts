@@ -4,9 +4,23 @@ import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/types.js';
 import type { Reaction } from './load-reactions.js';
 
+/** A six-field expression ("*\/10 * * * * *") names seconds; five fields tick at most once a minute. */
+export function hasSecondsField(expression: string): boolean {
+  return expression.trim().split(/\s+/).length === 6;
+}
+
+/**
+ * The identity of one tick: the time it was scheduled for, to the expression's precision. Every
+ * replica that fires the same tick computes the same value, however late its timer ran.
+ */
+export function tickOf(scheduledFor: Date, expression: string): string {
+  const unit = hasSecondsField(expression) ? 1_000 : 60_000;
+  return new Date(Math.floor(scheduledFor.getTime() / unit) * unit).toISOString();
+}
+
 /**
  * Schedules: node-cron says when; the store says who. Each tick becomes a job whose key is
- * (reaction, minute), so with several replicas exactly one of them creates it.
+ * (reaction, tick), so with several replicas exactly one of them creates it.
  */
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
@@ -18,7 +32,8 @@ export class Scheduler {
   start(): void {
     for (const reaction of this.options.reactions) {
       if (!('schedule' in reaction.on)) continue;
-      const task = cron.schedule(reaction.on.schedule, () => void this.fire(reaction.name, this.options.clock.now()), {
+      // context.date is the time the tick was scheduled for, not when the timer happened to run.
+      const task = cron.schedule(reaction.on.schedule, (context) => void this.fire(reaction.name, context.date), {
         timezone: reaction.on.timezone,
         name: `deckhand:${reaction.name}`,
       });
@@ -27,8 +42,10 @@ export class Scheduler {
   }
 
   /** Records one tick of a schedule (called by cron, or by tests with an injected time). Resolves true if this call created it. */
-  async fire(name: string, at: Date): Promise<boolean> {
-    const tick = new Date(Math.floor(at.getTime() / 60_000) * 60_000).toISOString();
+  async fire(name: string, scheduledFor: Date): Promise<boolean> {
+    const reaction = this.options.reactions.find((r) => r.name === name);
+    const expression = reaction && 'schedule' in reaction.on ? reaction.on.schedule : '* * * * *';
+    const tick = tickOf(scheduledFor, expression);
     try {
       const job = await this.options.store.enqueueJob({ type: 'tick', key: `tick:${name}:${tick}`, payload: { reaction: name, tick }, runAt: this.options.clock.now().toISOString(), maxAttempts: 3 });
       if (job) this.options.wake();

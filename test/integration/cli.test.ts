@@ -33,10 +33,54 @@ describe('deckhand validate / trigger / schema', () => {
     writeFileSync(path.join(cwd, 'payload.json'), JSON.stringify({ name: 'api', version: 'v7' }));
     const result = run(cwd, ['trigger', 'announce', '--payload', 'payload.json', '--query', 'env=prod', '--dry-run'], { PKG_KEY: 'pkg-key-0123456789abc' });
     expect(result.status).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual([{ chat: { channel: '#rel', text: 'new api for prod' } }, { deploy: { app: 'hello', ref: 'v7', environment: 'staging' } }]);
+    expect(JSON.parse(result.stdout)).toEqual({
+      reaction: 'announce',
+      fires: true,
+      why: 'no where/unless filter: it fires for every trigger',
+      actions: [{ chat: { channel: '#rel', text: 'new api for prod' } }, { deploy: { app: 'hello', ref: 'v7', environment: 'staging' } }],
+    });
     const missing = run(cwd, ['trigger', 'nope', '--dry-run'], { PKG_KEY: 'pkg-key-0123456789abc' });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('No reaction called "nope". Reactions: announce.');
+    const unnamed = run(cwd, ['trigger'], { PKG_KEY: 'pkg-key-0123456789abc' });
+    expect(unnamed.status).toBe(1);
+    expect(unnamed.stderr).toContain('Name the reaction to run: deckhand trigger <reaction>');
+    expect(unnamed.stderr).toContain('Reactions: announce.');
+    expect(unnamed.stderr).not.toContain('""');
+  });
+
+  test('trigger --dry-run masks secrets as *** and says whether where/unless let the payload through', () => {
+    const cwd = workspace(`on:
+  event: deployment.succeeded
+  where: { app: hello }
+  unless: { environment: sandbox }
+do:
+  - http:
+      url: "https://api.newrelic.example/v2/applications/\${env.NR_APP}/deployments.json?key=\${secret.NEW_RELIC_API_KEY}"
+      headers: { X-Api-Key: "\${secret.NEW_RELIC_API_KEY}" }
+      json: { deployment: { revision: "{{ deployment.ref }}", note: "key \${secret.NEW_RELIC_API_KEY}" } }
+`);
+    const env = { NEW_RELIC_API_KEY: 'NRAK-SECRETSECRET0123', NR_APP: '42' };
+    const payload = (data: unknown) => {
+      const file = path.join(cwd, `p${Math.random()}.json`);
+      writeFileSync(file, JSON.stringify(data));
+      return file;
+    };
+    const fires = run(cwd, ['trigger', 'announce', '--dry-run', '--payload', payload({ deployment: { app: 'hello', environment: 'staging', ref: 'v1' } })], env);
+    expect(fires.status).toBe(0);
+    expect(fires.stdout).not.toContain('NRAK-SECRETSECRET0123');
+    const report = JSON.parse(fires.stdout) as { fires: boolean; why: string; actions: Array<{ http: { url: string; headers: Record<string, string>; json: unknown } }> };
+    expect(report).toMatchObject({ fires: true, why: 'the where: filter matches' });
+    expect(report.actions[0]?.http).toEqual({
+      method: 'POST',
+      url: 'https://api.newrelic.example/v2/applications/42/deployments.json?key=***',
+      headers: { 'X-Api-Key': '***' },
+      json: { deployment: { revision: 'v1', note: 'key ***' } },
+    });
+    const otherApp = JSON.parse(run(cwd, ['trigger', 'announce', '--dry-run', '--payload', payload({ deployment: { app: 'web', environment: 'staging' } })], env).stdout) as { fires: boolean; why: string };
+    expect(otherApp).toMatchObject({ fires: false, why: 'the where: filter does not match this payload' });
+    const sandbox = JSON.parse(run(cwd, ['trigger', 'announce', '--dry-run', '--payload', payload({ deployment: { app: 'hello', environment: 'sandbox' } })], env).stdout) as { fires: boolean; why: string };
+    expect(sandbox).toMatchObject({ fires: false, why: 'the unless: filter matches this payload' });
   });
 
   test('secrets come from DECKHAND_SECRETS_FILE (never the YAML); a missing secrets file is an error', () => {

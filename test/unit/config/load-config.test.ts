@@ -58,7 +58,20 @@ describe('parseConfig', () => {
 
   test('a misspelled key is refused with its line', () => {
     const err = problemOf(base.replace('timeout: 90s', 'timeuot: 90s'));
-    expect(err.message).toMatch(/deckhand\.yaml:7:\d+: apps\.hello\.provider: Unrecognized key: "timeuot"/);
+    expect(err.message).toMatch(/deckhand\.yaml:7:\d+: apps\.hello\.provider: unknown key "timeuot": did you mean "timeout"\?/);
+  });
+
+  test('misspelt keys get "did you mean", at the top level and deep down; far-off keys list the known ones', () => {
+    expect(problemOf(base.replace('environments:\n  staging', 'enviroments:\n  staging')).message).toContain('(top level): unknown key "enviroments": did you mean "environments"?');
+    expect(problemOf(base.replace('    environments: [staging', '    notfy: "#ops"\n    environments: [staging')).message).toContain('apps.hello: unknown key "notfy": did you mean "notify"?');
+    expect(problemOf(base.replace('production: {}', 'production: { protectd: true }')).message).toContain('environments.production: unknown key "protectd": did you mean "protected"?');
+    expect(problemOf(base.replace('production: {}', 'production: { colour: red }')).message).toMatch(/unknown key "colour" \(known keys here: aliases, protected, approvers, /);
+  });
+
+  test('yes/no where true/false is meant says how YAML read it', () => {
+    expect(problemOf(base.replace('production: {}', 'production: { protected: yes }')).message).toContain(
+      'environments.production.protected: expected true or false, got "yes" (YAML 1.2 reads yes as text): write true or false, without quotes',
+    );
   });
 
   test('bad values say what to write', () => {
