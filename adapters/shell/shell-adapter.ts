@@ -1,12 +1,13 @@
 import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { deploymentDuration, deploymentTitle } from '../../src/chat/format.js';
+import { deploymentOutcome, deploymentTitle } from '../../src/chat/format.js';
 import type { ChatPort } from '../../src/chat/chat-port.js';
 import type { AnyEvent } from '../../src/core/events.js';
 import { lockTarget } from '../../src/core/locks.js';
 import { logLinkFor } from '../../src/http/deployment-log-route.js';
 import type { ChatMessage, ChatReply } from '../../src/router/types.js';
 import type { Deployment } from '../../src/store/types.js';
+import { terminalSafe } from './terminal-safe.js';
 
 export interface ShellAdapterOptions {
   input: Readable;
@@ -25,6 +26,7 @@ export interface ShellAdapterOptions {
 /**
  * The terminal adapter: one command per line, replies and deployment notices on stdout.
  * Lines are handled one after another, so piped input gives a deterministic conversation.
+ * Control characters in anything printed are shown as escapes (see terminal-safe.ts).
  */
 export class ShellAdapter {
   readonly name = 'shell';
@@ -68,7 +70,7 @@ export class ShellAdapter {
         this.notice(event.data.deployment, 'started');
         break;
       case 'deployment.succeeded':
-        this.notice(event.data.deployment, `succeeded in ${deploymentDuration(event.data.deployment) ?? '?'}`);
+        this.notice(event.data.deployment, deploymentOutcome(event.data.deployment));
         break;
       case 'deployment.failed':
       case 'deployment.cancelled': {
@@ -131,8 +133,10 @@ export class ShellAdapter {
     this.print(`[deploy] ${deploymentTitle(deployment)}: ${status}`);
   }
 
-  private print(text: string): void {
+  /** Every line goes out through here, so nothing from a payload reaches the terminal as a control sequence. */
+  private print(raw: string): void {
     const output = this.options.output;
+    const text = terminalSafe(raw);
     if (!this.prompt) {
       output.write(`${text}\n`);
       return;

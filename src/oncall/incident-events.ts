@@ -24,6 +24,8 @@ export function incidentUpdate(fields: Record<string, string>, at: string): Inci
     title: fields.entity_display_name || null,
     message: fields.state_message || null,
     routingKey: fields.routing_key || null,
+    // ack_author is the only author field an alert carries (for ACKNOWLEDGEMENT and RECOVERY alike); a
+    // recovery without one (a monitoring tool's all-clear) names no one, and the store keeps it that way.
     by: phase === 'triggered' ? null : fields.ack_author || null,
   };
 }

@@ -14,7 +14,7 @@ export interface Incident {
   title: string;
   message: string | null;
   routingKey: string | null;
-  /** Who acknowledged or resolved it. */
+  /** Who moved it to its current phase (acknowledged or resolved it), when that change named someone; null otherwise. */
   by: string | null;
   updatedAt: string;
 }

@@ -1,6 +1,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { ShellAdapter } from '../../adapters/shell/shell-adapter.js';
 import { projectRoot } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { loadReactions } from '../../src/reactions/load-reactions.js';
@@ -233,6 +235,97 @@ describe('Octopus Deploy as a provider', () => {
       expect(await h.store.getDeployment(own.id)).toMatchObject({ state: 'running', provider: 'octopus' });
       expect((await h.store.listEvents({ afterId: 0, limit: 1000 })).length).toBe(eventsBefore);
     });
+
+    test('a deployment known only from its DeploymentSucceeded event: the terminal says "succeeded", not "succeeded in ?"', async () => {
+      const output = new PassThrough();
+      let printed = '';
+      output.on('data', (chunk: Buffer) => (printed += chunk.toString('utf8')));
+      const shell = new ShellAdapter({ input: new PassThrough(), output, user: 'shell:tester', botName: 'deckhand' });
+      const unsubscribe = h.deckhand.bus.subscribe(shell.onEvent);
+      try {
+        const release = octopus.addRelease('Core Web', '1.9.0');
+        const response = await fetch(`${octopus.url}/api/Spaces-1/deployments`, { method: 'POST', headers: { 'x-octopus-apikey': octopus.apiKey, 'content-type': 'application/json' }, body: JSON.stringify({ ReleaseId: release.Id, EnvironmentId: 'Environments-1' }) });
+        const deployment = (await response.json()) as { Id: string; TaskId: string };
+        await octopus.emitSubscriptionEvent(hook, { category: 'DeploymentSucceeded', relatedDocumentIds: [deployment.Id, 'Projects-1', release.Id, 'Environments-1', deployment.TaskId], username: 'erin' });
+        // Not settle(): the test before leaves Deckhand's own deployment running.
+        await until(async () => (await h.store.findByExternal('octopus', deployment.Id))?.state === 'succeeded', 'the mirrored deployment');
+        const mirror = await h.store.findByExternal('octopus', deployment.Id);
+        expect(mirror).toMatchObject({ state: 'succeeded', startedAt: null, ref: '1.9.0' });
+        await until(() => printed.includes(`[deploy] #${mirror!.id} web/1.9.0 to staging: succeeded`), 'the terminal notice');
+        expect(printed).toContain(`[deploy] #${mirror!.id} web/1.9.0 to staging: succeeded\n`);
+        expect(printed).not.toContain('succeeded in');
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+});
+
+describe('Octopus: the release a ref names', () => {
+  /** A fresh fake Octopus (set up by `seed`) and a Deckhand whose app web uses project Core Web with `provider` options. */
+  async function deployWith(seed: (octopus: FakeOctopus) => void, provider: string, text: string) {
+    const octopus = await startFakeOctopus();
+    seed(octopus);
+    const cfg = parseConfig(
+      `
+environments: { staging: {} }
+apps:
+  web: { provider: { octopus: { project: "Core Web", poll: 20ms${provider} } }, environments: [staging] }
+roles: { deployers: { members: [alice], may: ["deploy:*"] } }
+`,
+      path.join(projectRoot, 'deckhand.octopus-refs.yaml'),
+      {},
+    );
+    const h = await startInProcess({ config: cfg, octopus: { url: octopus.url, apiKey: octopus.apiKey, space: 'Spaces-1', webhookHeader: 'X-Deckhand-Secret' }, listen: false });
+    try {
+      const reply = await h.deckhand.dispatcher.handle({ id: 'r1', user: 'alice', room: '#ops', text, isDirect: true, adapter: 'test' });
+      await h.deckhand.runner.idle();
+      const deployed = octopus.callsTo('POST', /\/deployments$/).map((c) => octopus.releases().find((r) => r.Id === (c.body as { ReleaseId: string }).ReleaseId)?.Version);
+      return { reply, deployed, calls: octopus.calls.map((c) => `${c.method} ${c.path}`), deployments: await h.store.listDeployments({ app: 'web' }) };
+    } finally {
+      await h.close();
+      await octopus.close();
+    }
+  }
+
+  /** The default channel's 1.5.0 and 1.6.0, then a newer hotfix release in a Hotfix channel. */
+  const withHotfix = (octopus: FakeOctopus) => {
+    octopus.addChannel('Core Web', { name: 'Hotfix' });
+    octopus.addRelease('Core Web', '1.5.0');
+    octopus.addRelease('Core Web', '1.6.0');
+    octopus.addRelease('Core Web', '1.7.0-hotfix.1', { channel: 'Hotfix' });
+  };
+
+  test('an app that names no channel: "latest" is the newest release of the project\'s default channel, not a newer hotfix', async () => {
+    const { reply, deployed, deployments } = await deployWith(withHotfix, '', 'deploy web to staging');
+    expect(reply?.text).toMatch(/^Deployment #1 web\/1\.6\.0 to staging queued\./);
+    expect(deployed).toEqual(['1.6.0']);
+    expect(deployments[0]).toMatchObject({ ref: '1.6.0', state: 'succeeded' });
+  });
+
+  test('an app on the Hotfix channel: "latest" is that channel\'s newest', async () => {
+    const { reply, deployed } = await deployWith(withHotfix, ', channel: Hotfix', 'deploy web to staging');
+    expect(reply?.text).toMatch(/^Deployment #1 web\/1\.7\.0-hotfix\.1 to staging queued\./);
+    expect(deployed).toEqual(['1.7.0-hotfix.1']);
+  });
+
+  test('a channel without releases says so; nothing is queued', async () => {
+    const { reply, deployments } = await deployWith((o) => {
+      o.addChannel('Core Web', { name: 'Hotfix' });
+      o.addRelease('Core Web', '1.6.0');
+    }, ', channel: Hotfix', 'deploy web to staging');
+    expect(reply).toMatchObject({ tone: 'error', text: 'web has no release in its Octopus channel Hotfix yet: "create release web <version>" first.' });
+    expect(deployments).toEqual([]);
+  });
+
+  test('a version is looked up exactly: 2.0.1 is found though 31 newer versions contain "2.0.1"', async () => {
+    const { reply, deployed, calls } = await deployWith((o) => {
+      o.addRelease('Core Web', '2.0.1');
+      for (let patch = 100; patch <= 130; patch++) o.addRelease('Core Web', `2.0.${patch}`);
+    }, '', 'deploy web 2.0.1 to staging');
+    expect(reply?.text).toMatch(/^Deployment #1 web\/2\.0\.1 to staging queued\./);
+    expect(deployed).toEqual(['2.0.1']);
+    expect(calls).toContain('GET /api/Spaces-1/projects/Projects-1/releases/2.0.1');
   });
 });
 

@@ -1,6 +1,9 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { ShellAdapter } from '../../adapters/shell/shell-adapter.js';
+import { incidentMessage } from '../../adapters/slack/incident-blocks.js';
 import { projectRoot } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { victorOpsSignature } from '../../src/oncall/signature.js';
@@ -135,6 +138,53 @@ describe('Splunk On-Call: incidents in, acknowledge / resolve out, who is on cal
     await oncall.alert({ message_type: 'CRITICAL', entity_id: 'deckhand/api/production', entity_display_name: 'api failed again', routing_key: 'deploys' });
     await settle();
     expect(await h.store.getIncident('deckhand/api/production')).toMatchObject({ phase: 'triggered', generation: 2, title: 'api failed again', number: null });
+  });
+
+  test('a recovery that names no one is "resolved", not "resolved by" whoever acknowledged; one that names someone credits them', async () => {
+    const entity = 'queue/backlog';
+    // What the terminal adapter prints for the incident events, as Deckhand runs it on a terminal.
+    const output = new PassThrough();
+    let printed = '';
+    output.on('data', (chunk: Buffer) => (printed += chunk.toString('utf8')));
+    const shell = new ShellAdapter({ input: new PassThrough(), output, user: 'shell:tester', botName: 'deckhand' });
+    const unsubscribe = h.deckhand.bus.subscribe(shell.onEvent);
+    try {
+      await oncall.alert({ message_type: 'CRITICAL', entity_id: entity, entity_display_name: 'Queue backlog', routing_key: 'ops' });
+      await settle();
+      expect((await say(`ack ${entity}`))?.text).toMatch(/^Incident \d+ acknowledged as jdoe\.$/);
+      await settle();
+      const number = (await h.store.getIncident(entity))!.number!;
+      expect(await h.store.getIncident(entity)).toMatchObject({ phase: 'acknowledged', by: 'jdoe' });
+
+      // The monitoring tool's all-clear: a RECOVERY alert without ack_author, back through the signed webhook.
+      await oncall.alert({ message_type: 'RECOVERY', entity_id: entity, routing_key: 'ops' });
+      await settle();
+      const recovery = (await oncall.webhookResponses()).at(-1);
+      expect(recovery).toMatchObject({ status: 202, fields: { message_type: 'RECOVERY', entity_id: entity } });
+      expect(recovery?.fields).not.toHaveProperty('ack_author');
+      const resolved = await h.store.getIncident(entity);
+      expect(resolved).toMatchObject({ phase: 'resolved', by: null, number, generation: 1 });
+      const resolvedEvent = (await h.store.listEvents({ type: 'incident.resolved', afterId: 0, limit: 1000 })).at(-1);
+      expect(resolvedEvent?.data).toMatchObject({ source: 'splunk-oncall', incident: { entityId: entity, phase: 'resolved', by: null } });
+      expect(incidentMessage(resolved!).text).toBe(`Incident ${number}: Queue backlog — resolved`);
+      expect(JSON.stringify(incidentMessage(resolved!).blocks)).not.toContain('jdoe');
+      await until(() => printed.includes(`[incident ${number}] Queue backlog: resolved`), 'the terminal notice');
+      expect(printed).toContain(`[incident ${number}] Queue backlog: resolved\n`);
+      expect(printed).not.toContain('resolved by');
+
+      // The next incident of the entity, resolved by an alert that names its author.
+      await oncall.alert({ message_type: 'CRITICAL', entity_id: entity, entity_display_name: 'Queue backlog again', routing_key: 'ops' });
+      await settle();
+      await oncall.alert({ message_type: 'RECOVERY', entity_id: entity, routing_key: 'ops', ack_author: 'asmith' });
+      await settle();
+      const credited = await h.store.getIncident(entity);
+      expect(credited).toMatchObject({ phase: 'resolved', by: 'asmith', generation: 2 });
+      expect(incidentMessage(credited!).text).toBe('Incident: Queue backlog again — resolved by asmith');
+      await until(() => printed.includes('[incident] Queue backlog again: resolved'), 'the second terminal notice');
+      expect(printed).toContain('[incident] Queue backlog again: resolved by asmith\n');
+    } finally {
+      unsubscribe();
+    }
   });
 
   test('who is on call, per team, in either spelling of the API; a rate limit is explained', async () => {

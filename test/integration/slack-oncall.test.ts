@@ -95,4 +95,22 @@ oncall:
     expect((resolved.blocks as Blocks).some((b) => b.type === 'actions')).toBe(false);
     expect(slack.messages('C0INCIDENT')).toHaveLength(1);
   }, 30_000);
+
+  test('acknowledged by jdoe, then a RECOVERY alert that names no one: the message says "resolved", not "resolved by jdoe"', async () => {
+    await oncall.alert({ message_type: 'CRITICAL', entity_id: 'cpu/web-1', entity_display_name: 'CPU hot on web-1', routing_key: 'ops' });
+    const post = await slack.waitForCall('chat.postMessage', (c) => c.body.channel === 'C0INCIDENT' && String(c.body.text).includes('CPU hot on web-1'), 10_000);
+    const posted = slack.messages('C0INCIDENT').find((m) => m.text === String(post.body.text))!;
+    const actions = (posted.blocks as Blocks).find((b) => b.type === 'actions')!;
+    const ack = actions.elements![0]!;
+    const click = blockActionsRequest({ userId: 'U0ALICE', channelId: 'C0INCIDENT', message: { ts: posted.ts }, actions: [{ action_id: ack.action_id, block_id: actions.block_id!, value: ack.value }] });
+    expect((await postToBolt(events, secret, click)).status).toBe(200);
+    await slack.waitForCall('chat.update', (c) => c.body.ts === posted.ts && String(c.body.text).endsWith('acknowledged by jdoe'), 10_000);
+
+    await oncall.alert({ message_type: 'RECOVERY', entity_id: 'cpu/web-1', routing_key: 'ops' });
+    await slack.waitForCall('chat.update', (c) => c.body.ts === posted.ts && String(c.body.text).includes('resolved'), 10_000);
+    const number = oncall.incidents().find((i) => i.entityId === 'cpu/web-1')!.incidentNumber;
+    const resolved = slack.message('C0INCIDENT', posted.ts)!;
+    expect(resolved.text).toBe(`Incident ${number}: CPU hot on web-1 — resolved`);
+    expect(JSON.stringify(resolved.blocks)).not.toContain('jdoe');
+  }, 30_000);
 });

@@ -136,10 +136,28 @@ export class OctopusClient {
     return found;
   }
 
-  /** Releases of a project, newest first; `version` narrows to that version. */
-  async releases(spaceId: string, projectId: string, options: { version?: string; take?: number } = {}): Promise<OctopusRelease[]> {
-    const page = await this.get<Collection<OctopusRelease>>(`/api/${spaceId}/projects/${projectId}/releases`, { searchByVersion: options.version, take: options.take ?? 30 });
-    return options.version === undefined ? page.Items : page.Items.filter((r) => r.Version === options.version);
+  /**
+   * Releases of one channel of a project, newest first. Asking Octopus for the channel's own list
+   * (the project's Releases link has no channel filter) means releases of other channels can
+   * neither be picked nor crowd the channel's out of the page.
+   */
+  async channelReleases(spaceId: string, projectId: string, channelId: string, options: { take?: number } = {}): Promise<OctopusRelease[]> {
+    const page = await this.get<Collection<OctopusRelease>>(`/api/${spaceId}/projects/${projectId}/channels/${encodeURIComponent(channelId)}/releases`, { take: options.take ?? 30 });
+    return page.Items;
+  }
+
+  /**
+   * The release of a project with exactly this version, or null (Octopus answers 404). Not
+   * searchByVersion: that matches parts of versions, so newer releases containing "2.0.1" could
+   * fill the page and hide release 2.0.1 itself.
+   */
+  async releaseByVersion(spaceId: string, projectId: string, version: string): Promise<OctopusRelease | null> {
+    try {
+      return await this.get<OctopusRelease>(`/api/${spaceId}/projects/${projectId}/releases/${encodeURIComponent(version)}`);
+    } catch (err) {
+      if ((err as DeckhandError).details?.status === 404) return null;
+      throw err;
+    }
   }
 
   async cancelTask(taskId: string): Promise<void> {

@@ -152,19 +152,22 @@ export class OctopusProvider implements DeploymentProvider {
     }
   }
 
-  /** The release a ref names: "latest" (the newest of the app's channel) or an exact version. */
+  /**
+   * The release a ref names: "latest" is the newest of the app's channel (the project's default
+   * channel when the app names none, as for "create release"; never a release of another channel,
+   * such as a hotfix); anything else is an exact version, of whichever channel.
+   */
   private async release(app: AppConfig, ref: string): Promise<OctopusRelease> {
     const octopus = octopusOf(app);
     const space = await this.client.spaceId(octopus.space);
     const project = await this.client.project(space, octopus.project);
     if (ref === 'latest') {
-      const channel = octopus.channel ? await this.client.channel(space, project.Id, octopus.channel) : null;
-      const releases = await this.client.releases(space, project.Id, { take: 30 });
-      const newest = releases.find((r) => !channel || r.ChannelId === channel.Id);
-      if (!newest) throw new DeckhandError(ErrorCode.NotFound, `${app.name} has no release in Octopus yet: "create release ${app.name} <version>" first.`);
+      const channel = await this.client.channel(space, project.Id, octopus.channel);
+      const [newest] = await this.client.channelReleases(space, project.Id, channel.Id, { take: 1 });
+      if (!newest) throw new DeckhandError(ErrorCode.NotFound, `${app.name} has no release in its Octopus channel ${channel.Name} yet: "create release ${app.name} <version>" first.`);
       return newest;
     }
-    const [found] = await this.client.releases(space, project.Id, { version: ref });
+    const found = await this.client.releaseByVersion(space, project.Id, ref);
     if (!found) throw new DeckhandError(ErrorCode.NotFound, `${app.name} has no release ${ref} in Octopus: "create release ${app.name} ${ref}" first, or "deploy ${app.name}" for the latest.`);
     return found;
   }

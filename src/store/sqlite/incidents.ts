@@ -55,7 +55,8 @@ export function applyIncidentUpdate(prepare: Prepare, update: IncidentUpdate): {
       title: update.title ?? base.title ?? update.entityId,
       message: update.message ?? base.message ?? null,
       routingKey: update.routingKey ?? base.routingKey ?? null,
-      by: update.by ?? (update.phase === 'triggered' ? null : (base.by ?? null)),
+      // Who made this change, never carried over: a recovery that names no one was not resolved by whoever acknowledged.
+      by: update.phase === 'triggered' ? null : (update.by ?? null),
       at: update.at,
     }) as IncidentRow;
     return toIncident(row);

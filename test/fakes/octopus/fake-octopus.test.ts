@@ -533,4 +533,47 @@ describe('fake Octopus', () => {
     expect(octopus.addRelease(id, '2.0.0')).toEqual({ Id: 'Releases-1', Version: '2.0.0' });
     expect(() => octopus.addRelease('billing-api', '2.0.0')).toThrow(/already/);
   });
+
+  it('models channels: one default, releases in a channel, each channel\'s own newest-first list', async () => {
+    const hotfix = octopus.addChannel('Core Web', { name: 'Hotfix' });
+    expect(hotfix).toBe('Channels-2');
+    octopus.addRelease('Core Web', '1.6.0');
+    octopus.addRelease('Core Web', '1.7.0-hotfix.1', { channel: 'Hotfix' });
+    const channels = await get<Collection<{ Id: string; Name: string; IsDefault: boolean; Links: Record<string, string> }>>('/api/Spaces-1/projects/Projects-1/channels');
+    expect(channels.body.Items.map((c) => [c.Id, c.Name, c.IsDefault])).toEqual([['Channels-1', 'Default', true], ['Channels-2', 'Hotfix', false]]);
+    expect(channels.body.Items[1]?.Links.Releases).toBe('/api/Spaces-1/projects/Projects-1/channels/Channels-2/releases{?skip,take,searchByVersion}');
+
+    const all = await get<Collection<Release>>('/api/Spaces-1/projects/Projects-1/releases');
+    expect(all.body.Items.map((r) => [r.Version, r.ChannelId])).toEqual([['1.7.0-hotfix.1', 'Channels-2'], ['1.6.0', 'Channels-1']]);
+    const ofDefault = await get<Collection<Release>>('/api/Spaces-1/projects/Projects-1/channels/Channels-1/releases?take=1');
+    expect(ofDefault.body.Items.map((r) => r.Version)).toEqual(['1.6.0']);
+    const ofHotfix = await get<Collection<Release>>('/api/Spaces-1/projects/core-web/channels/channels-2/releases');
+    expect(ofHotfix.body.Items.map((r) => r.Version)).toEqual(['1.7.0-hotfix.1']);
+    expect((await get('/api/Spaces-1/projects/Projects-1/channels/Channels-9/releases')).status).toBe(404);
+
+    // A new default channel takes over; the old one stops being the default.
+    octopus.addChannel('Core Web', { name: 'Stable', isDefault: true });
+    octopus.addRelease('Core Web', '2.0.0');
+    const after = await get<Collection<{ Name: string; IsDefault: boolean }>>('/api/Spaces-1/projects/Projects-1/channels');
+    expect(after.body.Items.filter((c) => c.IsDefault).map((c) => c.Name)).toEqual(['Stable']);
+    expect(octopus.releases().at(-1)?.ChannelId).toBe('Channels-3');
+    expect(() => octopus.addRelease('Core Web', '2.0.1', { channel: 'Nightly' })).toThrow(/no channel "Nightly"/);
+  });
+
+  it('finds a release by its exact version (404 when absent); searchByVersion matches any part of a version', async () => {
+    for (const version of ['2.0.1', '2.0.10', '12.0.1', '3.0.0']) octopus.addRelease('Core Web', version);
+    const search = await get<Collection<Release>>('/api/Spaces-1/projects/Projects-1/releases?searchByVersion=2.0.1');
+    expect(search.body.Items.map((r) => r.Version)).toEqual(['12.0.1', '2.0.10', '2.0.1']);
+    const page = await get<Collection<Release>>('/api/Spaces-1/projects/Projects-1/releases?searchByVersion=2.0.1&take=2');
+    expect(page.body).toMatchObject({ TotalResults: 3, Items: [{ Version: '12.0.1' }, { Version: '2.0.10' }] });
+
+    const exact = await get<Release>('/api/Spaces-1/projects/Projects-1/releases/2.0.1');
+    expect(exact.status).toBe(200);
+    expect(exact.body).toMatchObject({ Id: 'Releases-1', Version: '2.0.1', ProjectId: 'Projects-1', ChannelId: 'Channels-1' });
+    expect((await get<Release>('/api/Spaces-1/projects/core-web/releases/12.0.1')).body.Id).toBe('Releases-3');
+    const absent = await get<ErrorBody>('/api/Spaces-1/projects/Projects-1/releases/2.0');
+    expect(absent.status).toBe(404);
+    expect(absent.body.ErrorMessage).toMatch(/not found/);
+    expect((await get('/api/Spaces-1/projects/Projects-9/releases/2.0.1')).status).toBe(404);
+  });
 });

@@ -19,6 +19,12 @@
  * Space routes live under /api/Spaces-1/...; /api/<route> without a space id means the default
  * space (as old Octopus scripts use it), and /api/tasks/... works unscoped.
  *
+ * Channels and releases: every project starts with its Default channel (IsDefault); `addChannel`
+ * adds more, and a release belongs to one (ChannelId). Release lists are newest first (creation
+ * order). `searchByVersion` matches any part of a version, case-insensitively (so "2.0.1" also finds
+ * 2.0.10 and 12.0.1); `GET projects/{id}/releases/{version}` is the exact lookup and answers 404
+ * when there is no such version; `GET projects/{id}/channels/{channelId}/releases` lists one channel's.
+ *
  * Tasks: a deployment's task follows a script of states, one step per read of the task
  * (GET tasks/{id}, or GET tasks?ids=... naming it); the last state then stays. Details and raw
  * log reads do not move the task.
@@ -328,8 +334,13 @@ export interface FakeOctopus {
   /** Returns `Environments-N`. */
   addEnvironment(name: string): string;
   addPackageVersion(packageId: string, version: string): void;
-  /** A release of a project (name, slug or id) in its default channel, without validation. */
-  addRelease(project: string, version: string): { Id: string; Version: string };
+  /**
+   * Returns `Channels-N`, a channel of a project (name, slug or id). `isDefault` makes it the
+   * project's default channel in place of the one that was.
+   */
+  addChannel(project: string, channel: { name: string; isDefault?: boolean }): string;
+  /** A release of a project (name, slug or id) in its default channel, or the one named (name or id), without validation. */
+  addRelease(project: string, version: string, options?: { channel?: string }): { Id: string; Version: string };
   /** Returns `Tenants-N`. */
   addTenant(name: string): string;
   /** Returns `Machines-N`. */
@@ -608,6 +619,18 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
   const versionsOf = (packageId: string) => [...(packages.get(packageId.toLowerCase()) ?? [])].sort((a, b) => compareVersions(b.Version, a.Version));
   const packageHas = (packageId: string, version: string) => versionsOf(packageId).some((v) => v.Version === version);
 
+  const channelLinks = (projectId: string, channelId: string): Links => ({
+    Self: `/api/${SPACE_ID}/channels/${channelId}`,
+    Project: `/api/${SPACE_ID}/projects/${projectId}`,
+    Releases: `/api/${SPACE_ID}/projects/${projectId}/channels/${channelId}/releases{?skip,take,searchByVersion}`,
+  });
+
+  /** Newest first; `searchByVersion` keeps versions that contain it anywhere (case-insensitive), as a text search would. */
+  function searchReleases(list: Release[], query: Record<string, string>): Release[] {
+    const search = query.searchByVersion?.toLowerCase();
+    return list.filter((r) => !search || r.Version.toLowerCase().includes(search)).reverse();
+  }
+
   // -------------------------------------------------------------------------------------------
   // State changes
 
@@ -647,7 +670,7 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
       LifecycleId: null,
       IsDefault: true,
       SpaceId: SPACE_ID,
-      Links: { Self: `/api/${SPACE_ID}/channels/${channelId}`, Project: `/api/${SPACE_ID}/projects/${id}` },
+      Links: channelLinks(id, channelId),
     });
     const n = id.slice('Projects-'.length);
     processes.push({
@@ -757,12 +780,23 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
     return release;
   }
 
-  function addRelease(projectRef: string, version: string): { Id: string; Version: string } {
+  function addChannel(projectRef: string, c: { name: string; isDefault?: boolean }): string {
+    const project = findProject(projectRef, true);
+    if (!project) throw new Error(`fake Octopus: addChannel: no project ${JSON.stringify(projectRef)}`);
+    if (byName(channelsOf(project), c.name)) throw new Error(`fake Octopus: addChannel: ${project.Name} already has a channel ${JSON.stringify(c.name)}`);
+    const id = nextId('Channels');
+    // A project has exactly one default channel.
+    if (c.isDefault) for (const other of channelsOf(project)) other.IsDefault = false;
+    channels.push({ Id: id, Name: c.name, Description: '', ProjectId: project.Id, LifecycleId: null, IsDefault: c.isDefault === true, SpaceId: SPACE_ID, Links: channelLinks(project.Id, id) });
+    return id;
+  }
+
+  function addRelease(projectRef: string, version: string, options: { channel?: string } = {}): { Id: string; Version: string } {
     const project = findProject(projectRef, true);
     if (!project) throw new Error(`fake Octopus: addRelease: no project ${JSON.stringify(projectRef)}`);
     if (releasesOf(project).some((r) => r.Version === version)) throw new Error(`fake Octopus: addRelease: ${project.Name} already has release ${version}`);
-    const channel = defaultChannel(project);
-    if (!channel) throw new Error(`fake Octopus: addRelease: ${project.Name} has no channel`);
+    const channel = options.channel === undefined ? defaultChannel(project) : byName(channelsOf(project), options.channel);
+    if (!channel) throw new Error(`fake Octopus: addRelease: ${project.Name} has no channel ${JSON.stringify(options.channel ?? '(default)')}`);
     const selected = templatePackages(project).map((p) => ({
       ActionName: p.ActionName,
       PackageReferenceName: p.PackageReferenceName,
@@ -1230,12 +1264,13 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
     }),
     route('GET', '/projects/:project/releases', (p, call) => {
       const project = findProject(p.project);
-      if (!project) return notFound(`project ${p.project}`);
-      const search = call.query.searchByVersion?.toLowerCase();
-      const items = releasesOf(project)
-        .filter((r) => !search || r.Version.toLowerCase().includes(search))
-        .reverse();
-      return collection('Release', items, call.query);
+      return project ? collection('Release', searchReleases(releasesOf(project), call.query), call.query) : notFound(`project ${p.project}`);
+    }),
+    route('GET', '/projects/:project/channels/:channelId/releases', (p, call) => {
+      const project = findProject(p.project);
+      const channel = project ? channelsOf(project).find((c) => sameId(c.Id, p.channelId ?? '')) : undefined;
+      if (!project || !channel) return notFound(project ? `channel ${p.channelId} of project ${p.project}` : `project ${p.project}`);
+      return collection('Release', searchReleases(releasesOf(project).filter((r) => r.ChannelId === channel.Id), call.query), call.query);
     }),
     route('GET', '/projects/:project/releases/:version', (p) => {
       const project = findProject(p.project);
@@ -1592,6 +1627,7 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
     addProject,
     addEnvironment,
     addPackageVersion,
+    addChannel,
     addRelease,
     addTenant,
     addMachine,
