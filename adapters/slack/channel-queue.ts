@@ -1,14 +1,26 @@
 import type { Logger } from '../../src/core/logger.js';
 
+/**
+ * What an op is, which decides when it runs:
+ *  - reply: the answer to a person who just asked; goes before everything still waiting.
+ *  - notice: live messages, their edits, threaded output, messages reactions post.
+ *  - reaction: an emoji. Not a message: Slack rate-limits reactions.add in its own tier, apart from
+ *    the ~1 message/second/channel of posting, so emoji get a lane of their own that never holds
+ *    up a message (and a slow or rate-limited emoji never delays a reply).
+ */
+export type OpPriority = 'reply' | 'notice' | 'reaction';
+
 export interface QueuedOp {
   /** Ops with the same key that have not started yet are merged: only the newest runs. */
   key?: string;
+  /** Default 'notice'. */
+  priority?: OpPriority;
   run: () => Promise<void>;
 }
 
 export interface ChannelQueueOptions {
   logger: Logger;
-  /** Pause after each op in one channel; Slack allows about one message a second per channel. */
+  /** Pause after each op in one lane of a channel; Slack allows about one message a second per channel. */
   intervalMs?: number;
   /** Attempts for one op before it is given up (and logged). */
   maxAttempts?: number;
@@ -17,9 +29,15 @@ export interface ChannelQueueOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-interface Pending extends QueuedOp {
+interface Pending {
+  key: string | undefined;
+  rank: number;
+  run: () => Promise<void>;
   done: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
 }
+
+/** Lower runs first. */
+const rankOf: Record<OpPriority, number> = { reply: 0, notice: 1, reaction: 2 };
 
 /** The Retry-After of a rate-limited Slack Web API call (seconds), as @slack/web-api reports it. */
 export function retryAfterMs(err: unknown): number | null {
@@ -28,11 +46,14 @@ export function retryAfterMs(err: unknown): number | null {
 }
 
 /**
- * One ordered queue per channel. Ops run one at a time with a pause between them, a 429 waits
- * for its Retry-After and tries the same op again, and a burst of edits to one message collapses
- * into the newest — so nothing is lost, order holds, and the channel is not flooded.
+ * Per channel, two lanes: messages (replies before notices) and emoji. Each lane runs one op at a
+ * time with a pause between ops; among ops of one priority the order they were queued in holds.
+ * A 429 waits for its Retry-After and tries the same op again, and a burst of edits to one message
+ * collapses into the newest, which keeps the place of the first — so nothing is lost, nothing
+ * jumps its own kind, and the channel is not flooded.
  */
 export class ChannelQueue {
+  /** Waiting ops by lane ("messages C123", "reactions C123"). */
   private readonly queues = new Map<string, Pending[]>();
   private readonly workers = new Map<string, Promise<void>>();
   private readonly intervalMs: number;
@@ -50,16 +71,19 @@ export class ChannelQueue {
   /** Resolves when the op (or the newer op it was merged into) has run; rejects if it gave up. */
   enqueue(channel: string, op: QueuedOp): Promise<void> {
     return new Promise((resolve, reject) => {
-      const queue = this.queues.get(channel) ?? [];
-      this.queues.set(channel, queue);
+      const priority = op.priority ?? 'notice';
+      const lane = `${priority === 'reaction' ? 'reactions' : 'messages'} ${channel}`;
+      const queue = this.queues.get(lane) ?? [];
+      this.queues.set(lane, queue);
       const same = op.key === undefined ? undefined : queue.find((p) => p.key === op.key);
       if (same) {
         same.run = op.run;
+        same.rank = Math.min(same.rank, rankOf[priority]);
         same.done.push({ resolve, reject });
       } else {
-        queue.push({ ...op, done: [{ resolve, reject }] });
+        queue.push({ key: op.key, rank: rankOf[priority], run: op.run, done: [{ resolve, reject }] });
       }
-      if (!this.workers.has(channel)) this.workers.set(channel, this.work(channel));
+      if (!this.workers.has(lane)) this.workers.set(lane, this.work(lane, channel));
     });
   }
 
@@ -68,11 +92,11 @@ export class ChannelQueue {
     while (this.workers.size > 0) await Promise.allSettled([...this.workers.values()]);
   }
 
-  private async work(channel: string): Promise<void> {
-    const queue = this.queues.get(channel) ?? [];
+  private async work(lane: string, channel: string): Promise<void> {
+    const queue = this.queues.get(lane) ?? [];
     try {
       while (queue.length > 0) {
-        const op = queue.shift() as Pending;
+        const op = takeNext(queue);
         const error = await this.attempt(channel, op);
         for (const waiter of op.done) {
           if (error === null) waiter.resolve();
@@ -83,8 +107,8 @@ export class ChannelQueue {
     } finally {
       // No await between the last emptiness check and this cleanup: an op enqueued after it
       // finds no worker and starts a new one.
-      this.queues.delete(channel);
-      this.workers.delete(channel);
+      this.queues.delete(lane);
+      this.workers.delete(lane);
     }
   }
 
@@ -104,4 +128,11 @@ export class ChannelQueue {
     }
     return error;
   }
+}
+
+/** Removes and returns the first op of the highest priority waiting. */
+function takeNext(queue: Pending[]): Pending {
+  let best = 0;
+  for (let i = 1; i < queue.length; i++) if ((queue[i] as Pending).rank < (queue[best] as Pending).rank) best = i;
+  return queue.splice(best, 1)[0] as Pending;
 }

@@ -48,7 +48,8 @@ interface OutputBuffer {
 /**
  * Turns deployment events into Slack: one message per deployment in the app's notice channel,
  * edited in place; reactions on the message that asked for it; the script's output, batched,
- * in that message's thread. Everything goes through the per-channel queue.
+ * in that message's thread. Everything goes through the per-channel queue: messages as notices
+ * (a person's reply goes first), emoji in their own lane.
  */
 export class DeploymentNotifier {
   private readonly output = new Map<number, OutputBuffer>();
@@ -75,7 +76,7 @@ export class DeploymentNotifier {
     const reaction = reactionFor[event.type];
     if (reaction && d.origin?.adapter === 'slack' && slackTs.test(d.origin.messageId)) {
       const { room, messageId } = d.origin;
-      this.track(this.options.queue.enqueue(room, { run: () => addReaction(this.options.client, room, messageId, reaction) }));
+      this.track(this.options.queue.enqueue(room, { priority: 'reaction', run: () => addReaction(this.options.client, room, messageId, reaction) }));
     }
   };
 

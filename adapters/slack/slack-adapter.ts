@@ -4,6 +4,7 @@ import { isDeckhandError } from '../../src/core/errors.js';
 import { addReaction } from './add-reaction.js';
 import { approveActionId, denyActionId } from './approval-blocks.js';
 import { ackIncidentActionId, resolveIncidentActionId } from './incident-blocks.js';
+import type { WebClient } from '@slack/web-api';
 import type { FastifyInstance } from 'fastify';
 import type { DeckhandConfig } from '../../src/config/types.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -14,7 +15,9 @@ import type { ChatPort } from '../../src/chat/chat-port.js';
 import type { ChatMessage } from '../../src/router/types.js';
 import type { Store } from '../../src/store/types.js';
 import { boltLogger } from './bolt-logger.js';
-import { ChannelQueue } from './channel-queue.js';
+import { explainSlackStartError } from './explain-start-error.js';
+import { ChannelQueue, type OpPriority } from './channel-queue.js';
+import { slackRequestGate } from './slack-request-gate.js';
 import { DeploymentNotifier } from './deployment-notifier.js';
 
 export interface SlackAdapterOptions {
@@ -83,9 +86,14 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   }
 
   const app = new App({ token: options.botToken, receiver, logger: log, clientOptions, deferInitialization: true });
-  await app.init();
-  const auth = await app.client.auth.test();
-  const botUserId = String(auth.user_id ?? '');
+  const apiUrl = options.apiUrl ?? 'https://slack.com/api/';
+  let botUserId: string;
+  try {
+    await app.init();
+    botUserId = String((await app.client.auth.test()).user_id ?? '');
+  } catch (err) {
+    throw explainSlackStartError(err, { variable: 'SLACK_BOT_TOKEN', apiUrl });
+  }
 
   const queue = new ChannelQueue({ logger, ...(options.channelIntervalMs !== undefined ? { intervalMs: options.channelIntervalMs } : {}) });
   const notifier = new DeploymentNotifier({
@@ -107,8 +115,12 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     if (answer) await reply(answer.text);
   };
 
-  const postReply = (channel: string, thread: string | undefined) => (text: string) =>
-    queue.enqueue(channel, { run: async () => void (await app.client.chat.postMessage({ channel, text, ...(thread ? { thread_ts: thread } : {}) })) });
+  const postMessage = (channel: string, text: string, thread: string | undefined, priority: OpPriority) =>
+    queue.enqueue(channel, { priority, run: async () => void (await app.client.chat.postMessage({ channel, text, ...(thread ? { thread_ts: thread } : {}) })) });
+  /** The answer to a person: ahead of the notices and edits their own command set off. */
+  const postReply = (channel: string, thread: string | undefined) => (text: string) => postMessage(channel, text, thread, 'reply');
+  const postEphemeral = (client: WebClient, channel: string, user: string) => (text: string) =>
+    queue.enqueue(channel, { priority: 'reply', run: async () => void (await client.chat.postEphemeral({ channel, user, text })) });
 
   const leadingMention = new RegExp(`^\\s*<@${botUserId}(?:\\|[^>]*)?>[:,]?\\s*`);
 
@@ -144,9 +156,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       isDirect: true,
       adapter: 'slack',
     };
-    await handle(message, `command:${command.trigger_id}`, (text) =>
-      queue.enqueue(command.channel_id, { run: async () => void (await client.chat.postEphemeral({ channel: command.channel_id, user: command.user_id, text })) }),
-    );
+    await handle(message, `command:${command.trigger_id}`, postEphemeral(client, command.channel_id, command.user_id));
   });
 
   app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: new RegExp(`^(${approveActionId}|${denyActionId})$`) }, async ({ ack, body, action, client }) => {
@@ -160,7 +170,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       // Not an approver, own request, or a second click: tell only the person who clicked.
       const text = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
       if (!isDeckhandError(err)) logger.error({ err }, 'approval button failed');
-      await queue.enqueue(channel, { run: async () => void (await client.chat.postEphemeral({ channel, user: body.user.id, text })) });
+      await postEphemeral(client, channel, body.user.id)(text);
     }
   });
 
@@ -174,7 +184,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     } catch (err) {
       const text = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
       if (!isDeckhandError(err)) logger.error({ err }, 'incident button failed');
-      await queue.enqueue(channel, { run: async () => void (await client.chat.postEphemeral({ channel, user: body.user.id, text })) });
+      await postEphemeral(client, channel, body.user.id)(text);
     }
   });
 
@@ -186,25 +196,32 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   let mode: SlackAdapter['mode'];
   if (httpReceiver) {
     mode = 'http';
-    const listener = httpReceiver.requestListener;
-    // Bolt reads, verifies and answers the raw request itself; hand it over before Fastify parses the body.
+    // Bolt takes the raw request, before Fastify parses the body; the gate first refuses what
+    // would crash or confuse it (a signed `null` used to end the process).
+    const gate = slackRequestGate({ signingSecret: options.signingSecret ?? '', logger, forward: httpReceiver.requestListener });
     options.http.addHook('onRequest', (request, reply, done) => {
       if (request.method === 'POST' && request.url.split('?')[0] === slackEventsPath) {
         reply.hijack();
-        listener(request.raw, reply.raw);
+        gate(request.raw, reply.raw).catch((err: unknown) => {
+          logger.error({ err }, 'slack request failed');
+          if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
+        });
         return;
       }
       done();
     });
   } else {
     mode = 'socket';
-    await app.start();
+    await app.start().catch((err: unknown) => {
+      throw explainSlackStartError(err, { variable: 'SLACK_APP_TOKEN', apiUrl });
+    });
   }
   logger.info({ mode, botUserId }, 'slack adapter started');
 
   const chat: ChatPort = {
-    post: (channel, text, thread) => postReply(channel, thread)(text),
-    react: (channel, ts, name) => queue.enqueue(channel, { run: () => addReaction(app.client, channel, ts, name) }),
+    // Reactions' and the API's messages answer no one in particular: notices.
+    post: (channel, text, thread) => postMessage(channel, text, thread, 'notice'),
+    react: (channel, ts, name) => queue.enqueue(channel, { priority: 'reaction', run: () => addReaction(app.client, channel, ts, name) }),
   };
 
   return {

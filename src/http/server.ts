@@ -1,5 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { DeckhandError, ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { jsonNestsDeeperThan, maxJsonDepth, tooDeepMessage } from './webhook-body.js';
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -19,6 +21,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: (request) => probes.has(request.url) }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
   });
+  limitJsonDepth(app);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     let checks: Record<string, boolean>;
@@ -31,4 +34,20 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });
   return app;
+}
+
+/**
+ * Fastify's own JSON parser (same proto-poisoning rules, same 400s), behind the depth check that
+ * webhook bodies get: /api/v1 and any later JSON route then answer a too-deep body with a 400,
+ * never a stack overflow further on. Routes that keep raw bodies replace all parsers in their
+ * own scope and check depth when they parse.
+ */
+function limitJsonDepth(app: FastifyInstance): void {
+  const { onProtoPoisoning = 'error', onConstructorPoisoning = 'error' } = app.initialConfig;
+  const parseJson = app.getDefaultJsonParser(onProtoPoisoning, onConstructorPoisoning);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (!jsonNestsDeeperThan(body as string, maxJsonDepth)) return parseJson(request, body as string, done);
+    done(Object.assign(new DeckhandError(ErrorCode.Usage, tooDeepMessage()), { statusCode: 400 }), undefined);
+  });
 }

@@ -8,16 +8,63 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/**
+ * How deeply arrays and objects may nest in a JSON body. V8 parses any depth, but the code after
+ * it recurses (JSON.stringify when a delivery is stored, the logger, templates): a few thousand
+ * levels overflow the stack and became a 500. Real payloads stay far below 64 — GitHub's deepest
+ * are about 10 levels, Octopus's and Slack's fewer — so 64 refuses nothing genuine and leaves
+ * every recursive consumer a wide margin.
+ */
+export const maxJsonDepth = 64;
+
+/**
+ * Whether arrays and objects in a JSON text nest deeper than `limit`. One pass over the text, no
+ * recursion (a recursive walk would overflow on the very input it guards against): brackets count
+ * only outside strings, and a backslash inside a string skips the character it escapes, so
+ * `"\""` and `"\\"` end where JSON says they do.
+ */
+export function jsonNestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** The 400 for a body that nests too deeply: the client's to fix, so it says what to change. */
+export function tooDeepMessage(what = 'the JSON body'): string {
+  return `${what} nests arrays and objects more than ${maxJsonDepth} levels deep: flatten it`;
+}
+
+type Parsed = { ok: true; body: unknown } | { ok: false; status: 400 | 415; error: string };
+
+/** JSON.parse behind the depth check; `where` names the part of the body in error messages. */
+function parseJson(text: string, where: { what: string; malformed: string }): Parsed {
+  if (jsonNestsDeeperThan(text, maxJsonDepth)) return { ok: false, status: 400, error: tooDeepMessage(where.what) };
+  try {
+    return { ok: true, body: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, status: 400, error: `${where.malformed}: ${(err as Error).message}` };
+  }
+}
+
 /** Parses JSON or form bodies; anything else is refused. */
-export function parseBody(contentType: string, raw: Buffer, options: { formPayloadField?: string } = {}): { ok: true; body: unknown } | { ok: false; status: 400 | 415; error: string } {
+export function parseBody(contentType: string, raw: Buffer, options: { formPayloadField?: string } = {}): Parsed {
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   if (raw.length === 0) return { ok: true, body: {} };
   if (type === 'application/json' || type.endsWith('+json')) {
-    try {
-      return { ok: true, body: JSON.parse(raw.toString('utf8')) as unknown };
-    } catch (err) {
-      return { ok: false, status: 400, error: `malformed JSON: ${(err as Error).message}` };
-    }
+    return parseJson(raw.toString('utf8'), { what: 'the JSON body', malformed: 'malformed JSON' });
   }
   if (type === 'application/x-www-form-urlencoded') {
     const fields: Record<string, string> = {};
@@ -26,15 +73,10 @@ export function parseBody(contentType: string, raw: Buffer, options: { formPaylo
     const field = options.formPayloadField;
     if (field === undefined) return { ok: true, body: fields };
     if (typeof fields[field] !== 'string') return { ok: false, status: 400, error: `form body without a "${field}" field` };
-    try {
-      return { ok: true, body: JSON.parse(fields[field]) as unknown };
-    } catch (err) {
-      return { ok: false, status: 400, error: `malformed JSON in the "${field}" field: ${(err as Error).message}` };
-    }
+    return parseJson(fields[field], { what: `the JSON in the "${field}" field`, malformed: `malformed JSON in the "${field}" field` });
   }
   return { ok: false, status: 415, error: `unsupported content type "${type || '(none)'}": send application/json or application/x-www-form-urlencoded` };
 }
-
 
 /**
  * Inside an encapsulated Fastify scope: keep request bodies as raw bytes (signatures are

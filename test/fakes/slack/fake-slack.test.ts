@@ -284,6 +284,22 @@ describe('failure injection', () => {
   });
 });
 
+describe('hold', () => {
+  test('records held calls at once and answers them only when released', async () => {
+    const release = fake.hold('reactions.add');
+    const reacting = client.reactions.add({ channel: 'C1', timestamp: fake.addUserMessage('C1', { user: 'U1', text: 'hi' }), name: 'eyes' });
+    await client.chat.postMessage({ channel: 'C1', text: 'not held' });
+    while (fake.callsTo('reactions.add').length === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.callsTo('reactions.add')[0]?.response).toBeUndefined();
+    release();
+    await reacting;
+    expect(fake.callsTo('reactions.add')[0]?.response?.status).toBe(200);
+    // Released means released: later calls are answered at once.
+    await client.reactions.add({ channel: 'C1', timestamp: fake.messages('C1')[0]!.ts, name: 'rocket' });
+  });
+});
+
 describe('waitForCall', () => {
   test('resolves with a past or future call matching the predicate', async () => {
     await client.chat.postMessage({ channel: 'C1', text: 'first' });

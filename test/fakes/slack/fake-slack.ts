@@ -210,6 +210,14 @@ export class FakeSlack {
     this.faults.delay(method, ms);
   }
 
+  /**
+   * Holds every call to `method` — recorded at once, answered only after the returned release() —
+   * so a test can see what a client sends while an earlier call of its is still in flight.
+   */
+  hold(method: string): () => void {
+    return this.faults.hold(method);
+  }
+
   // ---- HTTP handling ---------------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -232,6 +240,7 @@ export class FakeSlack {
     const call: RecordedCall = { method, token, body: args, at: Date.now() };
     this.calls.push(call);
 
+    await this.faults.heldBack(method);
     const delayMs = this.faults.delayFor(method);
     if (delayMs > 0) await sleep(delayMs);
 
@@ -264,6 +273,7 @@ export class FakeSlack {
 
   async close(): Promise<void> {
     for (const waiter of [...this.waiters]) waiter.settle(new Error('Fake Slack was closed while waiting for a call'));
+    this.faults.releaseAll();
     await this.socket.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());

@@ -42,6 +42,7 @@ export class Faults {
   private readonly rateLimits = new Map<string, RateLimitOptions>();
   private readonly recentCalls = new Map<string, number[]>();
   private readonly delays = new Map<string, number>();
+  private readonly holds = new Map<string, { released: Promise<void>; release: () => void }>();
 
   failNext(method: string, failure: InjectedFailure, times: number): void {
     const queue = this.failures.get(method) ?? [];
@@ -82,5 +83,30 @@ export class Faults {
 
   delayFor(method: string): number {
     return this.delays.get(method) ?? this.delays.get('*') ?? 0;
+  }
+
+  /** Until release() is called, calls to `method` are recorded but not answered (the caller waits). */
+  hold(method: string): () => void {
+    this.holds.get(method)?.release(); // a new hold replaces the old one
+    let open!: () => void;
+    const released = new Promise<void>((resolve) => (open = resolve));
+    const hold = {
+      released,
+      release: () => {
+        if (this.holds.get(method) === hold) this.holds.delete(method);
+        open();
+      },
+    };
+    this.holds.set(method, hold);
+    return hold.release;
+  }
+
+  /** Resolves once `method` is not held (at once when it never was). */
+  async heldBack(method: string): Promise<void> {
+    await this.holds.get(method)?.released;
+  }
+
+  releaseAll(): void {
+    for (const hold of [...this.holds.values()]) hold.release();
   }
 }

@@ -18,6 +18,18 @@ function recorder() {
   return { log, sleeps, queue };
 }
 
+/** A promise the test opens by hand: holds an op "in flight" for as long as the test needs. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** Lets every pending callback run (a queue worker moves on in microtasks and setImmediate). */
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+};
+
 describe('ChannelQueue', () => {
   test('runs ops of one channel in order, one at a time, pausing between them', async () => {
     const { log, sleeps, queue } = recorder();
@@ -81,5 +93,85 @@ describe('ChannelQueue', () => {
     await next;
     await queue.drain();
     expect(log).toEqual(['one', 'two']);
+  });
+
+  test('a reply goes before the notices and edits queued before it (not before the one already running)', async () => {
+    const { log, queue } = recorder();
+    const held = gate();
+    const all = [
+      queue.enqueue('C1', { key: 'deployment:1', run: async () => (await held.opened, void log.push('post #1')) }),
+      queue.enqueue('C1', { key: 'deployment:1', run: async () => void log.push('edit #1 started') }),
+      queue.enqueue('C1', { run: async () => void log.push('output of #1') }),
+      queue.enqueue('C1', { priority: 'reply', run: async () => void log.push('reply: #1 queued') }),
+    ];
+    await settle();
+    held.open();
+    await Promise.all(all);
+    expect(log).toEqual(['post #1', 'reply: #1 queued', 'edit #1 started', 'output of #1']);
+  });
+
+  test('order holds within a priority, and a merged edit keeps the place of the first', async () => {
+    const { log, queue } = recorder();
+    const held = gate();
+    const all = [
+      queue.enqueue('C1', { run: async () => (await held.opened, void log.push('running')) }),
+      queue.enqueue('C1', { key: 'deployment:1', run: async () => void log.push('#1 v1') }),
+      queue.enqueue('C1', { run: async () => void log.push('notice') }),
+      queue.enqueue('C1', { priority: 'reply', run: async () => void log.push('reply 1') }),
+      queue.enqueue('C1', { key: 'deployment:1', run: async () => void log.push('#1 v2') }),
+      queue.enqueue('C1', { priority: 'reply', run: async () => void log.push('reply 2') }),
+    ];
+    await settle();
+    held.open();
+    await Promise.all(all);
+    expect(log).toEqual(['running', 'reply 1', 'reply 2', '#1 v2', 'notice']);
+  });
+
+  test('an emoji in flight, or waiting out a 429, never delays a reply', async () => {
+    const { log, queue } = recorder();
+    const held = gate();
+    const eyes = queue.enqueue('C1', { priority: 'reaction', run: async () => (await held.opened, void log.push(':eyes:')) });
+    const rocket = queue.enqueue('C1', { priority: 'reaction', run: async () => void log.push(':rocket:') });
+    const sent = [queue.enqueue('C1', { priority: 'reply', run: async () => void log.push('reply') }), queue.enqueue('C1', { run: async () => void log.push('notice') })];
+    await settle();
+    expect(log).toEqual(['reply', 'notice']);
+    await Promise.all(sent);
+    held.open();
+    await Promise.all([eyes, rocket]);
+    expect(log).toEqual(['reply', 'notice', ':eyes:', ':rocket:']);
+
+    // A rate-limited emoji sleeps for its Retry-After (here: until the test ends it); replies go on.
+    const waits: Array<{ ms: number; wake: () => void }> = [];
+    const slow = new ChannelQueue({ logger: silentLogger, intervalMs: 5, sleep: (ms) => new Promise<void>((wake) => waits.push({ ms, wake })) });
+    let tries = 0;
+    const limited = slow.enqueue('C1', {
+      priority: 'reaction',
+      run: async () => {
+        tries += 1;
+        if (tries === 1) throw rateLimited(30);
+        log.push(':white_check_mark:');
+      },
+    });
+    const limitedDone = limited.then(() => log.push('emoji done'));
+    await settle();
+    expect(waits.map((w) => w.ms)).toEqual([30_000]);
+    const reply = slow.enqueue('C1', { priority: 'reply', run: async () => void log.push('reply while the emoji waits') });
+    await settle();
+    expect(log.slice(-1)).toEqual(['reply while the emoji waits']);
+    await reply;
+    waits.shift()?.wake();
+    await limitedDone;
+    expect(log.slice(-3)).toEqual(['reply while the emoji waits', ':white_check_mark:', 'emoji done']);
+  });
+
+  test('emoji keep their order and are paced in their own lane; drain waits for both lanes', async () => {
+    const { log, sleeps, queue } = recorder();
+    for (const name of ['eyes', 'rocket', 'white_check_mark']) void queue.enqueue('C1', { priority: 'reaction', run: async () => void log.push(name) });
+    void queue.enqueue('C1', { priority: 'reply', run: async () => void log.push('reply') });
+    await queue.drain();
+    expect(log.filter((l) => l !== 'reply')).toEqual(['eyes', 'rocket', 'white_check_mark']);
+    expect(log).toContain('reply');
+    // Two pauses between three emoji; the lone reply needed none.
+    expect(sleeps).toEqual([5, 5]);
   });
 });
