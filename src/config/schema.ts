@@ -107,6 +107,17 @@ const appSchema = z
           .strict(),
       )
       .default([]),
+    /** How the app treats GitHub deployments that Deckhand did not create itself. Needs `repository`. */
+    github: z
+      .object({
+        /**
+         * false (default): they are mirrored, like other tools' deployment statuses: shown, never run.
+         * true: Deckhand runs them as github:<login>, whose roles, rooms, locks and approvals apply.
+         */
+        run_deployments: z.boolean().default(false),
+      })
+      .strict()
+      .default({ run_deployments: false }),
   })
   .strict();
 
@@ -192,6 +203,9 @@ export const configFileSchema = z
         if (!def.environments.includes(env)) {
           ctx.addIssue({ code: 'custom', path: ['apps', app, 'urls', env], message: `"${env}" is not one of this app's environments (${def.environments.join(', ')})` });
         }
+      }
+      if (def.github.run_deployments && !def.repository) {
+        ctx.addIssue({ code: 'custom', path: ['apps', app, 'github', 'run_deployments'], message: "run_deployments needs the app's repository (owner/name)" });
       }
       const defaultEnv = def.default.environment;
       if (defaultEnv !== undefined && !def.environments.includes(defaultEnv)) {

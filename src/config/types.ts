@@ -51,6 +51,8 @@ export interface AppConfig {
   /** Where each environment of the app can be seen, by environment name. */
   urls: Readonly<Record<string, string>>;
   autoDeploy: ReadonlyArray<{ branch: string; environment: string; requiredContexts: readonly string[] }>;
+  /** runDeployments: run GitHub deployments other tools create (as github:<login>) instead of mirroring them. */
+  github: { runDeployments: boolean };
 }
 
 export interface RoleConfig {

@@ -84,12 +84,17 @@ export function isProduction(config: DeckhandConfig, environment: string): boole
   return environment === 'production' || Boolean(config.environments[environment]?.protected);
 }
 
-/** A merged pull request's deployment, as one of the apps' auto_deploy rules asks. */
+/**
+ * A merged pull request's deployment, as one of the apps' auto_deploy rules asks. `requestKey`
+ * goes into the payload so the `deployment` event can be matched with Deckhand's own record of
+ * this call (see OwnDeployments); the payload alone proves nothing.
+ */
 export async function createGitHubDeployment(
   octokit: Octokit,
   config: DeckhandConfig,
   target: { app: AppConfig; environment: string; requiredContexts: readonly string[] },
   pr: MergedPullRequest,
+  requestKey: string,
 ): Promise<CreateOutcome> {
   const outcome = await requestDeployment(octokit, {
     repository: target.app.repository ?? '',
@@ -98,7 +103,7 @@ export async function createGitHubDeployment(
     requiredContexts: target.requiredContexts,
     description: `#${pr.number} ${pr.title}`,
     production: isProduction(config, target.environment),
-    payload: { deckhand: { app: target.app.name, pull_request: pr.number, merged_by: pr.mergedBy } },
+    payload: { deckhand: { app: target.app.name, pull_request: pr.number, merged_by: pr.mergedBy, request_key: requestKey } },
   });
   const base = { app: target.app.name, environment: target.environment };
   return outcome.kind === 'created' ? { kind: 'created', id: outcome.id, ...base } : { ...outcome, ...base };

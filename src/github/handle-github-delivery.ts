@@ -7,7 +7,8 @@ import type { Job, Store } from '../store/types.js';
 import type { Actions } from '../actions/index.js';
 import { mirrorGitHubStatus } from './mirror-status.js';
 import { runGitHubDeployment } from './run-deployment.js';
-import { autoDeployTargets, createGitHubDeployment, describeOutcome, type MergedPullRequest } from './create-deployment.js';
+import { autoDeployMergedPullRequest } from './auto-deploy.js';
+import type { MergedPullRequest } from './create-deployment.js';
 
 interface PullRequestEvent {
   action?: string;
@@ -47,6 +48,7 @@ export function createGitHubDeliveryHandler(options: GitHubHandlerOptions) {
     if (event === 'deployment') {
       // Once per delivery, even if this job is retried after the deployment was queued.
       if (await options.store.isSeen('github-deployment-run', delivery.deliveryId)) return;
+      // Throws (and is retried) while Deckhand's own create call for this deployment is unanswered.
       const result = await runGitHubDeployment(options, delivery.body as Parameters<typeof runGitHubDeployment>[1]);
       await options.store.markSeen('github-deployment-run', delivery.deliveryId, options.clock.now().toISOString());
       log.info({ result }, 'github deployment event');
@@ -62,17 +64,6 @@ export function createGitHubDeliveryHandler(options: GitHubHandlerOptions) {
       return;
     }
     const pr = mergedPullRequest(delivery.body as PullRequestEvent);
-    if (!pr) return;
-    for (const target of autoDeployTargets(options.config, pr)) {
-      // A retried job does not create a second deployment for a target it already handled.
-      const step = `${delivery.deliveryId}:${target.app.name}:${target.environment}`;
-      if (await options.store.isSeen('github-auto-deploy', step)) continue;
-      const outcome = await createGitHubDeployment(options.octokit, options.config, target, pr);
-      await options.store.markSeen('github-auto-deploy', step, options.clock.now().toISOString());
-      log.info({ outcome }, 'auto-deploy of a merged pull request');
-      const channel = target.app.notify;
-      const chat = options.chat();
-      if (channel && chat) await chat.post(channel, describeOutcome(outcome, pr));
-    }
+    if (pr) await autoDeployMergedPullRequest(options, job, delivery.deliveryId, pr, log);
   };
 }

@@ -1,10 +1,12 @@
 import type { Actions } from '../actions/index.js';
 import type { ExternalUpdate, MirrorResult } from '../actions/mirror.js';
 import type { DeckhandConfig } from '../config/types.js';
+import type { Clock } from '../core/clock.js';
 import { isDeckhandError } from '../core/errors.js';
 import { resolveAppEnvironment } from '../core/resolve-target.js';
+import type { Store } from '../store/types.js';
+import { OwnDeployments } from './own-deployments.js';
 import { appForDeployment } from './run-deployment.js';
-import type { DeckhandPayload } from './tracker.js';
 
 interface DeploymentStatusEvent {
   repository?: { full_name?: string };
@@ -27,8 +29,8 @@ export function statusUpdate(config: DeckhandConfig, event: DeploymentStatusEven
   const status = event.deployment_status;
   const repository = event.repository?.full_name;
   if (!d?.id || !d.environment || !status?.state || !repository) return { skipped: 'incomplete deployment_status event' };
-  const own = (d.payload as DeckhandPayload | undefined)?.deckhand?.deployment_id;
-  if (typeof own === 'number') return { skipped: `a status of Deckhand's own deployment #${own}` };
+  // No look at the payload here: a `deckhand.deployment_id` in it proves nothing. Statuses of
+  // deployments Deckhand runs find them linked (mirrorExternal answers "own").
   const state = stateFor[status.state];
   if (!state) return { skipped: `state "${status.state}" is not news` };
   const app = appForDeployment(config, event);
@@ -63,10 +65,14 @@ export function statusUpdate(config: DeckhandConfig, event: DeploymentStatusEven
 /**
  * A deployment_status from another tool (a GitHub Actions workflow, another bot): the same live
  * notice and the same deployment.* events as Deckhand's own deployments, with source "github".
- * Statuses of deployments Deckhand runs itself are its own echo and change nothing.
+ * Statuses of deployments Deckhand runs itself are its own echo and change nothing; so are those
+ * of a deployment Deckhand refused to run (the first is its own refusal; it stays refused).
  */
-export async function mirrorGitHubStatus(deps: { config: DeckhandConfig; actions: Actions }, event: DeploymentStatusEvent): Promise<MirrorResult | { skipped: string }> {
+export async function mirrorGitHubStatus(deps: { config: DeckhandConfig; actions: Actions; store: Store; clock: Clock }, event: DeploymentStatusEvent): Promise<MirrorResult | { skipped: string }> {
   const update = statusUpdate(deps.config, event);
   if ('skipped' in update) return update;
+  if (await new OwnDeployments(deps).isRefused(update.external.repository ?? '', Number(update.external.id))) {
+    return { skipped: `a status of GitHub deployment ${update.external.id}, which Deckhand refused to run` };
+  }
   return deps.actions.mirrorExternal(update);
 }

@@ -27,19 +27,28 @@ export class GitHubStatusReporter {
     const d = (event.data as { deployment: Deployment }).deployment;
     // Mirrored deployments are GitHub's own news: never echoed back.
     if (d.external?.system !== 'github' || !d.external.repository || isMirrored(d)) return;
+    const payload: StatusJob = { repository: d.external.repository, githubId: Number(d.external.id), state, deployment: d };
     const job = await this.options.store.enqueueJob({
       type: 'github-status',
       key: `github-status:${d.id}:${state}`,
-      payload: { repository: d.external.repository, githubId: Number(d.external.id), state, deployment: d },
+      payload,
       runAt: this.options.clock.now().toISOString(),
       maxAttempts: 8,
     });
     if (job) this.options.wake();
   };
 
+  /** Runs a `github-status` job: a Deckhand deployment's progress, or a refusal (see reportRefusal). */
   handle = async (job: Job): Promise<void> => {
-    const { repository, githubId, state, deployment } = job.payload as { repository: string; githubId: number; state: NonNullable<(typeof stateFor)[string]>; deployment: Deployment };
-    const [owner, repo] = repository.split('/') as [string, string];
+    const payload = job.payload as StatusJob;
+    const [owner, repo] = payload.repository.split('/') as [string, string];
+    const { state, githubId } = payload;
+    if (!('deployment' in payload)) {
+      // Deckhand refused to run it: nothing ran, so there is no log and no environment to link.
+      await this.options.octokit.rest.repos.createDeploymentStatus({ owner, repo, deployment_id: githubId, state, description: payload.description.slice(0, 140), auto_inactive: false });
+      return;
+    }
+    const { deployment } = payload;
     const base = this.options.publicUrl();
     const environmentUrl = this.options.config.apps[deployment.app]?.urls[deployment.environment];
     const description = (deployment.reason ? `${deployment.state}: ${deployment.reason}` : `Deckhand #${deployment.id} ${deployment.state}`).slice(0, 140);
@@ -55,3 +64,10 @@ export class GitHubStatusReporter {
     });
   };
 }
+
+type StatusState = NonNullable<(typeof stateFor)[string]>;
+
+/** A `github-status` job's payload: a Deckhand deployment's state, or a fixed description (a refusal). */
+export type StatusJob =
+  | { repository: string; githubId: number; state: StatusState; deployment: Deployment }
+  | { repository: string; githubId: number; state: 'failure' | 'error'; description: string };

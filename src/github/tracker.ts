@@ -5,23 +5,32 @@ import { DeckhandError, ErrorCode } from '../core/errors.js';
 import type { Deployment, ExternalDeployment } from '../store/types.js';
 import { isProduction, requestDeployment } from './create-deployment.js';
 
-/** The payload key that marks a GitHub deployment as one Deckhand created for its own deployment #id. */
+/**
+ * What Deckhand puts in the payload of the GitHub deployments it creates: for its own deployment
+ * #deployment_id (chat, API, reactions), or for a merged pull request (auto_deploy, with the
+ * request_key of the create call). Anyone can write such a payload: it is only believed when
+ * Deckhand's own records agree (the deployment's link, OwnDeployments).
+ */
 export interface DeckhandPayload {
-  deckhand?: { app?: string; deployment_id?: number; requested_by?: string; pull_request?: number; merged_by?: string };
+  deckhand?: { app?: string; deployment_id?: number; requested_by?: string; pull_request?: number; merged_by?: string; request_key?: string };
+}
+
+/** Apps with a repository whose refs are git refs (an Octopus app's refs are release versions). */
+export function tracksOnGitHub(app: AppConfig): boolean {
+  return app.repository !== undefined && app.provider.kind === 'script';
 }
 
 /**
  * Every deployment of an app with a `repository` becomes a GitHub deployment first, so GitHub's
  * environments page, the pull request timeline and `deployment_status` webhooks see it. Deckhand
- * then runs it itself (the `deployment` webhook for it is recognised by its payload and skipped)
+ * then runs it itself (the `deployment` webhook for it finds the deployment linked and is skipped)
  * and reports its progress back as deployment statuses.
  */
 export class GitHubTracker implements DeploymentTracker {
   constructor(private readonly options: { octokit: Octokit; config: DeckhandConfig }) {}
 
-  /** Apps with a repository whose refs are git refs (an Octopus app's refs are release versions). */
   tracks(app: AppConfig): boolean {
-    return app.repository !== undefined && app.provider.kind === 'script';
+    return tracksOnGitHub(app);
   }
 
   async open(app: AppConfig, deployment: Deployment, options: { forced: boolean }): Promise<ExternalDeployment> {

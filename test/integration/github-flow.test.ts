@@ -31,6 +31,9 @@ apps:
     provider: { script: test/fixtures/reactions/fail.sh }
     environments: [staging]
     notify: "#deploys"
+    github: { run_deployments: true }
+roles:
+  github-staging: { members: ["github:*"], may: ["deploy:staging"] }
 `,
     path.join(projectRoot, 'deckhand.github-test.yaml'),
     {},
@@ -38,7 +41,7 @@ apps:
 }
 
 type PullRequestEvent = { action: string; repository: { full_name: string; name: string; owner: { login: string } }; pull_request: { merged: boolean; merge_commit_sha: string; base: { ref: string }; number: number } };
-type DeploymentEvent = { repository: { full_name: string }; deployment: { id: number; sha: string; ref: string; environment: string; task: string; payload: unknown } };
+type DeploymentEvent = { repository: { full_name: string }; deployment: { id: number; sha: string; ref: string; environment: string; task: string; payload: unknown; creator: { login: string } } };
 
 describe('GitHub: merged pull request → deployment → run → statuses', () => {
   let github: FakeGitHub;
@@ -85,11 +88,12 @@ describe('GitHub: merged pull request → deployment → run → statuses', () =
     expect(h.chat[0]?.text).toMatch(/^GitHub deployment \d+ created: api to staging for #2 \(merged by \w+\)\.$/);
   });
 
-  test('the deployment event runs it; statuses go queued → in_progress → success with a working log_url', async () => {
+  test('the deployment event runs it, requested by the merger (not the bot that created it); statuses go queued → in_progress → success with a working log_url', async () => {
     const [created] = github.deployments('acme', 'api');
     const event = example<DeploymentEvent>('deployment');
     event.repository.full_name = 'acme/api';
-    Object.assign(event.deployment, { id: created!.id, sha: mergeSha, ref: 'main', environment: 'staging', task: 'deploy', payload: { deckhand: { app: 'api' } } });
+    // As GitHub sends it: Deckhand's token created it, with Deckhand's payload.
+    Object.assign(event.deployment, { id: created!.id, sha: mergeSha, ref: 'main', environment: 'staging', task: 'deploy', payload: created!.payload, creator: created!.creator });
     expect((await deliver('deployment', event)).status).toBe(202);
     await until(() => github.statuses('acme', 'api', created!.id).some((s) => s.state === 'success'), 'the success status', 20_000);
     const statuses = github.statuses('acme', 'api', created!.id);
@@ -99,10 +103,12 @@ describe('GitHub: merged pull request → deployment → run → statuses', () =
     const log = await (await fetch(logUrl)).text();
     expect(log).toContain(`Deploying api@${mergeSha} to staging`);
     const [deployment] = await h.store.listDeployments({ app: 'api' });
-    expect(deployment).toMatchObject({ ref: mergeSha, state: 'succeeded', source: 'webhook', requestedBy: expect.stringMatching(/^github:/) });
+    // The example pull request has no merged_by; its author merged it.
+    expect(created!.creator.login).toBe('octocat');
+    expect(deployment).toMatchObject({ ref: mergeSha, state: 'succeeded', source: 'webhook', requestedBy: 'github:Codertocat' });
   });
 
-  test('a failing deploy script reports failure with the reason', async () => {
+  test('an app with run_deployments runs other GitHub deployments too; a failing deploy script reports failure with the reason', async () => {
     github.addCommit('acme', 'broken', mergeSha);
     const event = example<DeploymentEvent>('deployment');
     event.repository.full_name = 'acme/broken';

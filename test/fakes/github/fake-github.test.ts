@@ -1,8 +1,10 @@
-import { request as httpRequest } from 'node:http';
+import { createHmac } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Octokit } from '@octokit/rest';
 import { startFakeGitHub, type FakeGitHub } from './fake-github.js';
-import { findOperation, loadOpenApi, openApiResponse, toJsonSchema, validateAgainstSchema, validateRequest, type OpenApiStats } from './openapi-validator.js';
+import { findOperation, loadOpenApi, openApiResponse, toJsonSchema, validateAgainstSchema, validateRequest, validateWebhook, type OpenApiStats } from './openapi-validator.js';
 
 const SHA_MAIN = 'a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d';
 const SHA_TOPIC = '1111111111111111111111111111111111111111';
@@ -137,6 +139,16 @@ describe('openapi-validator', () => {
     expect(validateAgainstSchema(schema, { a: null })).toEqual([]);
     expect(validateAgainstSchema(schema, { a: 'x' })).toEqual(['value.a must be integer or null (got string "x")']);
     expect(schema.properties.a).toEqual({ type: 'integer', nullable: true });
+  });
+});
+
+describe('webhook schemas', () => {
+  it('checks webhook bodies against the description\'s x-webhooks', () => {
+    expect(validateWebhook('deployment-created', { action: 'created' })).toEqual(
+      expect.arrayContaining(["deployment-created is missing required property 'deployment'", "deployment-created is missing required property 'repository'"]),
+    );
+    expect(validateWebhook('deployment-created', { action: 'deleted' }).join('\n')).toMatch(/action must be one of "created"/);
+    expect(validateWebhook('deployment-made', {})).toEqual(['GitHub\'s description has no webhook "deployment-made"']);
   });
 });
 
@@ -451,5 +463,53 @@ describe('fake GitHub driven by the real Octokit', () => {
     expect(broken.status).toBe(400);
     expect(JSON.parse(broken.text)).toMatchObject({ message: 'Problems parsing JSON' });
     expect(fake.schemaViolations.map((v) => v.status)).toEqual([403, 400]);
+  });
+
+  it('sends signed, schema-valid deployment and deployment_status webhooks; other users create their own; a held answer comes after its webhook', async () => {
+    type Received = { action: string; sender: { login: string }; deployment: unknown; deployment_status?: unknown };
+    const received: Array<{ event: string; signatureOk: boolean; body: Received }> = [];
+    const receiver = createServer((req, res) => {
+      let raw = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (raw += chunk));
+      req.on('end', () => {
+        const expected = `sha256=${createHmac('sha256', 'hook-secret').update(raw).digest('hex')}`;
+        received.push({ event: String(req.headers['x-github-event']), signatureOk: req.headers['x-hub-signature-256'] === expected, body: JSON.parse(raw) as Received });
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      fake.sendWebhooks({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: 'hook-secret' });
+      fake.addUser('ghp_other_tool', 'actions-bot', 'Bot');
+      const other = octokitFor(fake, 'ghp_other_tool');
+
+      const held = fake.holdNext('POST', /\/deployments$/);
+      const creating = other.rest.repos.createDeployment({ ...repo, ref: 'main', environment: 'production', required_contexts: [], payload: { from: 'ci' } });
+      await held.arrived;
+      await fake.webhooksSent();
+      // GitHub told the webhook before the API answered.
+      expect(received.map((r) => r.event)).toEqual(['deployment']);
+      held.release();
+      const created = await creating;
+      if (!('id' in created.data)) throw new Error('expected a deployment');
+      await other.rest.repos.createDeploymentStatus({ ...repo, deployment_id: created.data.id, state: 'in_progress' });
+      await octokit.rest.repos.createDeploymentStatus({ ...repo, deployment_id: created.data.id, state: 'failure', description: 'not by me' });
+      await fake.webhooksSent();
+
+      expect(received.map((r) => [r.event, r.body.action, r.body.sender.login, r.signatureOk])).toEqual([
+        ['deployment', 'created', 'actions-bot', true],
+        ['deployment_status', 'created', 'actions-bot', true],
+        ['deployment_status', 'created', 'octocat', true],
+      ]);
+      expect(received[0]?.body.deployment).toMatchObject({ id: created.data.id, creator: { login: 'actions-bot', type: 'Bot' }, payload: { from: 'ci' }, environment: 'production' });
+      expect(received[2]?.body).toMatchObject({ deployment_status: { state: 'failure', description: 'not by me', creator: { login: 'octocat' } }, deployment: { id: created.data.id } });
+      expect(fake.webhooks.map((w) => w.status)).toEqual([202, 202, 202]);
+      expect(fake.statuses('acme', 'api', created.data.id).map((st) => st.creator.login)).toEqual(['actions-bot', 'octocat']);
+      expect(fake.schemaViolations).toEqual([]);
+      // An unknown token is still refused.
+      expect((await rejectionOf(octokitFor(fake, 'ghp_nobody').rest.repos.get(repo))).status).toBe(401);
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 });

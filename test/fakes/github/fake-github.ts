@@ -16,13 +16,21 @@
  * Other operations of the description answer 501 (the call is recorded); paths that are not in the
  * description answer 404 and count as violations.
  *
+ * Webhooks (`sendWebhooks({ url, secret })`): like a repository webhook, each deployment and each
+ * deployment status created sends a signed `deployment` / `deployment_status` event (action
+ * `created`), one at a time in creation order, without holding up the API's answer. Their bodies
+ * are checked against the description's `x-webhooks` schemas (violations as above). More users
+ * (`addUser(token, login)`) stand for other tools: the token used decides the `creator`/`sender`.
+ * `holdNext` keeps the answer to one request back (its effects and webhooks happen) until released:
+ * the webhook outrunning the API's answer, as it can on GitHub.
+ *
  * Order of checks for each request: User-Agent (403), credentials (401), JSON syntax (400),
  * route and body schema (404/422, recorded as violations), then injected faults (`failNext`),
  * then the route itself (unknown repository → 404, unknown ref → 422, ...).
  */
-import { createHash, randomUUID, verify } from 'node:crypto';
+import { createHash, createHmac, randomUUID, verify } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { findOperation, openApiResponse, validateRequest, type MatchedOperation } from './openapi-validator.js';
+import { findOperation, openApiResponse, validateRequest, validateWebhook, type MatchedOperation } from './openapi-validator.js';
 import { CallLog, listenLocal, matchesMethod, readIncoming, testPattern, type RecordedCall } from '../incoming.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -46,7 +54,24 @@ export interface FakeGitHubOptions {
 /** A request the fake received (see RecordedCall), with the status it answered. */
 export type FakeGitHubCall = RecordedCall;
 
-/** A request the real API would refuse as malformed (not: bad credentials, unknown repo or ref). */
+/** A webhook the fake sent (see `sendWebhooks`), with the status the receiver answered (0: no answer). */
+export interface FakeWebhookDelivery {
+  event: 'deployment' | 'deployment_status';
+  /** X-GitHub-Delivery. */
+  deliveryId: string;
+  body: Record<string, unknown>;
+  status: number;
+}
+
+/** A request whose answer is held back (see `holdNext`). */
+export interface HeldRequest {
+  /** Resolves when the request has arrived and taken effect (its webhooks are queued). */
+  arrived: Promise<FakeGitHubCall>;
+  /** Sends the answer. */
+  release(): void;
+}
+
+/** A request the real API would refuse as malformed (not: bad credentials, unknown repo or ref); method `WEBHOOK` for a webhook the fake sent. */
 export interface SchemaViolation {
   method: string;
   path: string;
@@ -152,6 +177,17 @@ export interface FakeGitHub {
    */
   failNext(method: string, pathPattern: RegExp, status: number, times?: number, options?: { body?: unknown; headers?: Record<string, string> }): void;
 
+  /** Another user (another tool, a person) whose token the fake accepts; deployments and statuses made with it are theirs. */
+  addUser(token: string, login: string, type?: 'User' | 'Bot'): void;
+  /** From now on, deployments and statuses send webhooks to `url`, signed with `secret` (null: stop). */
+  sendWebhooks(target: { url: string; secret: string } | null): void;
+  /** Webhooks sent so far, in order. */
+  webhooks: FakeWebhookDelivery[];
+  /** Resolves once every webhook queued so far has been answered. */
+  webhooksSent(): Promise<void>;
+  /** The next request matching method (`*` = any) and path takes effect at once, but its answer waits for `release()`. */
+  holdNext(method: string, pathPattern: RegExp): HeldRequest;
+
   /** Deployments of a repository, oldest first (the API lists newest first). */
   deployments(owner: string, repo: string): Deployment[];
   /** Statuses of a deployment, oldest first (the API lists newest first). */
@@ -181,6 +217,14 @@ interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+}
+
+interface Hold {
+  method: string;
+  pathPattern: RegExp;
+  arrived: (call: FakeGitHubCall) => void;
+  released: Promise<void>;
+  release: () => void;
 }
 
 interface Fault {
@@ -225,6 +269,15 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const schemaViolations: SchemaViolation[] = [];
   const repos = new Map<string, RepoState>();
   const faults: Fault[] = [];
+  const holds: Hold[] = [];
+  // Every hold ever made, so close() never leaves an answer (and a client) waiting.
+  const allHolds: Hold[] = [];
+  const webhooks: FakeWebhookDelivery[] = [];
+  let webhookTarget: { url: string; secret: string } | null = null;
+  // Webhooks go out one at a time, in the order their events happened.
+  let webhookQueue: Promise<void> = Promise.resolve();
+  let nextUserId = 2;
+  const otherUsers = new Map<string, SimpleUser>();
   const deploymentOutcomes: Array<{ kind: 'conflict' | 'auto-merge'; message?: string }> = [];
   let nextRepoId = 1_296_269;
   let nextDeploymentId = 1;
@@ -366,7 +419,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   // -------------------------------------------------------------------------------------------
   // Routes
 
-  type Handler = (match: MatchedOperation, state: RepoState, call: FakeGitHubCall) => Reply;
+  /** `caller`: the user whose token made the request. */
+  type Handler = (match: MatchedOperation, state: RepoState, call: FakeGitHubCall, caller: SimpleUser) => Reply;
 
   function listPage<T>(items: T[], call: FakeGitHubCall): Reply {
     const perPage = Math.min(Math.max(Number.parseInt(call.query.per_page ?? '30', 10) || 30, 1), 100);
@@ -392,7 +446,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     return state.statuses.get(deploymentId)?.at(-1);
   }
 
-  function addStatus(state: RepoState, deployment: Deployment, fields: { state: DeploymentState; description: string; environment: string; log_url: string; environment_url: string }): DeploymentStatus {
+  function addStatus(state: RepoState, deployment: Deployment, fields: { state: DeploymentState; description: string; environment: string; log_url: string; environment_url: string }, creator: SimpleUser): DeploymentStatus {
     const id = nextStatusId++;
     const now = timestamp();
     const status: DeploymentStatus = {
@@ -400,7 +454,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       id,
       node_id: nodeId('DeploymentStatus', id),
       state: fields.state,
-      creator: user,
+      creator,
       description: fields.description,
       environment: fields.environment,
       target_url: fields.log_url,
@@ -417,13 +471,48 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     state.statuses.set(deployment.id, list);
     deployment.environment = fields.environment;
     deployment.updated_at = now;
+    sendWebhook('deployment_status', state, creator, { deployment_status: status, deployment: structuredClone(deployment), check_run: null, workflow: null, workflow_run: null });
     return status;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Webhooks
+
+  function sendWebhook(event: FakeWebhookDelivery['event'], state: RepoState, sender: SimpleUser, fields: Record<string, unknown>): void {
+    const target = webhookTarget;
+    if (!target) return;
+    const body = { action: 'created', ...fields, repository: repositoryObject(state), sender };
+    const problems = validateWebhook(event === 'deployment' ? 'deployment-created' : 'deployment-status-created', body);
+    if (problems.length > 0) schemaViolations.push({ method: 'WEBHOOK', path: event, body, problems, status: 0 });
+    const delivery: FakeWebhookDelivery = { event, deliveryId: randomUUID(), body, status: 0 };
+    webhooks.push(delivery);
+    const raw = JSON.stringify(body);
+    webhookQueue = webhookQueue.then(async () => {
+      try {
+        const response = await fetch(target.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'GitHub-Hookshot/fake',
+            'x-github-event': event,
+            'x-github-delivery': delivery.deliveryId,
+            'x-github-hook-id': '1',
+            'x-hub-signature-256': `sha256=${createHmac('sha256', target.secret).update(raw).digest('hex')}`,
+          },
+          body: raw,
+        });
+        await response.arrayBuffer();
+        delivery.status = response.status;
+      } catch {
+        // Like GitHub: a receiver that does not answer just gets no delivery (status stays 0).
+      }
+    });
   }
 
   const routes: Record<string, Handler> = {
     'get /repos/{owner}/{repo}': (_match, state) => ({ status: 200, body: repositoryObject(state) }),
 
-    'post /repos/{owner}/{repo}/deployments': (match, state, call) => {
+    'post /repos/{owner}/{repo}/deployments': (match, state, call, caller) => {
       const body = (call.body ?? {}) as Record<string, unknown>;
       const ref = String(body.ref);
       const sha = resolveRef(state, ref);
@@ -460,7 +549,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         original_environment: environment,
         environment,
         description: typeof body.description === 'string' ? body.description : body.description === null ? null : '',
-        creator: user,
+        creator: caller,
         created_at: now,
         updated_at: now,
         statuses_url: `${url}/statuses`,
@@ -470,6 +559,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         performed_via_github_app: null,
       };
       state.deployments.push(deployment);
+      sendWebhook('deployment', state, caller, { deployment: structuredClone(deployment), workflow: null, workflow_run: null });
       return { status: 201, body: deployment, headers: { location: url } };
     },
 
@@ -492,7 +582,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       return deployment ? { status: 200, body: deployment } : errorBody(404, 'Not Found', match.documentationUrl);
     },
 
-    'post /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': (match, state, call) => {
+    'post /repos/{owner}/{repo}/deployments/{deployment_id}/statuses': (match, state, call, caller) => {
       const deployment = findDeployment(state, match.params.deployment_id);
       if (!deployment) return errorBody(404, 'Not Found', match.documentationUrl);
       const body = (call.body ?? {}) as Record<string, unknown>;
@@ -506,7 +596,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         environment,
         log_url: logUrl,
         environment_url: str('environment_url') ?? '',
-      });
+      }, caller);
       // auto_inactive (default true): earlier successful deployments to the same environment that
       // are neither transient nor production get an `inactive` status.
       if (newState === 'success' && body.auto_inactive !== false) {
@@ -514,7 +604,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
           if (other.id >= deployment.id || other.environment !== environment) continue;
           if (other.transient_environment || other.production_environment) continue;
           if (latestStatus(state, other.id)?.state !== 'success') continue;
-          addStatus(state, other, { state: 'inactive', description: '', environment, log_url: '', environment_url: '' });
+          addStatus(state, other, { state: 'inactive', description: '', environment, log_url: '', environment_url: '' }, caller);
         }
       }
       return { status: 201, body: status, headers: { location: status.url } };
@@ -584,7 +674,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const credentials = /^(?:token|bearer)\s+(\S+)\s*$/i.exec(authorization);
     const accessTokens = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(call.path);
     if (accessTokens && call.method === 'POST') return mintInstallationToken(Number(accessTokens[1]), credentials?.[1] ?? '');
-    if (credentials?.[1] !== token && !installationTokens.includes(credentials?.[1] ?? '')) return errorBody(401, 'Bad credentials');
+    const given = credentials?.[1] ?? '';
+    const caller = given === token || installationTokens.includes(given) ? user : otherUsers.get(given);
+    if (!caller) return errorBody(401, 'Bad credentials');
 
     if (rawBody.trim() !== '' && typeof call.body === 'string') {
       return violation(400, ['request body is not valid JSON'], errorBody(400, 'Problems parsing JSON'));
@@ -623,7 +715,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const repo = match.params.repo;
     const state = owner !== undefined && repo !== undefined ? findRepo(owner, repo) : undefined;
     if (!state) return errorBody(404, 'Not Found', match.documentationUrl);
-    return handler(match, state, call);
+    return handler(match, state, call, caller);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -634,6 +726,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
     const reply = respond(call, rawBody);
     call.status = reply.status;
+    const hold = holds.find((h) => matchesMethod(h.method, call.method) && testPattern(h.pathPattern, call.path));
+    if (hold) {
+      holds.splice(holds.indexOf(hold), 1);
+      hold.arrived(call);
+      await hold.released;
+    }
     if (reply.status === 0) {
       res.destroy();
       log.record(call);
@@ -690,9 +788,35 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     failNext(method, pathPattern, status, times = 1, faultOptions = {}) {
       faults.push({ method, pathPattern, status, remaining: times, ...faultOptions });
     },
+    addUser(userToken, login, type = 'User') {
+      otherUsers.set(userToken, makeUser(login, nextUserId++, type));
+    },
+    sendWebhooks(target) {
+      webhookTarget = target;
+    },
+    webhooks,
+    webhooksSent: async () => {
+      // Deliveries queued while waiting are waited for too.
+      let seen: Promise<void> | undefined;
+      while (seen !== webhookQueue) {
+        seen = webhookQueue;
+        await seen;
+      }
+    },
+    holdNext(method, pathPattern) {
+      let arrived!: (call: FakeGitHubCall) => void;
+      let release!: () => void;
+      const arrival = new Promise<FakeGitHubCall>((resolve) => (arrived = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const hold: Hold = { method, pathPattern, arrived, released, release };
+      holds.push(hold);
+      allHolds.push(hold);
+      return { arrived: arrival, release };
+    },
     deployments: (owner, repo) => [...(findRepo(owner, repo)?.deployments ?? [])],
     statuses: (owner, repo, deploymentId) => [...(findRepo(owner, repo)?.statuses.get(deploymentId) ?? [])],
     async close() {
+      for (const hold of allHolds) hold.release();
       log.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -39,6 +39,8 @@ interface OpenApiDocument {
   openapi: string;
   info?: { version?: string };
   paths: Record<string, Record<string, unknown>>;
+  /** Webhook events, keyed like `deployment-created`: the body GitHub POSTs is the request body. */
+  'x-webhooks'?: Record<string, { post?: OpenApiOperation }>;
 }
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
@@ -70,6 +72,7 @@ export interface OpenApiStats {
 
 interface LoadedDescription {
   routes: Route[];
+  webhooks: NonNullable<OpenApiDocument['x-webhooks']>;
   stats: OpenApiStats;
 }
 
@@ -92,6 +95,7 @@ function description(): LoadedDescription {
   const indexed = performance.now();
   loaded = {
     routes,
+    webhooks: doc['x-webhooks'] ?? {},
     stats: {
       file,
       version: doc.info?.version ?? 'unknown',
@@ -415,4 +419,14 @@ export function validateRequest(method: string, path: string, body: unknown): st
     return requestBody?.required ? [`${match.operationId} requires a JSON request body`] : [];
   }
   return validateAgainstSchema(schema, body, 'body');
+}
+
+/**
+ * Problems with a webhook body GitHub would never send (empty = valid), checked against the
+ * description's `x-webhooks` schema for `name` (e.g. `deployment-created`). An unknown name is a problem.
+ */
+export function validateWebhook(name: string, body: unknown): string[] {
+  const schema = description().webhooks[name]?.post?.requestBody?.content?.['application/json']?.schema;
+  if (!schema || typeof schema !== 'object') return [`GitHub's description has no webhook "${name}"`];
+  return validateAgainstSchema(schema, body, name);
 }
