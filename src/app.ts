@@ -14,6 +14,7 @@ import { GitHubTracker } from './github/tracker.js';
 import { createGitHubDeliveryHandler } from './github/handle-github-delivery.js';
 import { GitHubStatusReporter } from './github/status-reporter.js';
 import { registerApiV1 } from './http/api-v1.js';
+import { revokeDeadApiTokens } from './http/api-tokens.js';
 import { registerGitHubWebhookRoute } from './http/github-webhook-route.js';
 import { registerTriggerRoute } from './http/trigger-route.js';
 import type { ChatPort } from './chat/chat-port.js';
@@ -178,6 +179,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     : async () => logger.warn('an Octopus delivery arrived but OCTOPUS_URL / OCTOPUS_API_KEY are not set: nothing can be done with it');
   bus.subscribe(reactionEngine.onEvent);
   const scheduler = new Scheduler({ reactions: options.reactions ?? [], store, clock, logger, wake });
+  await revokeDeadApiTokens(store, clock, logger); // tokens of runs a killed process left behind
   await registerApiV1(http, { store, clock, actions, chat: () => chat });
   await registerTriggerRoute(http, {
     store,

@@ -5,12 +5,14 @@
 #   New-DeckhandRelease -App api -Version $payload.Payload.PackageVersion -Notes 'from MyGet'
 #   Start-DeckhandDeployment -App api -Ref 1.4.0 -Environment staging
 #   Send-DeckhandMessage -Channel '#deploys' -Text 'api 1.4.0 is on its way'
-# Deckhand gives every script run DECKHAND_API_URL and DECKHAND_API_TOKEN (valid for that run only).
+# Deckhand gives a script run DECKHAND_API_URL and DECKHAND_API_TOKEN (valid for that run only) when
+# the reaction lists what the script uses, e.g. script: { path: ..., api: [release, message] }
+# (deploy, release, message, read). The token acts as reaction:<name>, with that actor's roles.
 
 function Invoke-DeckhandApi {
     param([Parameter(Mandatory)][string]$Method, [Parameter(Mandatory)][string]$Path, [hashtable]$Body)
     if (-not $env:DECKHAND_API_URL -or -not $env:DECKHAND_API_TOKEN) {
-        throw 'DECKHAND_API_URL / DECKHAND_API_TOKEN are not set: run this from a Deckhand reaction'
+        throw 'DECKHAND_API_URL / DECKHAND_API_TOKEN are not set: run this from a Deckhand reaction whose script lists api: [...]'
     }
     $params = @{
         Method      = $Method

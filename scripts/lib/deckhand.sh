@@ -5,15 +5,17 @@
 #   deckhand_deploy api 1.4.0 staging
 #   deckhand_message "#deploys" "api 1.4.0 is on its way"
 #   version=$(deckhand_payload '.Payload.PackageVersion')
-# Deckhand gives every script run DECKHAND_API_URL and DECKHAND_API_TOKEN (valid for that run only).
+# Deckhand gives a script run DECKHAND_API_URL and DECKHAND_API_TOKEN (valid for that run only) when
+# the reaction lists what the script uses, e.g. script: { path: ..., api: [release, message] }
+# (deploy, release, message, read). The token acts as reaction:<name>, with that actor's roles.
 # JSON is built by node from arguments — never by pasting strings — so values cannot break it.
 
 deckhand__json() { node -e 'const [,...a]=process.argv; const o={}; for (let i=0;i<a.length;i+=2) if (a[i+1]!=="") o[a[i]]=a[i+1]; process.stdout.write(JSON.stringify(o))' -- "$@"; }
 
 # deckhand_api METHOD PATH [JSON] — prints the response body; fails (exit 22) on HTTP errors.
 deckhand_api() {
-  : "${DECKHAND_API_URL:?DECKHAND_API_URL is not set: run this from a Deckhand reaction}"
-  : "${DECKHAND_API_TOKEN:?DECKHAND_API_TOKEN is not set: run this from a Deckhand reaction}"
+  : "${DECKHAND_API_URL:?DECKHAND_API_URL is not set: run this from a Deckhand reaction whose script lists api: [...]}"
+  : "${DECKHAND_API_TOKEN:?DECKHAND_API_TOKEN is not set: run this from a Deckhand reaction whose script lists api: [...]}"
   local method=$1 path=$2 body=${3:-}
   curl --silent --show-error --fail-with-body --max-time 30 -X "$method" \
     -H "Authorization: Bearer ${DECKHAND_API_TOKEN}" -H 'Content-Type: application/json' \

@@ -27,6 +27,8 @@ export const ErrorCode = {
   /** Another system (GitHub, Octopus, Splunk On-Call) refused or failed a request Deckhand made. */
   Upstream: 'E_UPSTREAM',
   NotFound: 'E_NOT_FOUND',
+  /** A reaction's template could not be rendered for this event (syntax, output or time limit). */
+  Template: 'E_TEMPLATE',
   Internal: 'E_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { asDeckhandError, DeckhandError, ErrorCode, httpStatusFor } from '../core/errors.js';
 import type { Actor } from '../core/permissions.js';
 import type { ApiToken, Store } from '../store/types.js';
-import { hashToken } from './api-tokens.js';
+import { hashToken, type ApiScope } from './api-tokens.js';
 
 export interface ApiOptions {
   store: Store;
@@ -35,7 +35,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
 /**
  * The REST API scripts get (DECKHAND_API_URL + DECKHAND_API_TOKEN): create a release, start a
  * deployment, list deployments, post a chat message. Every call goes through the action layer
- * as the token's actor.
+ * as the token's actor, with that actor's roles (roles can list reaction:<name> as a member).
  */
 export async function registerApiV1(http: FastifyInstance, options: ApiOptions): Promise<void> {
   await http.register(
@@ -53,10 +53,17 @@ export async function registerApiV1(http: FastifyInstance, options: ApiOptions):
         const error = asDeckhandError(err);
         return reply.code(httpStatusFor(error)).send({ error: error.message, code: error.code });
       });
-      const need = (request: FastifyRequest, scope: string): Actor => {
+      // Two gates: the token's scopes (what the reaction declared under api:), then, in the action
+      // layer, the roles of the token's actor. Never system: a script is not Deckhand itself.
+      const need = (request: FastifyRequest, scope: ApiScope): Actor => {
         const token = request.apiToken as ApiToken;
-        if (!token.scopes.includes(scope)) throw new DeckhandError(ErrorCode.Forbidden, `this token may not ${scope} (it may: ${token.scopes.join(', ')})`);
-        return { id: token.actor, system: true };
+        if (!token.scopes.includes(scope)) {
+          throw new DeckhandError(ErrorCode.Forbidden, `this token may not ${scope} (it may: ${token.scopes.join(', ') || 'nothing'}); a reaction's script lists what it needs under api:`, {
+            needed: scope,
+            scopes: token.scopes,
+          });
+        }
+        return { id: token.actor };
       };
 
       api.post('/releases', async (request, reply) => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Job, Store } from '../store/types.js';
+import { classifyError } from './classify-error.js';
 
 export type JobHandler = (job: Job) => Promise<void>;
 
@@ -23,7 +24,8 @@ export interface JobWorkerOptions {
 
 /**
  * Runs durable jobs from the store: claim (lease) → handler → done, or retry with backoff, or
- * dead after maxAttempts. Any number of workers, in any number of processes, can share a store.
+ * dead after maxAttempts, or at once when the error is permanent (classify-error.ts). Any number
+ * of workers, in any number of processes, can share a store.
  */
 export class JobWorker {
   readonly owner = `worker-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -110,10 +112,12 @@ export class JobWorker {
       await store.completeJob(job.id, this.owner, clock.now().toISOString());
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const last = job.attempts >= job.maxAttempts;
+      // A permanent failure (invalid, refused by policy) would fail the same way again: dead at once, with its reason.
+      const permanent = classifyError(err) === 'permanent';
+      const last = permanent || job.attempts >= job.maxAttempts;
       const delay = Math.min((this.options.retryBaseMs ?? 2000) * 2 ** (job.attempts - 1), this.options.retryMaxMs ?? 600_000);
       const retryAt = last ? null : new Date(clock.now().getTime() + delay).toISOString();
-      log.warn({ err, retryAt }, last ? 'job failed for the last time: dead letter' : 'job failed; will retry');
+      log.warn({ err, retryAt, permanent }, permanent ? 'job failed permanently: dead letter, not retried' : last ? 'job failed for the last time: dead letter' : 'job failed; will retry');
       await store.failJob(job.id, this.owner, message, clock.now().toISOString(), retryAt);
     } finally {
       clearInterval(renew);

@@ -3,13 +3,14 @@ import type { Actions } from '../actions/index.js';
 import type { ChatPort } from '../chat/chat-port.js';
 import type { Clock } from '../core/clock.js';
 import type { AnyEvent } from '../core/events.js';
+import { DeckhandError, ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { mintApiToken } from '../http/api-tokens.js';
 import { runScript } from '../providers/script/run-script.js';
-import type { Job, Store } from '../store/types.js';
+import type { ApiTokenRun, Job, Store } from '../store/types.js';
 import { deliveryContext, eventContext } from './context.js';
 import { compileFilter } from './filter.js';
-import { sendHttpRequest } from './http-request.js';
+import { httpFailure, sendHttpRequest } from './http-request.js';
 import type { Reaction } from './load-reactions.js';
 import { renderHttp } from './preview.js';
 import type { ReactionAction } from './schema.js';
@@ -40,7 +41,12 @@ export interface ReactionJobPayload {
   context: Record<string, unknown>;
 }
 
-/** The identity reactions act as in the action layer: Deckhand itself, named after the reaction. */
+/**
+ * The identity a reaction's own deploy / create_release actions act as: Deckhand itself, named
+ * after the reaction. Their app and environment are written in the config by the operator, which
+ * is the authorisation. Its scripts' API tokens act as the same id but never as system: what a
+ * script does at run time goes through the roles of reaction:<name>.
+ */
 const actorFor = (reaction: Reaction) => ({ id: `reaction:${reaction.name}`, system: true as const });
 
 /**
@@ -84,7 +90,8 @@ export class ReactionEngine {
   handleDelivery = async (job: Job): Promise<void> => {
     const { deliveryId } = job.payload as { deliveryId: number };
     const delivery = await this.options.store.getDelivery(deliveryId);
-    if (!delivery) throw new Error(`delivery ${deliveryId} is missing`);
+    // Deliveries are stored with their job in one transaction: a missing one will not turn up later.
+    if (!delivery) throw new DeckhandError(ErrorCode.NotFound, `delivery ${deliveryId} is missing`);
     const trigger = delivery.source.replace(/^trigger:/, '');
     const reaction = this.webhook(trigger);
     if (!reaction) {
@@ -110,7 +117,7 @@ export class ReactionEngine {
         schedule: { name, tick },
         last24h: { deployments: recent.reverse(), total: recent.length, succeeded: count('succeeded'), failed: count('failed'), cancelled: count('cancelled') },
       },
-      job.id,
+      job,
     );
   };
 
@@ -119,7 +126,7 @@ export class ReactionEngine {
     const { reaction: name, context } = job.payload as ReactionJobPayload;
     const reaction = this.byName.get(name);
     if (!reaction) throw new Error(`reaction "${name}" is not loaded any more`);
-    await this.runNow(reaction, context, job.id);
+    await this.runNow(reaction, context, job);
   };
 
   private async match(reaction: Reaction, context: Record<string, unknown>, occurrence: string): Promise<void> {
@@ -131,14 +138,14 @@ export class ReactionEngine {
     if (job) this.options.wake();
   }
 
-  private async runNow(reaction: Reaction, context: Record<string, unknown>, jobId: number): Promise<void> {
+  private async runNow(reaction: Reaction, context: Record<string, unknown>, job: Job): Promise<void> {
     const release = await this.acquire(reaction);
     try {
       for (const [index, action] of reaction.do.entries()) {
         // A retry skips what already succeeded, so a marker is never sent twice.
-        const step = `${jobId}:${index}`;
+        const step = `${job.id}:${index}`;
         if (await this.options.store.isSeen('reaction-step', step)) continue;
-        await this.runAction(reaction, action, context);
+        await this.runAction(reaction, action, context, { jobId: job.id, attempt: job.attempts });
         await this.options.store.markSeen('reaction-step', step, this.options.clock.now().toISOString());
       }
     } finally {
@@ -163,21 +170,24 @@ export class ReactionEngine {
 
   /** Runs a reaction now, outside the queue (deckhand trigger). */
   async runManually(reaction: Reaction, context: Record<string, unknown>): Promise<void> {
-    for (const action of reaction.do) await this.runAction(reaction, action, context);
+    for (const action of reaction.do) await this.runAction(reaction, action, context, null);
   }
 
-  private async runAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>): Promise<void> {
+  /** `run`: the job attempt this is part of (null when run manually); a script's API token lives and dies with it. */
+  private async runAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>, run: ApiTokenRun | null): Promise<void> {
     const render = (text: string) => this.templates.render(text, context);
     const secrets = [...reaction.secrets, ...(this.options.secrets ?? [])];
     if ('http' in action) {
       const spec = action.http;
       const result = await sendHttpRequest({ ...renderHttp(spec, context), timeoutMs: spec.timeout }, { ...this.options.http, retry: { attempts: spec.attempts }, secrets });
-      if (!result.ok) throw new Error(`HTTP ${spec.method} failed after ${result.attempts.length} attempts: ${result.attempts.at(-1)?.error ?? `status ${result.status}`}`);
+      // Carries the last status: a 4xx is not retried by the job worker, a 5xx or no answer is.
+      if (!result.ok) throw httpFailure(spec.method, result);
       return;
     }
     if ('chat' in action) {
       const port = this.options.chat();
-      if (!port) throw new Error('no chat adapter is running');
+      // The adapter is set before the worker starts: without one now, there will not be one.
+      if (!port) throw new DeckhandError(ErrorCode.Conflict, 'no chat adapter is running');
       const chat = action.chat;
       if ('text' in chat) await port.post(render(chat.channel), render(chat.text), chat.thread ? render(chat.thread) : undefined);
       else await port.react(render(chat.channel), render(chat.ts), chat.react);
@@ -198,13 +208,15 @@ export class ReactionEngine {
       await this.options.actions.createRelease(actorFor(reaction), { app: render(r.app), version: render(r.version), ...(r.notes ? { notes: render(r.notes) } : {}) });
       return;
     }
-    const script = typeof action.script === 'string' ? { path: action.script, timeout: 300_000, args: [] as string[], env: {} } : action.script;
+    const script = typeof action.script === 'string' ? { path: action.script, timeout: 300_000, args: [] as string[], env: {}, api: [] } : action.script;
     const query = (context.query ?? {}) as Record<string, string>;
     const payloadJson = JSON.stringify(context.payload ?? context);
-    // A ready API client: a token that lets this one run call Deckhand back, revoked when it ends.
-    const apiUrl = this.options.apiUrl?.() ?? null;
+    // A ready API client, for scripts that declare what they use (api:): a token with just those
+    // scopes, acting as reaction:<name> with its roles, for this run only (revoked when it ends,
+    // dead anyway once the run's job is no longer running this attempt).
+    const apiUrl = script.api.length > 0 ? (this.options.apiUrl?.() ?? null) : null;
     const grant = apiUrl
-      ? await mintApiToken(this.options.store, this.options.clock, { actor: actorFor(reaction).id, scopes: ['deploy', 'release', 'message', 'read'], ttlMs: script.timeout + 60_000 })
+      ? await mintApiToken(this.options.store, this.options.clock, { actor: actorFor(reaction).id, scopes: script.api, ttlMs: script.timeout + 60_000, run })
       : null;
     const result = await runScript({
       script: path.resolve(this.options.baseDir, script.path),
@@ -225,6 +237,10 @@ export class ReactionEngine {
       timeoutMs: script.timeout,
       secrets: grant ? [...secrets, grant.token] : secrets,
     }).finally(() => grant?.revoke());
-    if (result.exitCode !== 0) throw new Error(`script ${script.path} ${result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`}: ${result.output.split('\n').slice(-5).join(' | ')}`);
+    if (result.exitCode !== 0) {
+      const message = `script ${script.path} ${result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`}: ${result.output.split('\n').slice(-5).join(' | ')}`;
+      // Both are retried: a script's failure says nothing about whether the next run fails too.
+      throw new DeckhandError(result.timedOut ? ErrorCode.ScriptTimeout : ErrorCode.ScriptFailed, message, { exitCode: result.exitCode, signal: result.signal });
+    }
   }
 }

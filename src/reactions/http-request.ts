@@ -2,9 +2,11 @@
  * Sends one outgoing HTTP request for a reaction (a deployment marker, a chat-ops event, a
  * change event...), already rendered from its templates.
  *
- * - Retries network errors, timeouts, 5xx and 429 with exponential backoff and full jitter;
+ * - Retries network errors, timeouts, 5xx, 408 and 429 with exponential backoff and full jitter;
  *   a 429/503 with Retry-After waits as long as the server asks (capped by maxDelayMs).
  *   Other 4xx (and 3xx: redirects are not followed) are final.
+ * - httpFailure turns a result that is not ok into an E_UPSTREAM error carrying the last status,
+ *   which tells the job worker whether the whole run is worth retrying.
  * - The result is ok only for a 2xx answer: a request that was never answered, or answered
  *   with an error, is never reported as sent.
  * - Delivery failures are reported in the result (per-attempt errors), not thrown. Only a
@@ -150,7 +152,16 @@ function isSuccess(status: number): boolean {
 }
 
 function isRetryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** The error for a request that was not answered with a 2xx; details.status is 0 when no answer came. */
+export function httpFailure(method: HttpMethod, result: HttpResult): DeckhandError {
+  const last = result.attempts.at(-1);
+  return new DeckhandError(ErrorCode.Upstream, `HTTP ${method} failed after ${result.attempts.length} attempts: ${last?.error ?? `status ${result.status}`}`, {
+    status: result.status ?? 0,
+    attempts: result.attempts.length,
+  });
 }
 
 function statusText(status: number): string {

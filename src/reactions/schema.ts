@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
 import { eventTypes } from '../core/events.js';
+import { apiScopes } from '../http/api-tokens.js';
 import { conditionSchema } from './filter.js';
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -89,6 +90,11 @@ const scriptAction = z
           args: z.array(z.string()).default([]),
           /** Extra variables; values may use ${env.X} / ${secret.X} (resolved at load, redacted). */
           env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are UPPER_CASE'), z.string()).default({}),
+          /**
+           * What the script may do through Deckhand's REST API (DECKHAND_API_URL + DECKHAND_API_TOKEN). The token
+           * acts as reaction:<name> with that actor's roles; a script that lists nothing gets no token at all.
+           */
+          api: z.array(z.enum(apiScopes)).default([]),
         })
         .strict(),
     ]),

@@ -1,4 +1,5 @@
 import { Context, Liquid, toValue, toValueSync, type Emitter, type Template } from 'liquidjs';
+import { DeckhandError, ErrorCode } from '../core/errors.js';
 
 /**
  * Per-event `{{ ... }}` templates for reactions, rendered with liquidjs.
@@ -23,8 +24,12 @@ export interface TemplateEngine {
   check(template: string): string | null;
 }
 
-export class TemplateError extends Error {
-  override name = 'TemplateError';
+/** A DeckhandError (E_TEMPLATE), so a job that hits one is not retried: the same event renders the same way. */
+export class TemplateError extends DeckhandError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Template, message, {}, options);
+    this.name = 'TemplateError';
+  }
 }
 
 /** Units of liquidjs's allocation accounting (array/range sizes, string lengths made by filters). */

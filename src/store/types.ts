@@ -239,14 +239,23 @@ export interface NewJob {
   maxAttempts?: number;
 }
 
+/** The run of a job a token was made for: the job's id and the attempt (Job.attempts) that was running. */
+export interface ApiTokenRun {
+  jobId: number;
+  attempt: number;
+}
+
 /** A bearer token for the REST API, scoped to one actor (e.g. one reaction run). Only its hash is stored. */
 export interface ApiToken {
   hash: string;
+  /** Who it acts as in the action layer, with that actor's roles (e.g. reaction:<name>); never Deckhand itself. */
   actor: string;
   /** What it may do: "deploy", "release", "message", "read". */
   scopes: string[];
   createdAt: string;
   expiresAt: string;
+  /** The run it belongs to, so it dies with that run even when nobody revokes it (the process was killed); null: only the expiry limits it. */
+  run: ApiTokenRun | null;
 }
 
 export type { Incident, IncidentPhase, IncidentUpdate } from './incident-types.js';
@@ -350,9 +359,18 @@ export interface Store {
   listJobs(query?: { state?: JobState; type?: string; limit?: number }): Promise<Job[]>;
 
   createApiToken(token: ApiToken): Promise<void>;
-  /** The token with this hash, if it exists and has not expired at `now`. */
+  /**
+   * The token with this hash, if it has not expired at `now` and, when it belongs to a run, that
+   * run is still going: its job is running the same attempt under a lease that has not lapsed.
+   */
   findApiToken(hash: string, now: string): Promise<ApiToken | null>;
   revokeApiToken(hash: string): Promise<void>;
+  /**
+   * Deletes every token findApiToken would no longer return: expired ones, and those of runs that
+   * are over (finished, retried, taken over, or interrupted: the lease of a killed process lapses).
+   * Resolves how many were deleted.
+   */
+  pruneApiTokens(now: string): Promise<number>;
 
   /** Remembers (or moves) the message for (kind, key, adapter). */
   rememberMessage(ref: MessageRef): Promise<void>;

@@ -1,12 +1,18 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { projectRoot } from '../../src/app.js';
 import { until } from '../fixtures/in-process.js';
-import { startBot } from './bot-process.js';
+import { startBot, type BotProcess } from './bot-process.js';
 
 const key = 'restart-test-key-0123456789';
 
+/** Bots still running when a test fails are stopped, so a failure never leaves jest waiting on them. */
+const bots: BotProcess[] = [];
+afterEach(() => {
+  for (const bot of bots.splice(0)) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+});
 
 describe('a webhook accepted with 202 is processed even if the bot dies right after', () => {
   test('kill -9 during the reaction, restart: the delivery runs to completion exactly once', async () => {
@@ -20,12 +26,13 @@ describe('a webhook accepted with 202 is processed even if the bot dies right af
   webhook: slow
   auth: { api_key: "\${secret.SLOW_KEY}" }
 do:
-  - script: { path: ${path.join(projectRoot, 'test/fixtures/reactions/slow-record.sh')}, env: { OUT_FILE: "\${env.OUT_FILE}" } }
+  - script: { path: ${path.join(projectRoot, 'test/fixtures/reactions/slow-record.sh')}, api: [read], env: { OUT_FILE: "\${env.OUT_FILE}" } }
 `,
     );
     const env = { DECKHAND_REACTIONS: reactions, SLOW_KEY: key, OUT_FILE: out, DECKHAND_JOB_LEASE: '1s' };
 
     const first = await startBot({ cwd, env });
+    bots.push(first);
     await first.waitFor('Deckhand on the terminal');
     const response = await fetch(`http://127.0.0.1:${first.port}/triggers/slow`, {
       method: 'POST',
@@ -35,6 +42,9 @@ do:
     expect(response.status).toBe(202);
     // The reaction is running when the machine "dies": the bot and its script go together.
     await until(() => existsSync(`${out}.pids`));
+    const [killedRunToken] = readFileSync(`${out}.tokens`, 'utf8').trim().split('\n');
+    const list = (port: number) => fetch(`http://127.0.0.1:${port}/api/v1/deployments?app=hello`, { headers: { authorization: `Bearer ${killedRunToken}` } });
+    expect((await list(first.port)).status).toBe(200); // the run is going: its token works
     first.child.kill('SIGKILL');
     for (const pid of readFileSync(`${out}.pids`, 'utf8').trim().split('\n')) {
       try {
@@ -47,9 +57,12 @@ do:
     expect(existsSync(out)).toBe(false);
 
     const second = await startBot({ cwd, env });
+    bots.push(second);
     await second.waitFor('Deckhand on the terminal');
     // The dead worker's lease runs out (1 s), the new process takes the job and finishes it.
     await until(() => existsSync(out) && readFileSync(out, 'utf8').includes('done'), 'the run to finish', 20_000);
+    // The killed run's token died with it, although nobody revoked it (its lifetime is the script timeout + 1 minute).
+    expect((await list(second.port)).status).toBe(401);
     // A redelivery after the restart is still recognised.
     const again = await fetch(`http://127.0.0.1:${second.port}/triggers/slow`, {
       method: 'POST',
@@ -62,5 +75,9 @@ do:
     expect(await second.exited).toBe(0);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toEqual(['done 3.1.4']);
     expect(readFileSync(`${out}.starts`, 'utf8').trim().split('\n')).toHaveLength(2); // tried, killed, tried again
+    // Neither run's token is left in the store: the killed one was deleted, the finished one revoked.
+    const db = new Database(path.join(cwd, 'data', 'deckhand.db'), { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM api_tokens').pluck().get()).toBe(0);
+    db.close();
   }, 60_000);
 });

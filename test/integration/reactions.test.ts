@@ -79,6 +79,42 @@ do:
     expect(failed[0]?.state).not.toBe('done');
     server.respond(() => ({ status: 200, body: '{}' }));
   }, 30_000);
+
+  test('an endpoint that refuses the request (422) is not retried: the run is dead at once, with the reason', async () => {
+    server.respond((req) => (JSON.stringify(req.json).includes('v-refused') ? { status: 422, body: '{"error":"revision is not valid"}' } : { status: 200, body: '{}' }));
+    try {
+      await h.deckhand.actions.deploy({ id: 'bob' }, { app: 'hello', environment: 'staging', ref: 'v-refused' });
+      await h.deckhand.runner.idle();
+      const refused = async () => (await h.store.listJobs({ type: 'reaction', limit: 50 })).filter((j) => JSON.stringify(j.payload).includes('v-refused'));
+      await until(async () => (await refused()).length === 2 && (await refused()).every((j) => j.state === 'dead'), 'both runs to be dead');
+      for (const job of await refused()) expect(job).toMatchObject({ state: 'dead', attempts: 1, lastError: 'HTTP POST failed after 1 attempts: HTTP 422 Unprocessable Entity' });
+      expect(server.requests.filter((r) => r.body.includes('v-refused'))).toHaveLength(2); // one per event, none repeated
+    } finally {
+      server.respond(() => ({ status: 200, body: '{}' }));
+    }
+  });
+});
+
+describe('reactions: permanent failures go dead at once', () => {
+  test('a deploy with an invalid ref and a template over the size limit are not retried', async () => {
+    const dir = reactionsDir({
+      'bad-ref.yaml': `on: { event: release.created, where: { app: hello } }\ndo:\n  - deploy: { app: hello, ref: "{{ release.version }} please", environment: staging }\n`,
+      'too-long.yaml': `on: { event: release.created, where: { app: hello } }\ndo:\n  - chat: { channel: "#rel", text: "{% for i in (1..20000) %}0123456789{% endfor %}" }\n`,
+    });
+    const h = await start(dir, {});
+    try {
+      await h.deckhand.actions.createRelease({ id: 'alice' }, { app: 'hello', version: '5.0.0' });
+      const jobs = () => h.store.listJobs({ type: 'reaction' });
+      await until(async () => (await jobs()).length === 2 && (await jobs()).every((j) => j.state === 'dead'), 'both runs to be dead');
+      const byReaction = Object.fromEntries((await jobs()).map((j) => [(j.payload as { reaction: string }).reaction, j]));
+      expect(byReaction['bad-ref']).toMatchObject({ state: 'dead', attempts: 1, lastError: expect.stringMatching(/^ref: a ref is a branch, tag or commit/) });
+      expect(byReaction['too-long']).toMatchObject({ state: 'dead', attempts: 1, lastError: expect.stringMatching(/output is longer than 100000 characters/) });
+      expect(await h.store.listDeployments({ app: 'hello' })).toEqual([]);
+      expect(h.chat).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
 });
 
 describe('reactions: webhooks at /triggers/<name>', () => {

@@ -1,4 +1,4 @@
-import type { ApiToken, MessageRef } from '../types.js';
+import type { MessageRef } from '../types.js';
 import { toMessageRef, type MessageRefRow } from './rows.js';
 
 import type { Prepare } from './approvals.js';
@@ -22,19 +22,4 @@ export function insertSeenKey(prepare: Prepare, scope: string, key: string, at: 
 
 export function seenKeyExists(prepare: Prepare, scope: string, key: string): boolean {
   return prepare('SELECT 1 FROM seen_keys WHERE scope = ? AND key = ?').get(scope, key) !== undefined;
-}
-
-export function insertApiToken(prepare: Prepare, t: ApiToken): void {
-  prepare('INSERT INTO api_tokens (hash, actor, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(t.hash, t.actor, JSON.stringify(t.scopes), t.createdAt, t.expiresAt);
-}
-
-export function liveApiToken(prepare: Prepare, hash: string, now: string): ApiToken | null {
-  const row = prepare('SELECT * FROM api_tokens WHERE hash = ? AND expires_at > ?').get(hash, now) as
-    | { hash: string; actor: string; scopes: string; created_at: string; expires_at: string }
-    | undefined;
-  return row ? { hash: row.hash, actor: row.actor, scopes: JSON.parse(row.scopes) as string[], createdAt: row.created_at, expiresAt: row.expires_at } : null;
-}
-
-export function deleteApiToken(prepare: Prepare, hash: string): void {
-  prepare('DELETE FROM api_tokens WHERE hash = ?').run(hash);
 }

@@ -225,6 +225,19 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'api tokens belong to a run',
+    sql: `
+      -- Tokens made before this version carried every scope and acted as Deckhand itself; their
+      -- runs ended with the process that is being upgraded, so none of them is needed any more.
+      DELETE FROM api_tokens;
+      -- The job and attempt whose script got the token: it is valid only while that run goes on.
+      ALTER TABLE api_tokens ADD COLUMN job_id INTEGER;
+      ALTER TABLE api_tokens ADD COLUMN job_attempt INTEGER;
+      CREATE INDEX api_tokens_by_expiry ON api_tokens (expires_at);
+    `,
+  },
 ];
 
 const createTrackingTable = `

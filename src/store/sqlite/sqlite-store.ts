@@ -15,7 +15,8 @@ import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
 import { applyIncidentUpdate, incidentBy } from './incidents.js';
 import { appendLogLines, readLogLines } from './logs.js';
-import { deleteApiToken, insertApiToken, insertSeenKey, liveApiToken, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
+import { deleteApiToken, deleteDeadApiTokens, insertApiToken, liveApiToken } from './api-tokens.js';
+import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
 import { SqliteCore } from './sqlite-core.js';
 
 /**
@@ -104,6 +105,8 @@ export class SqliteStore extends SqliteCore implements Store {
     return listJobRows(this.prepare, query);
   }
 
+  // --- REST API tokens: queries in api-tokens.ts
+
   async createApiToken(token: ApiToken): Promise<void> {
     insertApiToken(this.prepare, token);
   }
@@ -114,6 +117,10 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async revokeApiToken(hash: string): Promise<void> {
     deleteApiToken(this.prepare, hash);
+  }
+
+  async pruneApiTokens(now: string): Promise<number> {
+    return deleteDeadApiTokens(this.prepare, now);
   }
 
   async rememberMessage(ref: MessageRef): Promise<void> {

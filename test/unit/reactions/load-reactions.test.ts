@@ -51,6 +51,17 @@ do:
     expect(parse('on: [\n').problems[0]).toMatch(/r\.yaml:\d+:\d+:/);
   });
 
+  test("api: a script lists what it may do through the REST API; nothing by default; unknown scopes are refused", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'deckhand-api-scopes-'));
+    const script = path.join(dir, 'run.sh');
+    writeFileSync(script, '#!/usr/bin/env bash\n');
+    const on = 'on: { event: release.created, where: { app: x } }\ndo:\n';
+    expect(parse(`${on}  - script: { path: ${script}, api: [release, message] }\n`).reaction?.do[0]).toEqual({ script: expect.objectContaining({ api: ['release', 'message'] }) });
+    expect(parse(`${on}  - script: { path: ${script} }\n`).reaction?.do[0]).toEqual({ script: expect.objectContaining({ api: [] }) });
+    // The action union reports no more than "do[0]: Invalid input" for now (as for any unknown key).
+    expect(parse(`${on}  - script: { path: ${script}, api: [deploy, admin] }\n`).problems[0]).toMatch(/r\.yaml:3:\d+: do\[0\]/);
+  });
+
   test('requires: a reaction whose credentials are not set is off, not an error', () => {
     const text = 'requires: [API_TOKEN]\non: { event: deployment.succeeded, where: { app: x } }\ndo:\n  - http: { url: "https://x.test", headers: { Authorization: "Bearer ${secret.API_TOKEN}" } }\n';
     expect(parse(text).disabled).toEqual({ name: 'r', file: path.join(base, 'reactions', 'r.yaml'), reason: 'set API_TOKEN to turn it on' });

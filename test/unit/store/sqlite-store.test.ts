@@ -80,6 +80,15 @@ describe('SqliteStore on SQLite', () => {
     db.close();
   });
 
+  it('migration 9 revokes the tokens made before it (they carried every scope)', () => {
+    const db = new Database(':memory:');
+    runMigrations(db, migrations.filter((m) => m.version < 9));
+    db.prepare(`INSERT INTO api_tokens (hash, actor, scopes, created_at, expires_at) VALUES ('old', 'reaction:x', '["deploy","release","message","read"]', '2025-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')`).run();
+    expect(runMigrations(db)).toContain(9);
+    expect(db.prepare('SELECT COUNT(*) FROM api_tokens').pluck().get()).toBe(0);
+    db.close();
+  });
+
   it('keeps data across close and reopen of a file database', async () => {
     const path = join(tempDir(), 'deckhand.db');
     const first = await migratedStore(path);

@@ -1,5 +1,5 @@
 import { DeckhandError, type ErrorCode } from '../../../src/core/errors.js';
-import type { Lock, NewDeployment, Store } from '../../../src/store/types.js';
+import type { ApiToken, Lock, NewDeployment, Store } from '../../../src/store/types.js';
 
 /**
  * The behaviour every Store backend must have. A backend's test file calls this with a factory
@@ -548,14 +548,68 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
 
     describe('api tokens', () => {
+      const token = (hash: string, overrides: Partial<ApiToken> = {}): ApiToken => ({ hash, actor: 'reaction:x', scopes: ['release'], createdAt: at(0), expiresAt: at(30), run: null, ...overrides });
+      /** A job claimed by `owner` at at(0) with a lease until at(leaseMinutes): attempt 1 is running. */
+      async function runningJob(owner = 'w1', leaseMinutes = 10) {
+        const job = await store.enqueueJob({ type: 'reaction', payload: {}, runAt: at(0) });
+        const claimed = await store.claimJob(owner, at(0), leaseMinutes * 60_000);
+        expect(claimed?.id).toBe(job!.id);
+        return claimed!;
+      }
+
       it('finds a live token by hash, not an expired or revoked one', async () => {
-        const token = { hash: 'h1', actor: 'reaction:x', scopes: ['release'], createdAt: at(0), expiresAt: at(10) };
-        await store.createApiToken(token);
-        expect(await store.findApiToken('h1', at(5))).toEqual(token);
+        const t = token('h1', { expiresAt: at(10) });
+        await store.createApiToken(t);
+        expect(await store.findApiToken('h1', at(5))).toEqual(t);
         expect(await store.findApiToken('h1', at(10))).toBeNull();
         expect(await store.findApiToken('nope', at(5))).toBeNull();
         await store.revokeApiToken('h1');
         expect(await store.findApiToken('h1', at(5))).toBeNull();
+      });
+
+      it("a run's token works only while its job runs that attempt under a live lease", async () => {
+        const job = await runningJob('w1', 10);
+        const t = token('run', { run: { jobId: job.id, attempt: job.attempts } });
+        await store.createApiToken(t);
+        expect(await store.findApiToken('run', at(5))).toEqual(t);
+        // The process running it was killed: nobody renews the lease, which lapses at at(10).
+        expect(await store.findApiToken('run', at(10))).toBeNull();
+        // Another worker takes the job over: attempt 2; the first attempt's token stays dead.
+        await store.claimJob('w2', at(11), 600_000);
+        expect(await store.findApiToken('run', at(12))).toBeNull();
+        await store.completeJob(job.id, 'w2', at(13));
+        expect(await store.findApiToken('run', at(14))).toBeNull();
+      });
+
+      it("a run's token dies when its job finishes or is retried", async () => {
+        const job = await runningJob('w1', 10);
+        await store.createApiToken(token('done', { run: { jobId: job.id, attempt: 1 } }));
+        await store.failJob(job.id, 'w1', 'boom', at(1), at(2));
+        expect(await store.findApiToken('done', at(1))).toBeNull(); // pending again
+        await store.claimJob('w1', at(2), 600_000); // attempt 2, same worker
+        expect(await store.findApiToken('done', at(3))).toBeNull();
+      });
+
+      it('prune deletes expired tokens and those of runs that are over, and keeps the live ones', async () => {
+        const live = await runningJob('alive', 10);
+        await store.createApiToken(token('live-run', { run: { jobId: live.id, attempt: 1 } }));
+        await store.createApiToken(token('no-run'));
+        await store.createApiToken(token('expired', { expiresAt: at(2) }));
+        await store.createApiToken(token('gone-job', { run: { jobId: 9999, attempt: 1 } }));
+        const finished = await runningJob('w1', 10);
+        await store.createApiToken(token('finished-run', { run: { jobId: finished.id, attempt: 1 } }));
+        await store.completeJob(finished.id, 'w1', at(1));
+
+        expect(await store.pruneApiTokens(at(3))).toBe(3);
+        expect(await store.findApiToken('live-run', at(3))).not.toBeNull();
+        expect(await store.findApiToken('no-run', at(3))).not.toBeNull();
+        expect(await store.pruneApiTokens(at(3))).toBe(0);
+
+        // The process running `live` is killed; at the next start (after its lease lapsed) its token goes.
+        expect(await store.pruneApiTokens(at(10))).toBe(1);
+        await store.revokeApiToken('live-run'); // already gone: harmless
+        expect(await store.findApiToken('no-run', at(10))).not.toBeNull();
+        expect(await store.pruneApiTokens(at(30))).toBe(1);
       });
     });
 

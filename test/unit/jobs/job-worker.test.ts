@@ -1,0 +1,65 @@
+import { systemClock } from '../../../src/core/clock.js';
+import { DeckhandError, ErrorCode } from '../../../src/core/errors.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { JobWorker, type JobHandler } from '../../../src/jobs/job-worker.js';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import type { Job } from '../../../src/store/types.js';
+
+describe('the job worker: permanent failures are not retried', () => {
+  let store: SqliteStore;
+  let worker: JobWorker;
+  let handler: JobHandler;
+  beforeEach(async () => {
+    store = new SqliteStore(':memory:');
+    await store.migrate();
+    // Retries are due a millisecond later, so a test sees all of them quickly.
+    worker = new JobWorker({ store, clock: systemClock, logger: silentLogger, handlers: { test: (job) => handler(job) }, pollMs: 5, retryBaseMs: 1, retryMaxMs: 1 });
+    worker.start();
+  });
+  afterEach(async () => {
+    await worker.stop();
+    await store.close();
+  });
+
+  async function settled(maxAttempts = 5): Promise<Job> {
+    const job = await store.enqueueJob({ type: 'test', payload: {}, runAt: new Date().toISOString(), maxAttempts });
+    worker.kick();
+    const end = Date.now() + 10_000;
+    for (;;) {
+      const now = await store.getJob(job!.id);
+      if (now && (now.state === 'done' || now.state === 'dead')) return now;
+      if (Date.now() > end) throw new Error(`job still ${now?.state} after ${now?.attempts} attempts`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  test('an invalid input (E_USAGE) goes dead after one attempt, with its reason', async () => {
+    handler = async () => {
+      throw new DeckhandError(ErrorCode.Usage, 'ref: a ref is a branch, tag or commit');
+    };
+    expect(await settled()).toMatchObject({ state: 'dead', attempts: 1, lastError: 'ref: a ref is a branch, tag or commit' });
+  });
+
+  test('a refusal by the other system (E_UPSTREAM 404) goes dead after one attempt', async () => {
+    handler = async () => {
+      throw new DeckhandError(ErrorCode.Upstream, 'HTTP POST failed after 1 attempts: HTTP 404 Not Found', { status: 404 });
+    };
+    expect(await settled()).toMatchObject({ state: 'dead', attempts: 1, lastError: 'HTTP POST failed after 1 attempts: HTTP 404 Not Found' });
+  });
+
+  test('a transient failure (E_UPSTREAM 503) is retried, and the job finishes when it passes', async () => {
+    let calls = 0;
+    handler = async () => {
+      calls += 1;
+      if (calls < 3) throw new DeckhandError(ErrorCode.Upstream, 'HTTP POST failed after 4 attempts: HTTP 503', { status: 503 });
+    };
+    expect(await settled()).toMatchObject({ state: 'done', attempts: 3 });
+  });
+
+  test('an error of unknown kind keeps every retry before the dead letter', async () => {
+    handler = async () => {
+      throw new Error('socket hang up');
+    };
+    expect(await settled(3)).toMatchObject({ state: 'dead', attempts: 3, lastError: 'socket hang up' });
+  });
+});
