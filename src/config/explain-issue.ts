@@ -42,6 +42,36 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 const yamlWordsForBooleans = /^(yes|no|y|n|on|off|true|false)$/i;
 
+type Issue = z.core.$ZodIssue;
+
+/** How far off a union branch is: a key it does not know (10) or a required key missing (5) near its root weigh most. */
+function weight(issue: Issue, depth: number): number {
+  const d = depth + issue.path.length;
+  if (issue.code === 'invalid_union') return Math.min(...issue.errors.map((branch) => branch.reduce((sum, i) => sum + weight(i, d), 0)));
+  if (issue.code === 'unrecognized_keys' && d === 0) return 10;
+  if (issue.code === 'invalid_type' && d <= 1) return 5;
+  return 1;
+}
+
+/**
+ * zod reports a value that fits no member of a union as one "Invalid input". The member it was
+ * meant to be is the one it is least far from (`chat:` with a misspelt `chanel`, not `http:`):
+ * its issues, with full paths, say what to fix.
+ */
+export function flattenUnions(issues: readonly Issue[]): Issue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+    const scored = issue.errors.map((branch) => ({ branch, score: branch.reduce((sum, i) => sum + weight(i, 0), 0) }));
+    const best = scored.reduce((a, b) => (b.score < a.score ? b : a)).branch;
+    return flattenUnions(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as Issue));
+  });
+}
+
+/** Each issue, unions resolved to the member meant, with a message that says what to fix. */
+export function explainIssues(issues: readonly Issue[], input: unknown, schema: z.ZodType): Array<{ path: PropertyKey[]; message: string }> {
+  return flattenUnions(issues).map((issue) => ({ path: issue.path, message: explainIssue(issue, input, schema) }));
+}
+
 /**
  * A zod issue as a message that says what to fix: "did you mean" for a misspelt key or value,
  * and a hint where YAML read something as text that was meant otherwise.
@@ -60,6 +90,9 @@ export function explainIssue(issue: z.core.$ZodIssue, input: unknown, schema: z.
   if (issue.code === 'invalid_value' && typeof value === 'string') {
     const near = didYouMean(value, issue.values.map(String));
     return near ? `"${value}" is not one of ${issue.values.map(String).join(', ')}: did you mean "${near}"?` : `"${value}" is not one of ${issue.values.map(String).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type' && value === undefined && issue.path.length > 0) {
+    return `missing ${String(issue.path.at(-1))} (${issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`})`;
   }
   if (issue.code === 'invalid_type' && typeof value === 'string') {
     if (issue.expected === 'boolean') {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
-import { explainIssue } from './explain-issue.js';
+import { explainIssues } from './explain-issue.js';
 import { configFileSchema } from './schema.js';
 import { substituteReferences } from './substitute.js';
 import { formatPath, parseYamlWithPositions, positionOf } from './yaml-errors.js';
@@ -59,7 +59,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
   const result = configFileSchema.safeParse(substituted.value);
   if (!result.success) {
-    return fail(result.error.issues.map((issue) => `${at(issue.path)}: ${formatPath(issue.path) || '(top level)'}: ${explainIssue(issue, substituted.value, configFileSchema)}`));
+    return fail(explainIssues(result.error.issues, substituted.value, configFileSchema).map((issue) => `${at(issue.path)}: ${formatPath(issue.path) || '(top level)'}: ${issue.message}`));
   }
 
   const dir = path.dirname(file);

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import cron from 'node-cron';
 import { substituteReferences } from '../config/substitute.js';
-import { explainIssue } from '../config/explain-issue.js';
+import { explainIssues } from '../config/explain-issue.js';
 import { formatPath, parseYamlWithPositions, positionOf } from '../config/yaml-errors.js';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import { reactionFileSchema, type ReactionFile } from './schema.js';
@@ -73,7 +73,7 @@ export function parseReaction(text: string, file: string, env: NodeJS.ProcessEnv
   const substituted = substituteReferences(yaml.parsed.value ?? {}, env);
   if (substituted.problems.length > 0) return { problems: substituted.problems.map((p) => `${at(p.path)}: ${p.message}`), warnings: [] };
   const parsed = reactionFileSchema.safeParse(substituted.value);
-  if (!parsed.success) return { problems: parsed.error.issues.map((i) => `${at(i.path)}: ${explainIssue(i, substituted.value, reactionFileSchema)}`), warnings: [] };
+  if (!parsed.success) return { problems: explainIssues(parsed.error.issues, substituted.value, reactionFileSchema).map((i) => `${at(i.path)}: ${i.message}`), warnings: [] };
 
   const data = parsed.data;
   const problems: string[] = [];

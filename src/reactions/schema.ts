@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
+import { didYouMean } from '../config/explain-issue.js';
 import { eventTypes } from '../core/events.js';
 import { apiScopes } from '../http/api-tokens.js';
 import { conditionSchema } from './filter.js';
@@ -14,7 +15,10 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
 });
 
 const eventName = z.string().refine((e) => (eventTypes as readonly string[]).includes(e), {
-  message: `unknown event; known events: ${eventTypes.join(', ')}`,
+  error: (issue) => {
+    const near = typeof issue.input === 'string' ? didYouMean(issue.input, eventTypes) : null;
+    return `unknown event${near ? ` "${String(issue.input)}": did you mean "${near}"?` : ''}; known events: ${eventTypes.join(', ')}`;
+  },
 });
 
 const filters = { where: conditionSchema.optional(), unless: conditionSchema.optional() };

@@ -41,6 +41,8 @@ do:
 
   test('problems name file, line and path: unknown event, bad template, bad cron, short key, unknown key', () => {
     expect(parse('on: { event: deploy.done }\ndo:\n  - chat: { channel: c, text: t }\n').problems[0]).toMatch(/r\.yaml:1:\d+: on.*unknown event; known events: deployment\.queued/s);
+    expect(parse('on: { event: deployment.succeded, where: { app: x } }\ndo:\n  - chat: { channel: c, text: t }\n').problems[0]).toContain('unknown event "deployment.succeded": did you mean "deployment.succeeded"?');
+    expect(parse('on: { event: release.created, where: { app: x } }\ndo:\n  - chat: { chanel: c, text: t }\n').problems.join('\n')).toContain('did you mean "channel"?');
     expect(parse('on: { event: release.created, where: { app: x } }\ndo:\n  - chat: { channel: c, text: "{{ release.version | nosuchfilter }}" }\n').problems[0]).toMatch(/r\.yaml:3:\d+: do\[0\]\.chat\.text: .*nosuchfilter/);
     expect(parse('on: { schedule: "61 * * * *" }\ndo:\n  - deploy: { app: api }\n').problems[0]).toMatch(/on\.schedule: "61 \* \* \* \*" is not a cron expression/);
     expect(parse('on: { webhook: h, auth: { api_key: "${secret.K}" } }\ndo:\n  - chat: { channel: c, text: t }\n', { K: 'short' }).problems[0]).toMatch(/on\.auth\.api_key: use a key of at least 16 characters/);
