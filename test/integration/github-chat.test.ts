@@ -1,6 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../src/app.js';
@@ -10,10 +9,9 @@ import { loadReactions } from '../../src/reactions/load-reactions.js';
 import type { ChatMessage } from '../../src/router/types.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/fake-github.js';
 import { startInProcess, until, type InProcess } from '../fixtures/in-process.js';
+import { webhookExample } from '../fakes/github/webhook-examples.js';
 
-const require = createRequire(import.meta.url);
-const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as Array<{ name: string; examples: Array<Record<string, unknown> & { action?: string }> }>;
-const example = <T>(name: string) => structuredClone(examples.find((e) => e.name === name)!.examples[0]!) as T;
+const example = webhookExample;
 
 const secret = 'github-webhook-secret-456';
 const featureSha = '1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c';

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { projectRoot } from '../../src/app.js';
@@ -8,6 +7,7 @@ import type { ChatMessage } from '../../src/router/types.js';
 import type { Deployment } from '../../src/store/types.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/fake-github.js';
 import { startInProcess, until, type InProcess } from '../fixtures/in-process.js';
+import { webhookExample } from '../fakes/github/webhook-examples.js';
 
 /*
  * GitHub deployments that reach Deckhand as `deployment` webhooks, sent by the fake GitHub itself
@@ -21,9 +21,7 @@ import { startInProcess, until, type InProcess } from '../fixtures/in-process.js
  * - acme/web: run_deployments, but only deployable from the #web room.
  */
 
-const require = createRequire(import.meta.url);
-const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as Array<{ name: string; examples: Array<Record<string, unknown> & { action?: string }> }>;
-const example = <T>(name: string, action?: string) => structuredClone(examples.find((e) => e.name === name)!.examples.find((x) => action === undefined || x.action === action)!) as T;
+const example = webhookExample;
 
 const secret = 'github-webhook-secret-789';
 const mainSha = '5e8f1c2d3b4a69788796a5b4c3d2e1f009182736';

@@ -1,14 +1,12 @@
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { projectRoot } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { githubSignature } from '../../src/http/github-webhook-route.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/fake-github.js';
 import { startInProcess, until, type InProcess } from '../fixtures/in-process.js';
+import { webhookExample } from '../fakes/github/webhook-examples.js';
 
-const require = createRequire(import.meta.url);
-const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as Array<{ name: string; examples: Array<Record<string, unknown> & { action?: string }> }>;
-const example = <T>(name: string, action?: string) => structuredClone(examples.find((e) => e.name === name)!.examples.find((x) => action === undefined || x.action === action)!) as T;
+const example = webhookExample;
 
 const secret = 'github-webhook-secret-123';
 const mergeSha = 'c4295bd74fb0f4fda03689c3df3f2803b658fd85';

@@ -1,10 +1,8 @@
-import { createRequire } from 'node:module';
 import { githubSignature } from '../../src/http/github-webhook-route.js';
 import { startInProcess, until, type InProcess } from '../fixtures/in-process.js';
+import { webhookExample } from '../fakes/github/webhook-examples.js';
 
-const require = createRequire(import.meta.url);
-const examples = require('@octokit/webhooks-examples/api.github.com/index.json') as Array<{ name: string; examples: Array<Record<string, unknown> & { action?: string }> }>;
-const example = (name: string, action?: string) => structuredClone(examples.find((e) => e.name === name)!.examples.find((x) => action === undefined || x.action === action)!);
+const example = webhookExample;
 
 const secret = 'github-webhook-secret-123';
 
