@@ -6,7 +6,7 @@ import type { AnyEvent } from '../../src/core/events.js';
 import { lockTarget } from '../../src/core/locks.js';
 import { logLinkFor } from '../../src/http/deployment-log-route.js';
 import type { ChatMessage, ChatReply } from '../../src/router/types.js';
-import type { Deployment } from '../../src/store/types.js';
+import type { Deployment } from '../../src/core/model.js';
 import { terminalSafe } from './terminal-safe.js';
 
 export interface ShellAdapterOptions {

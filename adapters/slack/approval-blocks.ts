@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { Approval, Deployment } from '../../src/store/types.js';
+import type { Approval, Deployment } from '../../src/core/model.js';
 import { escapeMrkdwn } from './deployment-blocks.js';
 
 export const approveActionId = 'deckhand_approve';

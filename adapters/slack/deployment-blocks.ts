@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import { deploymentDuration } from '../../src/chat/format.js';
-import type { Deployment } from '../../src/store/types.js';
+import type { Deployment } from '../../src/core/model.js';
 
 const stateIcon: Record<Deployment['state'], string> = {
   queued: ':hourglass_flowing_sand:',

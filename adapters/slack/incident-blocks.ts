@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { Incident } from '../../src/store/types.js';
+import type { Incident } from '../../src/core/model.js';
 import { escapeMrkdwn } from './deployment-blocks.js';
 
 export const ackIncidentActionId = 'deckhand_incident_ack';

@@ -3,7 +3,7 @@ import type { DeckhandConfig } from '../config/types.js';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import { globMatch } from '../core/glob.js';
 import { can, rolesOf, type Actor } from '../core/permissions.js';
-import type { Approval, Deployment } from '../store/types.js';
+import type { Approval, Deployment } from '../core/model.js';
 import { audit, type ActionContext } from './context.js';
 import { parseInput } from './validate.js';
 

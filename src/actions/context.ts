@@ -6,7 +6,8 @@ import type { Logger } from '../core/logger.js';
 import { can, formatPermission, rolesGranting, type Actor, type Permission } from '../core/permissions.js';
 import type { OnCallClient } from '../oncall/oncall-client.js';
 import type { DeploymentProvider } from '../providers/types.js';
-import type { Deployment, ExternalDeployment, NewAuditRecord, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
+import type { Deployment, ExternalDeployment, NewAuditRecord } from '../core/model.js';
 
 /** Starts queued deployments; implemented by the deployment runner. */
 export interface DeploymentQueue {

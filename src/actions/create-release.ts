@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import type { Actor } from '../core/permissions.js';
 import { resolveApp } from '../core/resolve-target.js';
-import type { Release } from '../store/types.js';
+import type { Release } from '../core/model.js';
 import { audit, authorize, type ActionContext } from './context.js';
 import { nameSchema, parseInput, versionSchema } from './validate.js';
 

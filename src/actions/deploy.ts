@@ -4,7 +4,7 @@ import { blockingLock, describeLock } from '../core/locks.js';
 import type { Actor } from '../core/permissions.js';
 import { resolveApp, resolveAppEnvironment } from '../core/resolve-target.js';
 import type { CheckOutcome } from '../providers/types.js';
-import type { Approval, Deployment, DeploymentSource, ExternalDeployment } from '../store/types.js';
+import type { Approval, Deployment, DeploymentSource, ExternalDeployment } from '../core/model.js';
 import { audit, authorize, type ActionContext } from './context.js';
 import { nameSchema, parseInput, refSchema } from './validate.js';
 

@@ -3,7 +3,7 @@ import { DeckhandError, ErrorCode, isDeckhandError } from '../core/errors.js';
 import { describeLock, lockTarget } from '../core/locks.js';
 import type { Actor } from '../core/permissions.js';
 import { resolveApp, resolveEnvironment } from '../core/resolve-target.js';
-import type { AcquireLockResult, Lock } from '../store/types.js';
+import type { AcquireLockResult, Lock } from '../core/model.js';
 import { audit, authorize, type ActionContext } from './context.js';
 import { nameSchema, parseInput } from './validate.js';
 

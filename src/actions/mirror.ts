@@ -1,5 +1,5 @@
 import { isDeckhandError } from '../core/errors.js';
-import { externalProvider, isMirrored, type Deployment, type ExternalDeployment } from '../store/types.js';
+import { externalProvider, isMirrored, type Deployment, type ExternalDeployment } from '../core/model.js';
 import type { ActionContext } from './context.js';
 
 /** What another system said about one of its deployments. */

@@ -1,7 +1,7 @@
 import { blockingLock } from '../core/locks.js';
 import { can, rolesOf, type Actor } from '../core/permissions.js';
 import { resolveApp, resolveAppEnvironment } from '../core/resolve-target.js';
-import type { Deployment, Lock } from '../store/types.js';
+import type { Deployment, Lock } from '../core/model.js';
 import type { ActionContext } from './context.js';
 
 /** Read-only questions users ask in chat; no permission needed, nothing audited. */

@@ -1,6 +1,6 @@
 import { formatDuration } from '../config/duration.js';
 import { timeAgo } from '../core/locks.js';
-import type { Deployment } from '../store/types.js';
+import type { Deployment } from '../core/model.js';
 
 export function deploymentTitle(d: Deployment): string {
   const flags = [d.dryRun ? 'dry run' : null, d.forced ? 'forced' : null, d.rollbackOf ? `rollback of #${d.rollbackOf}` : null].filter(Boolean);

@@ -1,4 +1,5 @@
-import type { Approval, Deployment, Incident, Lock, Release, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
+import type { Approval, Deployment, Incident, Lock, Release } from './model.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 

@@ -1,4 +1,4 @@
-import type { Lock } from '../store/types.js';
+import type { Lock } from './model.js';
 
 /** The lock that stops `requester` deploying, given every lock that applies to the target. */
 export function blockingLock(locks: readonly Lock[], requester: string, holderMayDeploy: boolean): Lock | null {

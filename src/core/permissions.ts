@@ -1,7 +1,7 @@
 import type { DeckhandConfig, RoleConfig } from '../config/types.js';
 import type { PermissionVerb } from '../config/schema.js';
 import { globMatch } from './glob.js';
-import type { DeploymentOrigin } from '../store/types.js';
+import type { DeploymentOrigin } from './model.js';
 
 /** Who is acting: a chat user, or Deckhand itself (schedules, webhooks) which config already authorised. */
 export interface Actor {

@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.js';
-import type { Job } from '../store/types.js';
+import type { Job } from '../core/model.js';
 import { autoDeployTargets, createGitHubDeployment, describeOutcome, type MergedPullRequest } from './create-deployment.js';
 import type { GitHubHandlerOptions } from './handle-github-delivery.js';
 import { OwnDeployments } from './own-deployments.js';

@@ -2,7 +2,8 @@ import type { Octokit } from '@octokit/rest';
 import type { Clock } from '../core/clock.js';
 import type { AnyEvent } from '../core/events.js';
 import { deploymentLogUrl } from '../http/deployment-log-route.js';
-import { isMirrored, type Deployment, type Job, type Store } from '../store/types.js';
+import { type Store } from '../store/types.js';
+import { isMirrored, type Deployment, type Job } from '../core/model.js';
 import type { DeckhandConfig } from '../config/types.js';
 
 const stateFor: Record<string, 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | undefined> = {

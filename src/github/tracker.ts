@@ -2,7 +2,7 @@ import type { Octokit } from '@octokit/rest';
 import type { DeploymentTracker } from '../actions/context.js';
 import type { AppConfig, DeckhandConfig } from '../config/types.js';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
-import type { Deployment, ExternalDeployment } from '../store/types.js';
+import type { Deployment, ExternalDeployment } from '../core/model.js';
 import { isProduction, requestDeployment } from './create-deployment.js';
 
 /**

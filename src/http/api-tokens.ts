@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import type { ApiTokenRun, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
+import type { ApiTokenRun } from '../core/model.js';
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 

@@ -5,7 +5,8 @@ import type { ChatPort } from '../chat/chat-port.js';
 import type { Clock } from '../core/clock.js';
 import { asDeckhandError, DeckhandError, ErrorCode, httpStatusFor } from '../core/errors.js';
 import type { Actor } from '../core/permissions.js';
-import type { ApiToken, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
+import type { ApiToken } from '../core/model.js';
 import { hashToken, type ApiScope } from './api-tokens.js';
 
 export interface ApiOptions {

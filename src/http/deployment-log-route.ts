@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { isMirrored, type Deployment, type Store } from '../store/types.js';
+import { type Store } from '../store/types.js';
+import { isMirrored, type Deployment } from '../core/model.js';
 import { safeEqual } from './webhook-body.js';
 
 /** The log URL of a deployment; its token is the capability, so the URL is unguessable. */

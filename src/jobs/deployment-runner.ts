@@ -1,7 +1,7 @@
 import type { ActionContext, DeploymentQueue } from '../actions/context.js';
 import { asDeckhandError } from '../core/errors.js';
 import { blockingLock, describeLock } from '../core/locks.js';
-import { isMirrored, type Deployment, type DeploymentOutcome } from '../store/types.js';
+import { isMirrored, type Deployment, type DeploymentOutcome } from '../core/model.js';
 
 type RunnerContext = Omit<ActionContext, 'queue'>;
 

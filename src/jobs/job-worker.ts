@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import type { Job, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
+import type { Job } from '../core/model.js';
 import { classifyError } from './classify-error.js';
 
 export type JobHandler = (job: Job) => Promise<void>;

@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock.js';
 import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import type { IncidentPhase, IncidentUpdate, Job, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
+import type { IncidentPhase, IncidentUpdate, Job } from '../core/model.js';
 
 const phaseFor: Record<string, IncidentPhase | undefined> = {
   CRITICAL: 'triggered',

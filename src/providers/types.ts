@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/types.js';
-import type { Deployment, ExternalDeployment } from '../store/types.js';
+import type { Deployment, ExternalDeployment } from '../core/model.js';
 
 export interface ProviderRunOptions {
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;

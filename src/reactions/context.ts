@@ -1,5 +1,5 @@
 import type { AnyEvent } from '../core/events.js';
-import type { Delivery } from '../store/types.js';
+import type { Delivery } from '../core/model.js';
 
 /** The data templates and filters see for an internal event: the event's data, plus app and environment on top. */
 export function eventContext(event: AnyEvent): Record<string, unknown> {

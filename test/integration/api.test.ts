@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { hashToken, mintApiToken } from '../../src/http/api-tokens.js';
 import { loadReactions } from '../../src/reactions/load-reactions.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { ApiTokenRun } from '../../src/store/types.js';
+import type { ApiTokenRun } from '../../src/core/model.js';
 import { testConfig } from '../fixtures/config.js';
 import { ManualClock } from '../fixtures/harness.js';
 import { startInProcess, until } from '../fixtures/in-process.js';

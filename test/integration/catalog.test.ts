@@ -9,7 +9,7 @@ import { projectRoot, type Deckhand } from '../../src/app.js';
 import { loadReactions, type Reaction } from '../../src/reactions/load-reactions.js';
 import { createTemplateEngine } from '../../src/reactions/template.js';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { finishedStates, type Deployment } from '../../src/store/types.js';
+import { finishedStates, type Deployment } from '../../src/core/model.js';
 import { startRecordingServer, type RecordedRequest, type RecordingServer } from '../fakes/recording-server.js';
 import { testConfig } from '../fixtures/config.js';
 import { startInProcess, until } from '../fixtures/in-process.js';

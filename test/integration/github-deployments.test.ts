@@ -4,7 +4,7 @@ import { projectRoot } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { githubSignature } from '../../src/http/github-webhook-route.js';
 import type { ChatMessage } from '../../src/router/types.js';
-import type { Deployment } from '../../src/store/types.js';
+import type { Deployment } from '../../src/core/model.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github/fake-github.js';
 import { startInProcess, until, type InProcess } from '../fixtures/in-process.js';
 import { webhookExample } from '../fakes/github/webhook-examples.js';

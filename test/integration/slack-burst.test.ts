@@ -4,7 +4,7 @@ import { DeploymentNotifier } from '../../adapters/slack/deployment-notifier.js'
 import { EventBus } from '../../src/core/events.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { Deployment } from '../../src/store/types.js';
+import type { Deployment } from '../../src/core/model.js';
 import { startFakeSlack } from '../fakes/slack/fake-slack.js';
 import { testConfig } from '../fixtures/config.js';
 import { ManualClock } from '../fixtures/harness.js';

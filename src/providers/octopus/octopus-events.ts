@@ -5,7 +5,8 @@ import type { Clock } from '../../core/clock.js';
 import { isDeckhandError } from '../../core/errors.js';
 import type { EventBus } from '../../core/events.js';
 import type { Logger } from '../../core/logger.js';
-import type { Job, Store } from '../../store/types.js';
+import type { Store } from '../../store/types.js';
+import type { Job } from '../../core/model.js';
 import type { OctopusClient, OctopusMachine, OctopusNamed, OctopusRelease } from './octopus-client.js';
 
 /** The event part of a subscription payload, as stored by the webhook route. */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig, OctopusProviderConfig } from '../../config/types.js';
 import { formatDuration } from '../../config/duration.js';
 import { DeckhandError, ErrorCode } from '../../core/errors.js';
-import type { Deployment } from '../../store/types.js';
+import type { Deployment } from '../../core/model.js';
 import type { CheckOutcome, DeploymentProvider, DeploymentRequestInfo, ProviderResult, ProviderRunOptions } from '../types.js';
 import type { OctopusClient, OctopusDeployment, OctopusRelease, OctopusTask, ReleaseTemplate } from './octopus-client.js';
 

@@ -2,7 +2,7 @@ import { DeckhandError, ErrorCode } from '../../core/errors.js';
 import path from 'node:path';
 import type { AppConfig } from '../../config/types.js';
 import { formatDuration } from '../../config/duration.js';
-import type { Deployment } from '../../store/types.js';
+import type { Deployment } from '../../core/model.js';
 import type { CheckOutcome, DeploymentProvider, DeploymentRequestInfo, ProviderResult, ProviderRunOptions } from '../types.js';
 import { runScript } from './run-script.js';
 import type { ScriptRunResult } from './types.js';

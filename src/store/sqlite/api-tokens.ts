@@ -1,4 +1,4 @@
-import type { ApiToken } from '../types.js';
+import type { ApiToken } from '../../core/model.js';
 import type { Prepare } from './approvals.js';
 
 interface ApiTokenRow {

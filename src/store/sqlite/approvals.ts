@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Approval, ApprovalState } from '../types.js';
+import type { Approval, ApprovalState } from '../../core/model.js';
 import { toApproval, type ApprovalRow } from './rows.js';
 
 export type Prepare = (sql: string) => Database.Statement<unknown[], unknown>;

@@ -1,4 +1,4 @@
-import type { Incident, IncidentPhase, IncidentUpdate } from '../types.js';
+import type { Incident, IncidentPhase, IncidentUpdate } from '../../core/model.js';
 import type { Prepare } from './approvals.js';
 
 interface IncidentRow {

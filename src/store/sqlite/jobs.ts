@@ -1,4 +1,4 @@
-import type { Delivery, Job, NewDelivery, NewJob } from '../types.js';
+import type { Delivery, Job, NewDelivery, NewJob } from '../../core/model.js';
 import type { Prepare } from './approvals.js';
 import { toJson } from './rows.js';
 

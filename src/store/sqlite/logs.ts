@@ -1,4 +1,4 @@
-import type { LogLine } from '../types.js';
+import type { LogLine } from '../../core/model.js';
 
 import type { Prepare } from './approvals.js';
 

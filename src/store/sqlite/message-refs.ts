@@ -1,4 +1,4 @@
-import type { MessageRef } from '../types.js';
+import type { MessageRef } from '../../core/model.js';
 import { toMessageRef, type MessageRefRow } from './rows.js';
 
 import type { Prepare } from './approvals.js';

@@ -1,16 +1,4 @@
-import type {
-  Approval,
-  AuditRecord,
-  Deployment,
-  DeploymentOrigin,
-  ExternalDeployment,
-  DeploymentSource,
-  DeploymentState,
-  Lock,
-  Release,
-  StoredEvent,
-  MessageRef,
-} from '../types.js';
+import type { Approval, AuditRecord, Deployment, DeploymentOrigin, ExternalDeployment, DeploymentSource, DeploymentState, Lock, Release, StoredEvent, MessageRef } from '../../core/model.js';
 
 /** Rows as SQLite returns them: snake_case columns, booleans as 0/1, JSON as TEXT. */
 

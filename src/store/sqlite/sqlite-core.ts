@@ -3,21 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { DeckhandError, ErrorCode } from '../../core/errors.js';
-import type {
-  AcquireLockResult,
-  AuditRecord,
-  Deployment,
-  DeploymentOutcome,
-  DeploymentQuery,
-  ExternalDeployment,
-  Lock,
-  NewAuditRecord,
-  NewDeployment,
-  NewRelease,
-  Release,
-  StoredEvent,
-} from '../types.js';
-import { finishedStates } from '../types.js';
+import type { AcquireLockResult, AuditRecord, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Lock, NewAuditRecord, NewDeployment, NewRelease, Release, StoredEvent } from '../../core/model.js';
+import { finishedStates } from '../../core/model.js';
 import { insertApproval } from './approvals.js';
 import { runMigrations } from './migrations.js';
 import { clampLimit, listLimits, whereClause } from './query.js';

@@ -1,16 +1,5 @@
-import type {
-  ApiToken,
-  Approval,
-  Delivery,
-  Incident,
-  IncidentUpdate,
-  Job,
-  LogLine,
-  MessageRef,
-  NewDelivery,
-  NewJob,
-  Store,
-} from '../types.js';
+import type { Store } from '../types.js';
+import type { ApiToken, Approval, Delivery, Incident, IncidentUpdate, Job, LogLine, MessageRef, NewDelivery, NewJob } from '../../core/model.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
 import { applyIncidentUpdate, incidentBy } from './incidents.js';

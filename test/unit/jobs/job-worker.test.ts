@@ -3,7 +3,7 @@ import { DeckhandError, ErrorCode } from '../../../src/core/errors.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { JobWorker, type JobHandler } from '../../../src/jobs/job-worker.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
-import type { Job } from '../../../src/store/types.js';
+import type { Job } from '../../../src/core/model.js';
 
 describe('the job worker: permanent failures are not retried', () => {
   let store: SqliteStore;

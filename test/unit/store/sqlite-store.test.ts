@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { openStore, parseDatabaseUrl } from '../../../src/store/open-store.js';
 import { migrations, runMigrations } from '../../../src/store/sqlite/migrations.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
-import type { NewDeployment } from '../../../src/store/types.js';
+import type { NewDeployment } from '../../../src/core/model.js';
 import { raceClaims } from './claim-race.js';
 import { describeStoreContract, rejection } from './store-contract.js';
 

@@ -1,5 +1,6 @@
 import { DeckhandError, type ErrorCode } from '../../../src/core/errors.js';
-import type { ApiToken, Lock, NewDeployment, Store } from '../../../src/store/types.js';
+import type { Store } from '../../../src/store/types.js';
+import type { ApiToken, Lock, NewDeployment } from '../../../src/core/model.js';
 
 /**
  * The behaviour every Store backend must have. A backend's test file calls this with a factory

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { ShellAdapter } from '../../../../adapters/shell/shell-adapter.js';
 import type { AnyEvent } from '../../../../src/core/events.js';
-import type { Deployment, Incident } from '../../../../src/store/types.js';
+import type { Deployment, Incident } from '../../../../src/core/model.js';
 
 /** A terminal adapter printing into a string (not a TTY: lines are written as they come). */
 function terminal() {

@@ -1,5 +1,5 @@
 import { deploymentMessage, escapeMrkdwn } from '../../../../adapters/slack/deployment-blocks.js';
-import type { Deployment } from '../../../../src/store/types.js';
+import type { Deployment } from '../../../../src/core/model.js';
 
 const base: Deployment = {
   id: 7, app: 'api', environment: 'production', ref: 'main', state: 'running', provider: 'script', source: 'chat',

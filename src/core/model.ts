@@ -1,0 +1,260 @@
+/**
+ * Deckhand's domain model: deployments, approvals, releases, locks, events, audit records,
+ * deliveries, jobs and tokens, as every layer sees them. The store persists these; nothing here
+ * depends on a backend. Timestamps are ISO-8601 strings (UTC).
+ */
+
+export type DeploymentState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const finishedStates: readonly DeploymentState[] = ['succeeded', 'failed', 'cancelled'];
+
+/** Where a deployment request came from. */
+export type DeploymentSource = 'chat' | 'webhook' | 'schedule' | 'api' | 'reaction';
+
+/** Where a chat request came from, so adapters can react to it and thread under it. */
+export interface DeploymentOrigin {
+  adapter: string;
+  room: string;
+  /** The platform's id of the requesting message (Slack: its ts). */
+  messageId: string;
+  thread?: string | null;
+}
+
+export interface Deployment {
+  id: number;
+  app: string;
+  environment: string;
+  ref: string;
+  state: DeploymentState;
+  provider: string;
+  source: DeploymentSource;
+  requestedBy: string;
+  /** Chat room the request came from, when it came from chat. */
+  room: string | null;
+  dryRun: boolean;
+  forced: boolean;
+  /** For a rollback: the id of the deployment whose ref is being redeployed. */
+  rollbackOf: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  /** Why it failed or was cancelled, in one line. */
+  reason: string | null;
+  /** The last part of the output (bounded, secrets redacted). */
+  logTail: string | null;
+  /** The chat message that asked for it, when one did. */
+  origin: DeploymentOrigin | null;
+  /** Random, unguessable: the capability in the deployment's log URL. */
+  logToken: string;
+  /** The same deployment in another system (a GitHub deployment, an Octopus task), when there is one. */
+  external: ExternalDeployment | null;
+}
+
+/**
+ * A deployment's twin in another system. Deckhand either runs it and reports back (a GitHub
+ * deployment it runs) or only mirrors it (provider `external:<system>`: another tool runs it,
+ * and Deckhand follows its statuses so notices and reactions see it like any other).
+ */
+export interface ExternalDeployment {
+  /** "github", "octopus". */
+  system: string;
+  /** The id there (unique per system). */
+  id: string;
+  /** GitHub: owner/name. */
+  repository?: string;
+  /** Where people can look at it there. */
+  url?: string;
+  /** The log as the other system shows it (a mirrored deployment has no Deckhand log). */
+  logUrl?: string;
+  /** Where the deployed thing can be seen. */
+  environmentUrl?: string;
+}
+
+/** Mirrored deployments are run elsewhere: Deckhand's queue never claims them. */
+export const externalProvider = (system: string): string => `external:${system}`;
+export const isMirrored = (d: { provider: string }): boolean => d.provider.startsWith('external:');
+
+export interface LogLine {
+  seq: number;
+  stream: 'stdout' | 'stderr';
+  line: string;
+  at: string;
+}
+
+export type ApprovalState = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** A request to approve a deployment to a protected environment. */
+export interface Approval {
+  id: number;
+  deploymentId: number;
+  environment: string;
+  requestedBy: string;
+  state: ApprovalState;
+  createdAt: string;
+  expiresAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+}
+
+export interface NewDeployment {
+  app: string;
+  environment: string;
+  ref: string;
+  provider: string;
+  source: DeploymentSource;
+  requestedBy: string;
+  room?: string | null;
+  dryRun?: boolean;
+  forced?: boolean;
+  rollbackOf?: number | null;
+  origin?: DeploymentOrigin | null;
+  external?: ExternalDeployment | null;
+  createdAt: string;
+  /** When set, the deployment waits for this approval before it can be claimed. */
+  approval?: { expiresAt: string } | null;
+}
+
+export interface DeploymentOutcome {
+  state: Extract<DeploymentState, 'succeeded' | 'failed' | 'cancelled'>;
+  finishedAt: string;
+  exitCode?: number | null;
+  reason?: string | null;
+  logTail?: string | null;
+}
+
+export interface DeploymentQuery {
+  app?: string;
+  environment?: string;
+  states?: DeploymentState[];
+  /** Newest first; default 10, at most 100. */
+  limit?: number;
+  /** Only deployments with an id lower than this (paging, "the one before"). */
+  beforeId?: number;
+}
+
+export interface Release {
+  id: number;
+  app: string;
+  version: string;
+  notes: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface NewRelease {
+  app: string;
+  version: string;
+  notes?: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** A lock on an environment, for every app (app = null) or for one app. */
+export interface Lock {
+  environment: string;
+  app: string | null;
+  holder: string;
+  reason: string | null;
+  since: string;
+}
+
+export interface AcquireLockResult {
+  lock: Lock;
+  /** The lock that was taken over, when takeover was used on someone else's lock. */
+  previous: Lock | null;
+}
+
+export interface StoredEvent {
+  id: number;
+  type: string;
+  at: string;
+  data: unknown;
+}
+
+export interface AuditRecord {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'denied' | 'failed';
+  details: Record<string, unknown>;
+}
+
+export type NewAuditRecord = Omit<AuditRecord, 'id'>;
+
+/** A chat message Deckhand posted for something (kind "deployment", key "42"), so any process can edit it. */
+export interface MessageRef {
+  kind: string;
+  key: string;
+  adapter: string;
+  channel: string;
+  ts: string;
+  updatedAt: string;
+}
+
+/** An accepted webhook request, kept exactly as it came (the inbox). */
+export interface Delivery {
+  id: number;
+  /** Where it came from: "trigger:<name>", "github", ... */
+  source: string;
+  /** The sender's delivery id (or one Deckhand made); unique per source. */
+  deliveryId: string;
+  receivedAt: string;
+  contentType: string;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  /** The parsed body (JSON, or the fields of a form). */
+  body: unknown;
+}
+
+export type NewDelivery = Omit<Delivery, 'id'>;
+
+export type JobState = 'pending' | 'running' | 'done' | 'dead';
+
+/** A unit of durable work: persisted first, run by whichever worker takes its lease. */
+export interface Job {
+  id: number;
+  type: string;
+  /** Idempotency key: a second job with the same key is not created. */
+  key: string | null;
+  payload: unknown;
+  state: JobState;
+  attempts: number;
+  maxAttempts: number;
+  runAt: string;
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface NewJob {
+  type: string;
+  key?: string | null;
+  payload: unknown;
+  runAt: string;
+  maxAttempts?: number;
+}
+
+/** The run of a job a token was made for: the job's id and the attempt (Job.attempts) that was running. */
+export interface ApiTokenRun {
+  jobId: number;
+  attempt: number;
+}
+
+/** A bearer token for the REST API, scoped to one actor (e.g. one reaction run). Only its hash is stored. */
+export interface ApiToken {
+  hash: string;
+  /** Who it acts as in the action layer, with that actor's roles (e.g. reaction:<name>); never Deckhand itself. */
+  actor: string;
+  /** What it may do: "deploy", "release", "message", "read". */
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string;
+  /** The run it belongs to, so it dies with that run even when nobody revokes it (the process was killed); null: only the expiry limits it. */
+  run: ApiTokenRun | null;
+}
+
+export type { Incident, IncidentPhase, IncidentUpdate } from './incident.js';
