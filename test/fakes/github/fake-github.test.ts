@@ -53,7 +53,9 @@ beforeAll(() => {
 
 describe('openapi-validator', () => {
   it('loads the description once', () => {
-    expect(stats.operations).toBeGreaterThan(1000);
+    // Every operation of the extracted routes (see openapi/extract.mjs), GitHub's own.
+    expect(stats.operations).toBeGreaterThanOrEqual(20);
+    expect(stats.version).not.toBe('unknown');
     expect(loadOpenApi()).toBe(stats);
   });
 

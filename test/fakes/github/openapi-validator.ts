@@ -1,11 +1,13 @@
 /**
- * Checks requests against GitHub's own REST API description (@octokit/openapi,
- * `api.github.com.deref.json`), so a fake GitHub built on it rejects what the real API rejects:
+ * Checks requests against GitHub's own REST API description (an extract of @octokit/openapi's
+ * `api.github.com.deref.json`: the routes the fake serves and the webhooks it sends, made by
+ * `openapi/extract.mjs`, which records the package version), so a fake GitHub built on it rejects
+ * what the real API rejects:
  *
  *   validateRequest('POST', '/repos/acme/api/deployments', { ref: 'main', auto_merge: 'yes' })
  *   // → ["body.auto_merge must be boolean (got string \"yes\")"]
  *
- * The description is big (~73 MB, ~1 s to read and parse), so it is loaded lazily, once per
+ * The description is loaded lazily, once per
  * module instance (jest gives every test file its own module registry, so: once per test file),
  * and every compiled validator is cached. Call `loadOpenApi()` in a `beforeAll` to pay the cost
  * up front and to read how long it took.
@@ -14,7 +16,7 @@
  * bridges the gap before ajv sees them (see there).
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
@@ -86,7 +88,7 @@ export function loadOpenApi(): OpenApiStats {
 function description(): LoadedDescription {
   if (loaded) return loaded;
   const started = performance.now();
-  const file = createRequire(import.meta.url).resolve('@octokit/openapi/generated/api.github.com.deref.json');
+  const file = fileURLToPath(new URL('./openapi/api.github.com.extract.json', import.meta.url));
   const text = readFileSync(file, 'utf8');
   const read = performance.now();
   const doc = JSON.parse(text) as OpenApiDocument;
