@@ -23,6 +23,7 @@ import { ReactionEngine } from './reactions/engine.js';
 import type { Reaction } from './reactions/load-reactions.js';
 import { Scheduler } from './reactions/scheduler.js';
 import { DeploymentRunner } from './jobs/deployment-runner.js';
+import { Heartbeat, describeThisProcess } from './jobs/heartbeat.js';
 import { ScriptProvider } from './providers/script/script-provider.js';
 import { OctopusClient } from './providers/octopus/octopus-client.js';
 import { createOctopusDeliveryHandler } from './providers/octopus/octopus-events.js';
@@ -58,6 +59,8 @@ export interface DeckhandOptions {
   jobPollMs?: number;
   /** Job lease (DECKHAND_JOB_LEASE). */
   jobLeaseMs?: number;
+  /** How long this process counts as alive without a heartbeat (DECKHAND_HEARTBEAT); one is sent every third of it. */
+  heartbeatMs?: number;
   /** Deckhand's public base URL (for log links in notices and GitHub statuses). */
   publicUrl?: () => string;
   /** GitHub: the webhook secret enables POST /webhooks/github; the auth (token or App) lets Deckhand create deployments. */
@@ -79,13 +82,24 @@ export interface Deckhand {
   reactions: ReactionEngine;
   /** The chat the reactions' chat actions use (set by the adapter that runs). */
   setChat(port: ChatPort): void;
-  /** Starts the job worker and schedules (after recovery), once the adapter is up. */
+  /** This process's heartbeat (its instance id is the owner of what it runs). */
+  heartbeat: Heartbeat;
+  /** Starts the job worker, schedules and periodic recovery (after the first recovery), once the adapter is up. */
   startBackground(): void;
   /**
-   * Stops the HTTP server and running deployments, then `beforeStoreClose` (adapters flushing
-   * their last notices), then closes the store.
+   * Stops the HTTP server and running deployments at once (they are recorded as cancelled), waits
+   * for running jobs, then `beforeStoreClose` (adapters flushing their last notices), marks the
+   * instance stopped and closes the store.
    */
   close(beforeStoreClose?: () => Promise<void>): Promise<void>;
+  /**
+   * The graceful stop (SIGTERM, rolling restarts): /readyz answers 503 at once; nothing new is
+   * claimed or started here; running deployments and jobs get `graceMs` to finish. Then deployments
+   * still running have their script stopped (recorded as cancelled, saying so), unfinished jobs are
+   * handed back for another process to take at once, the instance is marked stopped and the store
+   * closed.
+   */
+  shutdown(graceMs: number, beforeStoreClose?: () => Promise<void>): Promise<{ stoppedDeployments: number; handedBackJobs: number }>;
 }
 
 /** Composition root: wires config, store, events, providers, actions, router and HTTP. */
@@ -100,7 +114,11 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     // Pre-deploy check scripts run the same way whatever deploys the app.
     octopus: new OctopusProvider({ client: octopusClient, checks: (app, request) => script.check(app, request) }),
   };
-  const runner = new DeploymentRunner({ config, store, bus, clock, logger, providers });
+  // Registered before anything can be claimed: every deployment and job this process takes is owned by it.
+  const instance = describeThisProcess(clock);
+  const heartbeat = new Heartbeat({ store, clock, logger, instance, ...(options.heartbeatMs !== undefined ? { expiryMs: options.heartbeatMs } : {}) });
+  await heartbeat.start();
+  const runner = new DeploymentRunner({ config, store, bus, clock, logger, providers }, { instance });
   const octokit = options.github?.auth ? createOctokit({ auth: options.github.auth, apiUrl: options.github.apiUrl, logger }) : null;
   const tracker = octokit ? new GitHubTracker({ octokit, config }) : undefined;
   const oncall = options.oncall?.apiId && options.oncall.apiKey ? new OnCallClient({ apiUrl: options.oncall.apiUrl, apiId: options.oncall.apiId, apiKey: options.oncall.apiKey }) : undefined;
@@ -119,12 +137,14 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   expiry.unref();
 
   let closing = false;
+  // Set by shutdown: not ready any more (load balancers stop sending), while work in flight finishes.
+  let draining = false;
   const http = createHttpServer({
     logger,
     readiness: async () => {
       let storeOk = true;
       await store.ping().catch(() => (storeOk = false));
-      return { store: storeOk, accepting: !closing };
+      return { store: storeOk, accepting: !closing && !draining };
     },
   });
 
@@ -138,10 +158,11 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     store,
     clock,
     logger,
+    owner: instance.id,
     handlers: {
       delivery: (job) => reactionEngine.handleDelivery(job),
-      reaction: (job) => reactionEngine.handleRun(job),
-      tick: (job) => reactionEngine.handleTick(job),
+      reaction: (job, signal) => reactionEngine.handleRun(job, signal),
+      tick: (job, signal) => reactionEngine.handleTick(job, signal),
       github: (job) => handleGitHub(job),
       'github-status': async (job) => statuses?.handle(job),
       octopus: (job) => handleOctopus(job),
@@ -209,10 +230,12 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     worker,
     scheduler,
     reactions: reactionEngine,
+    heartbeat,
     setChat: (port) => void (chat = port),
     startBackground() {
       worker.start();
       scheduler.start();
+      runner.startSweeping(heartbeat.intervalMs);
     },
     async close(beforeStoreClose) {
       closing = true;
@@ -222,7 +245,24 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
       await runner.stop();
       await worker.stop();
       await beforeStoreClose?.();
+      await heartbeat.stop();
       await store.close();
+    },
+    async shutdown(graceMs, beforeStoreClose) {
+      draining = true;
+      logger.info({ graceMs, deployments: runner.running }, 'shutting down: not ready any more; running deployments and jobs may finish');
+      // The HTTP server stays up meanwhile: running reaction scripts call the API, webhooks are still stored.
+      const [stoppedDeployments, leftJobs] = await Promise.all([runner.shutdown(graceMs), worker.shutdown(graceMs)]);
+      closing = true;
+      clearInterval(expiry);
+      await scheduler.stop();
+      await http.close();
+      await beforeStoreClose?.();
+      // Marks the instance stopped and hands back the leases of the jobs left, in one transaction.
+      const handedBackJobs = await heartbeat.stop();
+      await store.close();
+      if (stoppedDeployments > 0 || leftJobs > 0) logger.warn({ stoppedDeployments, handedBackJobs }, 'the grace period ran out: running deployments were stopped, unfinished jobs handed back');
+      return { stoppedDeployments, handedBackJobs };
     },
   };
 }

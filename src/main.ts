@@ -15,7 +15,7 @@ import { dryRun, findReaction, manualContext } from './cli/trigger.js';
 import { validate } from './cli/validate.js';
 import { createLogger } from './core/logger.js';
 import { loadReactions } from './reactions/load-reactions.js';
-import { openStore } from './store/open-store.js';
+import { describeDatabaseUrl, openStore } from './store/open-store.js';
 import { githubAuthFromEnv } from './github/octokit.js';
 import { explainListenError } from './http/explain-listen-error.js';
 
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     reactions: loaded.reactions,
     reactionsBaseDir: path.dirname(path.resolve(reactionsDir)),
     jobLeaseMs: env.DECKHAND_JOB_LEASE,
+    heartbeatMs: env.DECKHAND_HEARTBEAT,
     github: { auth: githubAuthFromEnv(env), apiUrl: env.GITHUB_API_URL, webhookSecret: env.GITHUB_WEBHOOK_SECRET },
     octopus:
       env.OCTOPUS_URL && env.OCTOPUS_API_KEY
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
     const baseDir = path.dirname(path.resolve(reactionsDir));
     if (values['dry-run']) {
       process.stdout.write(`${JSON.stringify(dryRun(reaction, context, baseDir, config.secrets), null, 2)}\n`);
-      await store.close();
+      await deckhand.close();
       return;
     }
     const printer = { post: async (c: string, t: string) => void process.stdout.write(`[${c}] ${t}\n`), react: async (c: string, ts: string, e: string) => void process.stdout.write(`[${c}] :${e}: on ${ts}\n`) };
@@ -138,8 +139,22 @@ async function main(): Promise<void> {
     stopping ??= deckhand.close(async () => slack?.stop()).then(() => process.exit(code));
     return stopping;
   };
-  process.once('SIGINT', () => void stop(130));
-  process.once('SIGTERM', () => void stop(143));
+  // SIGTERM (Kubernetes, systemd, docker stop, a rolling restart): the graceful stop. Not ready at
+  // once, nothing new starts here, running work gets DECKHAND_SHUTDOWN_GRACE, then exit 0.
+  const shutdown = () => {
+    if (stopping) return;
+    logger.warn({ graceMs: env.DECKHAND_SHUTDOWN_GRACE }, 'SIGTERM: shutting down gracefully');
+    stopping = deckhand
+      .shutdown(env.DECKHAND_SHUTDOWN_GRACE, async () => slack?.stop())
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        process.stderr.write(`deckhand: the graceful shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      });
+  };
+  // Ctrl-C stops at once (running deployments are cancelled), as does a signal during the graceful stop.
+  process.once('SIGINT', () => void (stopping ? process.exit(130) : stop(130)));
+  process.on('SIGTERM', () => (stopping ? process.exit(143) : shutdown()));
 
   if (slack) {
     deckhand.setChat(slack.chat);
@@ -167,7 +182,7 @@ async function main(): Promise<void> {
 
   const bundled = !env.DECKHAND_CONFIG && config.file === path.join(projectRoot, 'deckhand.example.yaml');
   const configName = bundled ? 'the bundled deckhand.example.yaml' : path.relative(process.cwd(), config.file) || config.file;
-  process.stdout.write(`Deckhand on the terminal as ${user} — config ${configName}, store ${env.DATABASE_URL}, HTTP ${address}. Type "help"; end with Ctrl-D.\n`);
+  process.stdout.write(`Deckhand on the terminal as ${user} — config ${configName}, store ${describeDatabaseUrl(env.DATABASE_URL)}, HTTP ${address}. Type "help"; end with Ctrl-D.\n`);
   await shell.run((message) => deckhand.dispatcher.handle(message));
   // End of input: let queued and running deployments finish before leaving.
   await deckhand.runner.idle();

@@ -4,6 +4,22 @@ import { parseDuration } from './duration.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** A duration variable ("30s", "5m", "1h"), in milliseconds, at least `minMs`. */
+function duration(fallback: string, minMs: number) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      // "0" (or 0s) is a duration too, where a minimum of 0 allows it: no grace at all.
+      const ms = /^\s*0+(\.0+)?\s*(ms|s|m|h)?\s*$/.test(v) ? 0 : parseDuration(v);
+      if (ms === null || ms < minMs) {
+        ctx.addIssue({ code: 'custom', message: `a duration such as 30s or 5m${minMs > 0 ? `, at least ${minMs / 1000}s` : ''}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
 const envObject = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Interface to listen on; default 127.0.0.1 on the terminal, 0.0.0.0 on Slack (see main.ts). */
@@ -11,18 +27,15 @@ const envObject = z.object({
   DATABASE_URL: z.string().min(1).default('sqlite:./data/deckhand.db'),
   DECKHAND_CONFIG: z.string().min(1).optional(),
   DECKHAND_DATA_DIR: z.string().min(1).default('./data'),
-  /** How long a job taken by a worker that then died stays locked (renewed while it runs). */
-  DECKHAND_JOB_LEASE: z
-    .string()
-    .default('5m')
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === null) {
-        ctx.addIssue({ code: 'custom', message: 'a duration such as 30s or 5m' });
-        return z.NEVER;
-      }
-      return ms;
-    }),
+  /** How long a job taken by a worker that then died stays locked (renewed every third of it while it runs). */
+  DECKHAND_JOB_LEASE: duration('30s', 1000),
+  /**
+   * How long a Deckhand process counts as alive after its last heartbeat (one is sent every third
+   * of it). Others take over a dead one's deployments and jobs after this.
+   */
+  DECKHAND_HEARTBEAT: duration('30s', 3000),
+  /** On SIGTERM, how long running deployments and jobs may take to finish before they are stopped. */
+  DECKHAND_SHUTDOWN_GRACE: duration('5m', 0),
   /** A .env-style file of secrets (API keys, tokens) for ${secret.X}; kept out of the YAML and the repo. */
   DECKHAND_SECRETS_FILE: z.string().min(1).optional(),
   /** Folder of reaction YAML files; default ./reactions, else the bundled catalog. */

@@ -1,22 +1,51 @@
 import type { ActionContext, DeploymentQueue } from '../actions/context.js';
-import { asDeckhandError } from '../core/errors.js';
+import { formatDuration } from '../config/duration.js';
+import { asDeckhandError, isDeckhandError, ErrorCode } from '../core/errors.js';
 import { blockingLock, describeLock } from '../core/locks.js';
-import { isMirrored, type Deployment, type DeploymentOutcome } from '../core/model.js';
+import type { Deployment, DeploymentOutcome } from '../core/model.js';
+import { describeProcessGroup, pidScope } from '../providers/script/process-identity.js';
+import type { LocalInstance } from './heartbeat.js';
+import { DEADLINE_SLACK_MS, realProcessOps, recoverOnce, type ProcessOps } from './recovery.js';
 
 type RunnerContext = Omit<ActionContext, 'queue'>;
 
+/** After a shutdown's grace period: how long stopped deployments may take to end (a script gets SIGTERM, then SIGKILL after 5 s). */
+const STOP_WAIT_MS = 15_000;
+
+export interface RunnerOptions {
+  /** This process: the owner recorded on every deployment it claims (none: claims have no owner, as in unit tests without a heartbeat). */
+  instance?: LocalInstance;
+  /** How recovery checks and stops scripts (tests play another machine with it). */
+  processes?: ProcessOps;
+}
+
 /**
  * Runs queued deployments, one at a time per (app, environment). The store decides who runs
- * (claimNextDeployment is atomic), so two deployments of one target never overlap.
+ * (claimNextDeployment is atomic, and holds a target while an interrupted script may still run),
+ * so two deployments of one target never overlap — across processes and restarts. Each claimed
+ * deployment is owned by this instance; recovery (recovery.ts) handles those of dead instances.
  */
 export class DeploymentRunner implements DeploymentQueue {
   private readonly active = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly controllers = new Set<AbortController>();
+  private readonly processes: ProcessOps;
+  private draining = false;
+  /** Set when a shutdown's grace period ran out: the reason running deployments get. */
+  private stopReason: string | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> = Promise.resolve();
 
-  constructor(private readonly ctx: RunnerContext) {}
+  constructor(
+    private readonly ctx: RunnerContext,
+    private readonly options: RunnerOptions = {},
+  ) {
+    this.processes = options.processes ?? realProcessOps(pidScope());
+  }
 
   kick(app: string, environment: string): void {
+    // A draining process starts nothing; the other processes' recovery kicks the target.
+    if (this.draining) return;
     const key = `${app}\u0000${environment}`;
     if (this.active.has(key)) {
       this.again.add(key);
@@ -36,31 +65,77 @@ export class DeploymentRunner implements DeploymentQueue {
     while (this.active.size > 0) await Promise.allSettled([...this.active.values()]);
   }
 
-  /** Stops running deployments (they are recorded as cancelled) and waits for them. */
+  /** How many deployments this process is running now. */
+  get running(): number {
+    return this.controllers.size;
+  }
+
+  /** Stops running deployments at once (they are recorded as cancelled) and waits for them. */
   async stop(): Promise<void> {
+    this.stopSweeping();
+    this.draining = true;
     for (const controller of this.controllers) controller.abort();
     await this.idle();
   }
 
   /**
-   * On start: a deployment still `running` was interrupted when the last process stopped (one
-   * process per store for now), so it is recorded as failed; queued ones are started.
+   * A graceful stop: nothing new starts here; running deployments get `graceMs` to finish. Those
+   * still running then have their script stopped and are recorded as cancelled, saying why. Resolves
+   * how many had to be stopped.
    */
+  async shutdown(graceMs: number): Promise<number> {
+    this.stopSweeping();
+    this.draining = true;
+    const finished = await Promise.race([this.idle().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref())]);
+    if (finished) return 0;
+    const stopped = this.controllers.size;
+    this.stopReason = `cancelled: Deckhand shut down and its grace period (${formatDuration(graceMs)}) ran out before this deployment finished; its script was stopped`;
+    for (const controller of this.controllers) controller.abort();
+    // Scripts take up to their kill grace to stop. A provider that does not stop in time leaves its
+    // deployment running under this instance: once the instance is stopped, recovery takes it over.
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+    return stopped;
+  }
+
+  /** At start: one recovery pass (see recovery.ts), which also starts what is queued. */
   async recover(): Promise<void> {
-    const stale = (await this.ctx.store.listDeployments({ states: ['running'], limit: 100 })).filter((d) => !isMirrored(d));
-    for (const deployment of stale) {
-      await this.finish(deployment, { state: 'failed', reason: 'interrupted: Deckhand stopped while it was running' });
-    }
-    const queued = (await this.ctx.store.listDeployments({ states: ['queued'], limit: 100 })).filter((d) => !isMirrored(d));
-    for (const d of queued) this.kick(d.app, d.environment);
+    await recoverOnce({
+      ...this.ctx,
+      instanceId: this.options.instance?.id ?? null,
+      processes: this.processes,
+      finished: async (deployment) => void (await this.ctx.bus.emit('deployment.failed', { deployment })),
+      kick: (app, environment) => this.kick(app, environment),
+    });
+  }
+
+  /** Recovery again every `intervalMs` (the heartbeat interval), until stop or shutdown. */
+  startSweeping(intervalMs: number): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => {
+      this.sweeping = this.sweeping.then(() => this.recover()).catch((err) => this.ctx.logger.error({ err }, 'recovery failed; trying again at the next heartbeat'));
+    }, intervalMs);
+    this.sweeper.unref();
+  }
+
+  private stopSweeping(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
   }
 
   private async drain(app: string, environment: string): Promise<void> {
-    for (;;) {
-      const deployment = await this.ctx.store.claimNextDeployment(app, environment, this.ctx.clock.now().toISOString());
+    while (!this.draining) {
+      const now = this.ctx.clock.now();
+      const owner = this.options.instance?.id;
+      const deployment = await this.ctx.store.claimNextDeployment(app, environment, now.toISOString(), owner === undefined ? undefined : { owner, deadline: this.deadline(app, now) });
       if (!deployment) return;
       await this.run(deployment);
     }
+  }
+
+  /** By when a run claimed now must be over: the provider's timeout, the kill grace, some slack. */
+  private deadline(app: string, now: Date): string | null {
+    const timeoutMs = this.ctx.config.apps[app]?.provider.timeoutMs;
+    return timeoutMs === undefined ? null : new Date(now.getTime() + timeoutMs + DEADLINE_SLACK_MS).toISOString();
   }
 
   private async run(deployment: Deployment): Promise<void> {
@@ -87,6 +162,15 @@ export class DeploymentRunner implements DeploymentQueue {
       const entry = { seq: ++seq, stream, line, at: ctx.clock.now().toISOString() };
       logged = logged.then(() => ctx.store.appendLog(deployment.id, [entry])).catch((err) => ctx.logger.error({ err, deploymentId: deployment.id }, 'could not store a log line'));
     };
+    // The script's process group, so a recovery on this machine can stop it if this process dies.
+    const owner = this.options.instance?.id;
+    const onProcess = (pgid: number) => {
+      if (owner === undefined) return;
+      logged = logged
+        .then(() => ctx.store.recordDeploymentProcess(deployment.id, owner, describeProcessGroup(pgid)))
+        .then(() => undefined)
+        .catch((err) => ctx.logger.error({ err, deploymentId: deployment.id }, 'could not record the script process group'));
+    };
     try {
       const result = await provider.deploy(app, deployment, {
         onLine: (line, stream) => {
@@ -95,14 +179,16 @@ export class DeploymentRunner implements DeploymentQueue {
         },
         signal: controller.signal,
         link: async (external) => void (await ctx.store.linkExternal(deployment.id, external)),
+        onProcess,
       });
       await logged;
       const aborted = controller.signal.aborted;
+      const extra = result.reason && result.reason !== 'cancelled' ? ` (${result.reason})` : '';
       await this.finish(deployment, {
         state: result.ok ? 'succeeded' : aborted || result.cancelled ? 'cancelled' : 'failed',
         exitCode: result.exitCode,
         // A provider may say more about being stopped (Octopus: the task goes on there).
-        reason: aborted ? `cancelled: Deckhand is shutting down${result.reason && result.reason !== 'cancelled' ? ` (${result.reason})` : ''}` : result.reason,
+        reason: aborted ? `${this.stopReason ?? 'cancelled: Deckhand is shutting down'}${extra}` : result.reason,
         logTail: result.logTail,
       });
     } catch (err) {
@@ -115,7 +201,16 @@ export class DeploymentRunner implements DeploymentQueue {
   }
 
   private async finish(deployment: Deployment, outcome: Omit<DeploymentOutcome, 'finishedAt'>): Promise<void> {
-    const finished = await this.ctx.store.finishDeployment(deployment.id, { ...outcome, finishedAt: this.ctx.clock.now().toISOString() });
+    let finished: Deployment;
+    try {
+      finished = await this.ctx.store.finishDeployment(deployment.id, { ...outcome, finishedAt: this.ctx.clock.now().toISOString() });
+    } catch (err) {
+      // Another process counted this one as gone (missed heartbeats) and recovered the deployment
+      // first; its record stands, and this outcome goes to the log rather than over it.
+      if (!isDeckhandError(err, ErrorCode.Conflict)) throw err;
+      this.ctx.logger.warn({ deploymentId: deployment.id, outcome }, `deployment #${deployment.id} was recovered by another Deckhand while this one still ran it; what happened here: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ''}`);
+      return;
+    }
     const type = finished.state === 'succeeded' ? 'deployment.succeeded' : finished.state === 'cancelled' ? 'deployment.cancelled' : 'deployment.failed';
     await this.ctx.bus.emit(type, { deployment: finished });
   }

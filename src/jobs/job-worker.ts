@@ -5,7 +5,14 @@ import type { Store } from '../store/types.js';
 import type { Job } from '../core/model.js';
 import { classifyError } from './classify-error.js';
 
-export type JobHandler = (job: Job) => Promise<void>;
+/** `signal` aborts when a shutdown's grace period runs out: stop, the job is handed back to another process. */
+export type JobHandler = (job: Job, signal?: AbortSignal) => Promise<void>;
+
+/** How long a claimed job is a worker's without renewal, unless DECKHAND_JOB_LEASE says otherwise. */
+export const DEFAULT_JOB_LEASE_MS = 30_000;
+
+/** After a shutdown aborts the jobs still running: how long they may take to stop (a script gets SIGTERM, then SIGKILL after 5 s). */
+const ABANDON_WAIT_MS = 15_000;
 
 export interface JobWorkerOptions {
   store: Store;
@@ -16,8 +23,10 @@ export interface JobWorkerOptions {
   concurrency?: number;
   /** How often to look for due jobs when idle; `kick()` looks at once. Default 1 s. */
   pollMs?: number;
-  /** How long a claimed job is ours; renewed while it runs. A worker that dies loses it after this. Default 5 minutes. */
+  /** How long a claimed job is ours; renewed every third of it while it runs. A worker that dies loses it after this. Default 30 s. */
   leaseMs?: number;
+  /** Who holds the leases: this process's instance id, so stopping the instance hands its jobs back. Default a random worker id. */
+  owner?: string;
   /** Backoff before attempt n+1: base * 2^(n-1), capped. Defaults 2 s and 10 minutes. */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -29,20 +38,28 @@ export interface JobWorkerOptions {
  * of workers, in any number of processes, can share a store.
  */
 export class JobWorker {
-  readonly owner = `worker-${process.pid}-${randomBytes(3).toString('hex')}`;
+  readonly owner: string;
   private readonly active = new Set<Promise<void>>();
+  /** The running jobs' abort controllers, for a shutdown whose grace period ran out. */
+  private readonly controllers = new Set<AbortController>();
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private stopped = true;
   /** True once a claim found nothing due (reset by kick). */
   private drained = false;
 
-  constructor(private readonly options: JobWorkerOptions) {}
+  constructor(private readonly options: JobWorkerOptions) {
+    this.owner = options.owner ?? `worker-${process.pid}-${randomBytes(3).toString('hex')}`;
+  }
 
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.loop = this.run().catch((err) => this.options.logger.error({ err }, 'job worker stopped'));
+    // A job enqueued by any process wakes this worker at once (PostgreSQL: LISTEN/NOTIFY), for as long as the loop runs; polling stays the fallback.
+    const unlisten = this.options.store.onJobsAvailable?.(() => this.kick());
+    this.loop = this.run()
+      .catch((err) => this.options.logger.error({ err }, 'job worker stopped'))
+      .finally(() => unlisten?.());
   }
 
   /** Look for work now (after something was enqueued). */
@@ -67,12 +84,30 @@ export class JobWorker {
     await Promise.allSettled([...this.active]);
   }
 
+  /**
+   * A graceful stop: claims nothing more; running jobs get `graceMs` to finish. Those still running
+   * then are aborted and left with their lease, for the caller to hand back (Store.stopInstance)
+   * so another process takes them at once. Resolves how many were left.
+   */
+  async shutdown(graceMs: number): Promise<number> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    const finished = await Promise.race([Promise.allSettled([...this.active]).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref())]);
+    if (finished) return 0;
+    const left = this.active.size;
+    for (const controller of this.controllers) controller.abort();
+    // A handler that ignores the signal is not waited for long: its job is handed back all the same.
+    await Promise.race([Promise.allSettled([...this.active]), new Promise((r) => setTimeout(r, ABANDON_WAIT_MS).unref())]);
+    return left;
+  }
+
   private async run(): Promise<void> {
     const { store, clock } = this.options;
     const slots = this.options.concurrency ?? 8;
     while (!this.stopped) {
       while (!this.stopped && this.active.size < slots) {
-        const job = await store.claimJob(this.owner, clock.now().toISOString(), this.options.leaseMs ?? 300_000);
+        const job = await store.claimJob(this.owner, clock.now().toISOString(), this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS);
         if (!job) {
           this.drained = true;
           break;
@@ -101,17 +136,25 @@ export class JobWorker {
     const handler = this.options.handlers[job.type];
     const log = logger.child({ jobId: job.id, jobType: job.type, attempt: job.attempts });
     // Keep the lease while the job runs, so a long job is not taken over by another worker.
-    const leaseMs = this.options.leaseMs ?? 300_000;
+    const leaseMs = this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS;
     const renew = setInterval(() => {
       const until = new Date(clock.now().getTime() + leaseMs).toISOString();
       store.renewJobLease(job.id, this.owner, until).catch((err) => log.warn({ err }, 'could not renew job lease'));
     }, Math.max(50, Math.floor(leaseMs / 3)));
     renew.unref();
+    const controller = new AbortController();
+    this.controllers.add(controller);
     try {
       if (!handler) throw new Error(`no handler for job type "${job.type}"`);
-      await handler(job);
+      await handler(job, controller.signal);
       await store.completeJob(job.id, this.owner, clock.now().toISOString());
     } catch (err) {
+      // Stopped by a shutdown, not failed: the lease stays for stopInstance to hand back, and the
+      // attempt is not held against the job beyond the one claim counted.
+      if (controller.signal.aborted) {
+        log.info({ err }, 'job stopped by shutdown; it is handed back to another process');
+        return;
+      }
       const message = err instanceof Error ? err.message : String(err);
       // A permanent failure (invalid, refused by policy) would fail the same way again: dead at once, with its reason.
       const permanent = classifyError(err) === 'permanent';
@@ -122,6 +165,7 @@ export class JobWorker {
       await store.failJob(job.id, this.owner, message, clock.now().toISOString(), retryAt);
     } finally {
       clearInterval(renew);
+      this.controllers.delete(controller);
     }
   }
 }

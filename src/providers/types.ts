@@ -6,6 +6,8 @@ export interface ProviderRunOptions {
   signal?: AbortSignal;
   /** Records the deployment's twin in the system that runs it (an Octopus deployment), as soon as it exists. */
   link?: (external: ExternalDeployment) => Promise<void>;
+  /** Called once a script's process group exists (its id), so the runner can record it for a recovery on the same machine. */
+  onProcess?: (pgid: number) => void;
 }
 
 export interface ProviderResult {

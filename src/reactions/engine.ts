@@ -103,7 +103,7 @@ export class ReactionEngine {
   };
 
   /** Job handler for a schedule tick (enqueued by the scheduler). */
-  handleTick = async (job: Job): Promise<void> => {
+  handleTick = async (job: Job, signal?: AbortSignal): Promise<void> => {
     const { reaction: name, tick } = job.payload as { reaction: string; tick: string };
     const reaction = this.byName.get(name);
     if (!reaction) return;
@@ -119,15 +119,16 @@ export class ReactionEngine {
         last24h: { deployments: recent.reverse(), total: recent.length, succeeded: count('succeeded'), failed: count('failed'), cancelled: count('cancelled') },
       },
       job,
+      signal,
     );
   };
 
   /** Job handler: run a matched reaction's actions in order. */
-  handleRun = async (job: Job): Promise<void> => {
+  handleRun = async (job: Job, signal?: AbortSignal): Promise<void> => {
     const { reaction: name, context } = job.payload as ReactionJobPayload;
     const reaction = this.byName.get(name);
     if (!reaction) throw new Error(`reaction "${name}" is not loaded any more`);
-    await this.runNow(reaction, context, job);
+    await this.runNow(reaction, context, job, signal);
   };
 
   private async match(reaction: Reaction, context: Record<string, unknown>, occurrence: string): Promise<void> {
@@ -139,14 +140,15 @@ export class ReactionEngine {
     if (job) this.options.wake();
   }
 
-  private async runNow(reaction: Reaction, context: Record<string, unknown>, job: Job): Promise<void> {
+  /** `signal`: a shutdown stops the run (its script is stopped; the job is handed back). */
+  private async runNow(reaction: Reaction, context: Record<string, unknown>, job: Job, signal?: AbortSignal): Promise<void> {
     const release = await this.acquire(reaction);
     try {
       for (const [index, action] of reaction.do.entries()) {
         // A retry skips what already succeeded, so a marker is never sent twice.
         const step = `${job.id}:${index}`;
         if (await this.options.store.isSeen('reaction-step', step)) continue;
-        await this.runAction(reaction, action, context, { jobId: job.id, attempt: job.attempts });
+        await this.runAction(reaction, action, context, { jobId: job.id, attempt: job.attempts }, signal);
         await this.options.store.markSeen('reaction-step', step, this.options.clock.now().toISOString());
       }
     } finally {
@@ -175,7 +177,7 @@ export class ReactionEngine {
   }
 
   /** `run`: the job attempt this is part of (null when run manually); a script's API token lives and dies with it. */
-  private async runAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>, run: ApiTokenRun | null): Promise<void> {
+  private async runAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>, run: ApiTokenRun | null, signal?: AbortSignal): Promise<void> {
     const render = (text: string) => this.templates.render(text, context);
     const secrets = [...reaction.secrets, ...(this.options.secrets ?? [])];
     if ('http' in action) {
@@ -237,6 +239,7 @@ export class ReactionEngine {
       payloadEnvVar: 'DECKHAND_PAYLOAD_FILE',
       timeoutMs: script.timeout,
       secrets: grant ? [...secrets, grant.token] : secrets,
+      ...(signal ? { signal } : {}),
     }).finally(() => grant?.revoke());
     if (result.exitCode !== 0) {
       const message = `script ${script.path} ${result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`}: ${result.output.split('\n').slice(-5).join(' | ')}`;

@@ -4,7 +4,7 @@
  * model's (src/core/model.ts): the store depends on core, never the reverse.
  */
 
-import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Job, JobState, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewJob, NewRelease, Release, StoredEvent } from '../core/model.js';
+import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, JobState, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, Release, ScriptProcess, StoredEvent } from '../core/model.js';
 
 export interface Store {
   /** Creates or upgrades the schema; safe to call on every start. */
@@ -16,11 +16,17 @@ export interface Store {
   /** Inserts a deployment in state `queued`. Throws E_NOT_FOUND when `rollbackOf` names no deployment. */
   createDeployment(input: NewDeployment): Promise<Deployment>;
   /**
-   * Atomically: when no deployment of (app, environment) is `running`, moves the oldest `queued`
-   * one (not mirrored) whose approval (if any) is granted to `running` (startedAt = now) and returns it; otherwise returns null. Two concurrent
-   * callers never both get a deployment for the same target.
+   * Atomically: when no deployment of (app, environment) is `running` or holding the target (see
+   * takeOverDeployment), moves the oldest `queued` one (not mirrored) whose approval (if any) is
+   * granted to `running` (startedAt = now) and returns it; otherwise returns null. A hold whose
+   * heldUntil is at or before `now` is released first. Two concurrent callers never both get a
+   * deployment for the same target.
+   *
+   * `run` records who runs it (`owner`: an instance id, see registerInstance) and by when it must
+   * be over (`deadline`, or null). Without `run` the deployment has no owner, which recovery
+   * treats like a dead owner (listOrphanedDeployments).
    */
-  claimNextDeployment(app: string, environment: string, now: string): Promise<Deployment | null>;
+  claimNextDeployment(app: string, environment: string, now: string, run?: { owner: string; deadline: string | null }): Promise<Deployment | null>;
   /**
    * Moves a queued or running deployment to a final state. Throws E_CONFLICT if already final
    * (details.deployment = its current record), E_NOT_FOUND for an unknown id.
@@ -97,6 +103,13 @@ export interface Store {
   claimJob(owner: string, now: string, leaseMs: number): Promise<Job | null>;
   /** Extends the lease of a running job `owner` holds; false when it no longer holds it. */
   renewJobLease(id: number, owner: string, until: string): Promise<boolean>;
+  /**
+   * Optional: calls `listener` when jobs may have become due in any process sharing the store
+   * (one was enqueued or came with a delivery, after it committed), and after a lost connection
+   * comes back, so a worker looks at once instead of at its next poll. Returns a function that
+   * stops the calls. A backend without cross-process notifications leaves it out; workers poll.
+   */
+  onJobsAvailable?(listener: () => void): () => void;
   /** Marks a job done, if `owner` still holds it. */
   completeJob(id: number, owner: string, now: string): Promise<void>;
   /** Records a failure: pending again at `retryAt`, or dead when retryAt is null. */
@@ -136,6 +149,57 @@ export interface Store {
    */
   recordIncident(update: IncidentUpdate): Promise<{ incident: Incident; changed: boolean }>;
   getIncident(entityId: string): Promise<Incident | null>;
+
+  // --- several processes on one store: instances, heartbeats, owned deployments ------------------
+  // An instance is "live at t" when it is registered, not stopped, and its expiresAt > t. A running
+  // deployment's owner is the instance that claimed it (claimNextDeployment's run.owner).
+
+  /**
+   * Records a process that starts, live until `instance.expiresAt`. Upserts by id: registering an
+   * id again (after renewInstance said false) replaces the row and clears stoppedAt. Also deletes
+   * instances that stopped more than 24 hours before `instance.startedAt` (housekeeping).
+   */
+  registerInstance(instance: NewInstance): Promise<void>;
+  /**
+   * The heartbeat: when the instance is live at `now`, sets its expiresAt to `expiresAt` and
+   * resolves true. Otherwise changes nothing and resolves false — it was stopped or its expiry
+   * passed, so other instances may have taken over its deployments and jobs; it should register
+   * again before claiming anything.
+   */
+  renewInstance(id: string, now: string, expiresAt: string): Promise<boolean>;
+  /**
+   * Marks the instance stopped at `now` (a shutdown, or another instance found it dead) and, in the
+   * same transaction, hands back every job whose lease it holds (state running, leaseOwner = id):
+   * pending again with runAt = now and the lease cleared; attempts stay counted. Its running
+   * deployments become orphans at once. Idempotent; an unknown id changes nothing. Resolves how
+   * many jobs were handed back.
+   */
+  stopInstance(id: string, now: string): Promise<number>;
+  /** The instances not stopped (live or with a lapsed heartbeat), oldest start first. */
+  listInstances(): Promise<Instance[]>;
+  /**
+   * Records the process group of a running deployment's script. Only the owner can: resolves false
+   * and changes nothing when the deployment is not running or `owner` is not its owner.
+   */
+  recordDeploymentProcess(id: number, owner: string, process: ScriptProcess): Promise<boolean>;
+  /**
+   * What recovery has to look at, oldest id first, at most 100: (1) running deployments (not
+   * mirrored) whose owner is not live at `now` (none, an unknown or stopped instance, or an expired
+   * heartbeat), and (2) finished deployments still holding their target (run.heldUntil is set,
+   * whether or not it has passed). Each comes with its run (owner, deadline, process, heldUntil).
+   */
+  listOrphanedDeployments(now: string): Promise<OrphanedDeployment[]>;
+  /**
+   * Finishes a running deployment (not mirrored) whose owner is not live at `now`, in one transaction: `outcome`
+   * as in finishDeployment, and when `holdUntil` is later than `now` the deployment goes on
+   * holding its target until then (or until releaseHold): no deployment of that app and
+   * environment can be claimed meanwhile, because its script may still be running. Resolves the
+   * finished deployment, or null (changing nothing) when it is not running or its owner is live:
+   * a process never finishes a live instance's deployment.
+   */
+  takeOverDeployment(id: number, now: string, outcome: DeploymentOutcome, holdUntil: string | null): Promise<Deployment | null>;
+  /** Ends a finished deployment's hold on its target (its script is known to have ended); false when it held nothing. */
+  releaseHold(id: number): Promise<boolean>;
 
   appendAudit(record: NewAuditRecord): Promise<AuditRecord>;
   /** Newest first; default limit 50, at most 500. */

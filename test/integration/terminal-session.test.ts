@@ -157,14 +157,15 @@ describe('the bot on the terminal adapter (real process, real SQLite, real scrip
     await store.close();
   });
 
-  test('SIGTERM during a deployment records it as cancelled; the next start sees it', async () => {
+  // SIGTERM is the graceful stop (shutdown-*.test.ts); Ctrl-C stops at once.
+  test('SIGINT during a deployment records it as cancelled; the next start sees it', async () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'deckhand-e2e-'));
     const bot = await startBot({ cwd });
     await bot.waitFor('Deckhand on the terminal');
     bot.send('deploy hello to staging');
     await bot.waitFor('#1 | Deploying hello@main');
-    bot.child.kill('SIGTERM');
-    expect(await bot.exited).toBe(143);
+    bot.child.kill('SIGINT');
+    expect(await bot.exited).toBe(130);
 
     const again = await startBot({ cwd });
     expect(await runSession(again, ['deploys hello'])).toBe(0);

@@ -92,6 +92,13 @@ async function spawnAndWait(
   subprocess.stderr?.on('data', (chunk: Buffer | string) => stderrLines.push(chunk));
 
   const pgid = subprocess.pid;
+  if (pgid !== undefined) {
+    try {
+      req.onSpawn?.(pgid);
+    } catch {
+      // Recording the group is best effort: the run goes on without it.
+    }
+  }
   const graceMs = req.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   let termination: Promise<void> | undefined;
   const terminate = () => {

@@ -74,6 +74,7 @@ export class ScriptProvider implements DeploymentProvider {
       secrets: this.options.secrets,
       onLine: options.onLine,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProcess ? { onSpawn: options.onProcess } : {}),
     });
     const reason = describeFailure(result, app.provider.timeoutMs);
     return {

@@ -27,6 +27,8 @@ export interface ScriptRunRequest {
   onLine?: (line: string, stream: OutputStream) => void;
   /** Aborting kills the process group like a timeout does. */
   signal?: AbortSignal;
+  /** Called once the script runs, with its process group id (= its pid). */
+  onSpawn?: (pgid: number) => void;
 }
 
 export interface ScriptRunResult {

@@ -238,6 +238,34 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX api_tokens_by_expiry ON api_tokens (expires_at);
     `,
   },
+  {
+    version: 10,
+    name: 'instances, heartbeats and owned deployments',
+    sql: `
+      -- Every Deckhand process on this store; alive while its heartbeat keeps expires_at ahead.
+      CREATE TABLE instances (
+        id         TEXT PRIMARY KEY,
+        host       TEXT    NOT NULL,
+        pid_scope  TEXT,
+        pid        INTEGER NOT NULL,
+        started_at TEXT    NOT NULL,
+        expires_at TEXT    NOT NULL,
+        stopped_at TEXT
+      );
+      -- Who runs a deployment, by when it must be over, its script's process group (JSON), and
+      -- how long a finished deployment whose script may still run goes on holding its target.
+      ALTER TABLE deployments ADD COLUMN run_owner TEXT;
+      ALTER TABLE deployments ADD COLUMN run_deadline TEXT;
+      ALTER TABLE deployments ADD COLUMN run_process TEXT;
+      ALTER TABLE deployments ADD COLUMN held_until TEXT;
+      -- The invariant, now with holds: one deployment per target is running, or holding the target
+      -- after an interruption, never two. A claim cannot slip past a hold even if its check did.
+      DROP INDEX deployments_one_running;
+      CREATE UNIQUE INDEX deployments_one_running ON deployments (app, environment)
+        WHERE (state = 'running' OR held_until IS NOT NULL) AND provider NOT LIKE 'external:%';
+      CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner) WHERE state = 'running';
+    `,
+  },
 ];
 
 const createTrackingTable = `

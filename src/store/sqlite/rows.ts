@@ -25,6 +25,11 @@ export interface DeploymentRow {
   log_token: string;
   external: string | null;
   external_key: string | null;
+  /** Migration 10: who runs it, by when, its script's process group (JSON), and a hold on its target. */
+  run_owner: string | null;
+  run_deadline: string | null;
+  run_process: string | null;
+  held_until: string | null;
 }
 
 export interface ReleaseRow {

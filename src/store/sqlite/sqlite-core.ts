@@ -7,6 +7,7 @@ import type { AcquireLockResult, AuditRecord, Deployment, DeploymentOutcome, Dep
 import { finishedStates } from '../../core/model.js';
 import { insertApproval } from './approvals.js';
 import { runMigrations } from './migrations.js';
+import { clearLapsedHolds } from './ownership.js';
 import { clampLimit, listLimits, whereClause } from './query.js';
 import {
   type AuditRow,
@@ -115,14 +116,16 @@ export class SqliteCore {
     }
   }
 
-  async claimNextDeployment(app: string, environment: string, now: string): Promise<Deployment | null> {
+  async claimNextDeployment(app: string, environment: string, now: string, run?: { owner: string; deadline: string | null }): Promise<Deployment | null> {
     return this.immediate(() => {
-      const running = this.statement(
-        `SELECT 1 FROM deployments WHERE app = ? AND environment = ? AND state = 'running' AND provider NOT LIKE 'external:%' LIMIT 1`,
+      clearLapsedHolds(this.prepare, app, environment, now);
+      // Running, or finished but holding the target (its script may still run): either way, wait.
+      const busy = this.statement(
+        `SELECT 1 FROM deployments WHERE app = ? AND environment = ? AND (state = 'running' OR held_until IS NOT NULL) AND provider NOT LIKE 'external:%' LIMIT 1`,
       ).get(app, environment);
-      if (running !== undefined) return null;
+      if (busy !== undefined) return null;
       const claimed = this.statement(`
-        UPDATE deployments SET state = 'running', started_at = @now
+        UPDATE deployments SET state = 'running', started_at = @now, run_owner = @owner, run_deadline = @deadline
         WHERE id = (
           SELECT id FROM deployments
           WHERE app = @app AND environment = @environment AND state = 'queued'
@@ -130,7 +133,7 @@ export class SqliteCore {
             AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.deployment_id = deployments.id AND a.state <> 'approved')
           ORDER BY id LIMIT 1
         )
-        RETURNING *`).get({ app, environment, now }) as DeploymentRow | undefined;
+        RETURNING *`).get({ app, environment, now, owner: run?.owner ?? null, deadline: run?.deadline ?? null }) as DeploymentRow | undefined;
       return claimed === undefined ? null : toDeployment(claimed);
     });
   }

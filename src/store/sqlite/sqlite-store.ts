@@ -1,11 +1,12 @@
 import type { Store } from '../types.js';
-import type { ApiToken, Approval, Delivery, Incident, IncidentUpdate, Job, LogLine, MessageRef, NewDelivery, NewJob } from '../../core/model.js';
+import type { ApiToken, Approval, Delivery, Deployment, DeploymentOutcome, Incident, IncidentUpdate, Instance, Job, LogLine, MessageRef, NewDelivery, NewInstance, NewJob, OrphanedDeployment, ScriptProcess } from '../../core/model.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
 import { applyIncidentUpdate, incidentBy } from './incidents.js';
 import { appendLogLines, readLogLines } from './logs.js';
 import { deleteApiToken, deleteDeadApiTokens, insertApiToken, liveApiToken } from './api-tokens.js';
 import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
+import { clearHold, liveOrLapsedInstances, orphanedDeployments, renewInstanceRow, setDeploymentProcess, stopInstanceRow, takeOver, upsertInstance } from './ownership.js';
 import { SqliteCore } from './sqlite-core.js';
 
 /**
@@ -110,6 +111,40 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async pruneApiTokens(now: string): Promise<number> {
     return deleteDeadApiTokens(this.prepare, now);
+  }
+
+  // --- instances, heartbeats, owned deployments: queries in ownership.ts
+
+  async registerInstance(instance: NewInstance): Promise<void> {
+    this.immediate(() => upsertInstance(this.prepare, instance));
+  }
+
+  async renewInstance(id: string, now: string, expiresAt: string): Promise<boolean> {
+    return renewInstanceRow(this.prepare, id, now, expiresAt);
+  }
+
+  async stopInstance(id: string, now: string): Promise<number> {
+    return this.immediate(() => stopInstanceRow(this.prepare, id, now));
+  }
+
+  async listInstances(): Promise<Instance[]> {
+    return liveOrLapsedInstances(this.prepare);
+  }
+
+  async recordDeploymentProcess(id: number, owner: string, process: ScriptProcess): Promise<boolean> {
+    return setDeploymentProcess(this.prepare, id, owner, process);
+  }
+
+  async listOrphanedDeployments(now: string): Promise<OrphanedDeployment[]> {
+    return orphanedDeployments(this.prepare, now);
+  }
+
+  async takeOverDeployment(id: number, now: string, outcome: DeploymentOutcome, holdUntil: string | null): Promise<Deployment | null> {
+    return this.immediate(() => takeOver(this.prepare, id, now, outcome, holdUntil));
+  }
+
+  async releaseHold(id: number): Promise<boolean> {
+    return clearHold(this.prepare, id);
   }
 
   async rememberMessage(ref: MessageRef): Promise<void> {

@@ -7,6 +7,7 @@ import { migrations, runMigrations } from '../../../src/store/sqlite/migrations.
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { NewDeployment } from '../../../src/core/model.js';
 import { raceClaims } from './claim-race.js';
+import { describeOwnershipContract } from './ownership-contract.js';
 import { describeStoreContract, rejection } from './store-contract.js';
 
 const tempDirs: string[] = [];
@@ -37,6 +38,8 @@ const queued: NewDeployment = {
 
 describeStoreContract('SqliteStore :memory:', () => migratedStore(':memory:'));
 describeStoreContract('SqliteStore file', () => migratedStore(join(tempDir(), 'deckhand.db')));
+describeOwnershipContract('SqliteStore :memory:', () => migratedStore(':memory:'));
+describeOwnershipContract('SqliteStore file', () => migratedStore(join(tempDir(), 'deckhand.db')));
 
 describe('SqliteStore on SQLite', () => {
   it('creates the parent directory of a file database', async () => {
@@ -89,6 +92,32 @@ describe('SqliteStore on SQLite', () => {
     db.close();
   });
 
+  it('migration 10: a deployment an older Deckhand left running has no owner, so recovery takes it over', async () => {
+    const path = join(tempDir(), 'deckhand.db');
+    const db = new Database(path);
+    runMigrations(db, migrations.filter((m) => m.version < 10));
+    db.prepare(`INSERT INTO deployments (app, environment, ref, state, provider, source, requested_by, created_at, started_at)
+      VALUES ('web', 'prod', 'main', 'running', 'script', 'chat', 'alice', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:01.000Z')`).run();
+    db.close();
+    const store = await migratedStore(path);
+    const orphans = await store.listOrphanedDeployments('2025-01-01T00:00:02.000Z');
+    expect(orphans.map((o) => [o.deployment.state, o.run])).toEqual([['running', { owner: null, deadline: null, process: null, heldUntil: null }]]);
+    await store.close();
+  });
+
+  it('forgets instances stopped more than a day before another one registers', async () => {
+    const store = await migratedStore(':memory:');
+    const instance = (id: string, startedAt: string) => ({ id, host: 'box', pidScope: null, pid: 1, startedAt, expiresAt: startedAt });
+    await store.registerInstance(instance('old', '2025-01-01T00:00:00.000Z'));
+    await store.stopInstance('old', '2025-01-01T00:00:01.000Z');
+    await store.registerInstance(instance('recent', '2025-01-01T00:00:00.000Z'));
+    await store.stopInstance('recent', '2025-01-01T00:00:03.000Z');
+    await store.registerInstance(instance('new', '2025-01-02T00:00:02.000Z'));
+    const ids = (store as unknown as { db: Database.Database }).db.prepare('SELECT id FROM instances ORDER BY id').pluck().all();
+    expect(ids).toEqual(['new', 'recent']);
+    await store.close();
+  });
+
   it('keeps data across close and reopen of a file database', async () => {
     const path = join(tempDir(), 'deckhand.db');
     const first = await migratedStore(path);
@@ -135,6 +164,20 @@ describe('SqliteStore on SQLite', () => {
       expect(() => db.prepare(`UPDATE deployments SET state = 'running' WHERE id = ?`).run(lastInsertRowid)).toThrow(
         expect.objectContaining({ code: 'SQLITE_CONSTRAINT_UNIQUE' }),
       );
+      db.close();
+    });
+
+    it('counts a finished deployment that holds its target like a running one, even with raw SQL', () => {
+      const db = new Database(':memory:');
+      runMigrations(db);
+      const held = insert(db, 'web', 'prod', 'failed').lastInsertRowid;
+      db.prepare(`UPDATE deployments SET held_until = '2999-01-01T00:00:00.000Z' WHERE id = ?`).run(held);
+      expect(() => insert(db, 'web', 'prod', 'running')).toThrow(expect.objectContaining({ code: 'SQLITE_CONSTRAINT_UNIQUE' }));
+      const { lastInsertRowid } = insert(db, 'web', 'prod', 'queued');
+      expect(() => db.prepare(`UPDATE deployments SET state = 'running' WHERE id = ?`).run(lastInsertRowid)).toThrow(expect.objectContaining({ code: 'SQLITE_CONSTRAINT_UNIQUE' }));
+      // Released, the target takes its next deployment.
+      db.prepare('UPDATE deployments SET held_until = NULL WHERE id = ?').run(held);
+      expect(db.prepare(`UPDATE deployments SET state = 'running' WHERE id = ?`).run(lastInsertRowid).changes).toBe(1);
       db.close();
     });
 
@@ -226,14 +269,10 @@ describe('openStore', () => {
     expect(parseDatabaseUrl('  sqlite::memory:  ')).toEqual({ kind: 'sqlite', path: ':memory:' });
   });
 
-  it.each(['postgres://deckhand:s3cret@db/deckhand', 'postgresql://db/deckhand'])(
-    'explains that PostgreSQL is not built yet (%s)',
-    async (url) => {
-      const err = await rejection(openStore(url), 'E_CONFIG_INVALID');
-      expect(err.message).toMatch(/^PostgreSQL support is not built yet: use sqlite:/);
-      expect(err.message).not.toContain('s3cret');
-    },
-  );
+  // Opening them is tested with a PostgreSQL server: postgres-store.test.ts, test/integration/postgres-*.test.ts.
+  it.each(['postgres://deckhand:s3cret@db/deckhand', 'postgresql://db/deckhand'])('takes %s for PostgreSQL', (url) => {
+    expect(parseDatabaseUrl(url)).toEqual({ kind: 'postgres', url });
+  });
 
   it.each(['mysql://root:s3cret@db/deckhand', 'deckhand.db', '', 'sqlite:', 'sqlite://host/deckhand.db'])(
     'rejects %j naming DATABASE_URL and the accepted forms',
