@@ -1,16 +1,17 @@
 import { isAbsolute, resolve } from 'node:path';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
+import { openPostgresStore } from './postgres/open.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './types.js';
 
 const acceptedForms =
-  'sqlite:./relative/path.db (relative to the working directory), sqlite:/absolute/path.db or sqlite::memory:';
+  'sqlite:./relative/path.db (relative to the working directory), sqlite:/absolute/path.db, sqlite::memory:, or postgres://user:password@host:5432/database (also postgresql://)';
 
 /**
  * Where a DATABASE_URL points, resolved. Exported for tests and for messages such as
- * "using database at ...".
+ * "using database at ...". A PostgreSQL URL is checked when it is opened (postgres/connection.ts).
  */
-export type DatabaseTarget = { kind: 'sqlite'; path: string };
+export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
 function invalid(message: string): DeckhandError {
   return new DeckhandError(ErrorCode.ConfigInvalid, message, { variable: 'DATABASE_URL' });
@@ -21,11 +22,7 @@ function invalid(message: string): DeckhandError {
  */
 export function parseDatabaseUrl(databaseUrl: string, cwd: string = process.cwd()): DatabaseTarget {
   const url = databaseUrl.trim();
-  if (/^postgres(ql)?:\/\//i.test(url)) {
-    throw invalid(
-      'PostgreSQL support is not built yet: use sqlite:./data/deckhand.db (or another sqlite: path) for DATABASE_URL.',
-    );
-  }
+  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url };
   if (!/^sqlite:/i.test(url)) {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
     const what = scheme === undefined ? 'has no scheme' : `uses the unsupported scheme "${scheme}:"`;
@@ -44,9 +41,24 @@ export function parseDatabaseUrl(databaseUrl: string, cwd: string = process.cwd(
   return { kind: 'sqlite', path: isAbsolute(location) ? location : resolve(cwd, location) };
 }
 
+/** DATABASE_URL as it may be shown (the start-up line): a PostgreSQL password becomes ***. */
+export function describeDatabaseUrl(databaseUrl: string): string {
+  const url = databaseUrl.trim();
+  if (!/^postgres(ql)?:\/\//i.test(url)) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    for (const name of ['password', 'sslpassword']) if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***');
+    return parsed.href.replaceAll('%2A%2A%2A', '***');
+  } catch {
+    return 'postgres://(a URL that does not parse)';
+  }
+}
+
 /** Opens the store DATABASE_URL points to and brings its schema up to date. */
 export async function openStore(databaseUrl: string, options: { cwd?: string } = {}): Promise<Store> {
   const target = parseDatabaseUrl(databaseUrl, options.cwd);
+  if (target.kind === 'postgres') return openPostgresStore(target.url);
   let store: SqliteStore;
   try {
     store = new SqliteStore(target.path);

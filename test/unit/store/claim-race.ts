@@ -43,9 +43,8 @@ register('./hooks.mjs', import.meta.url);
 
 /** The child: claims and finishes deployments of web/prod until none is queued, then reports. */
 const childSource = `
-const [storeUrl, dbPath] = process.argv.slice(2);
-const { SqliteStore } = await import(storeUrl);
-const store = new SqliteStore(dbPath);
+const [storeUrl, dbPath, exportName] = process.argv.slice(2);
+const store = new (await import(storeUrl))[exportName](dbPath);
 process.once('message', async () => {
   const claimed = [];
   try {
@@ -75,18 +74,24 @@ export interface RaceResult {
   error?: string;
 }
 
+/** Which store class the children open (the module's path from the project root, and its export), given `dbPath`. */
+export interface RaceStore {
+  module: string;
+  exportName: string;
+}
+
 /**
  * Starts `processes` children on the database at `dbPath` (already migrated, with queued
  * deployments of web/prod), releases them all at once, and returns what each one claimed.
  */
-export async function raceClaims(workDir: string, dbPath: string, processes: number): Promise<RaceResult[]> {
+export async function raceClaims(workDir: string, dbPath: string, processes: number, storeClass: RaceStore = { module: 'src/store/sqlite/sqlite-store.ts', exportName: 'SqliteStore' }): Promise<RaceResult[]> {
   writeFileSync(join(workDir, 'hooks.mjs'), hooksSource);
   writeFileSync(join(workDir, 'register.mjs'), registerSource);
   writeFileSync(join(workDir, 'child.mjs'), childSource);
-  const storeUrl = pathToFileURL(join(projectRoot, 'src/store/sqlite/sqlite-store.ts')).href;
+  const storeUrl = pathToFileURL(join(projectRoot, storeClass.module)).href;
 
   const children = Array.from({ length: processes }, () =>
-    fork(join(workDir, 'child.mjs'), [storeUrl, dbPath], {
+    fork(join(workDir, 'child.mjs'), [storeUrl, dbPath, storeClass.exportName], {
       execArgv: ['--import', pathToFileURL(join(workDir, 'register.mjs')).href],
       env: { ...process.env, NODE_OPTIONS: '' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -1,0 +1,127 @@
+import pg from 'pg';
+
+/**
+ * The connection pool and the few things every PostgreSQL query module shares: how rows come
+ * back (types), how statements run (Sql), transactions, advisory locks and error codes.
+ */
+
+/** SQLSTATE codes the store turns into results or DeckhandErrors. */
+export const sqlState = {
+  uniqueViolation: '23505',
+  foreignKeyViolation: '23503',
+} as const;
+
+export function sqlStateOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The constraint a violation names (which unique index), when PostgreSQL says. */
+export function constraintOf(err: unknown): string | undefined {
+  const constraint = (err as { constraint?: unknown } | null)?.constraint;
+  return typeof constraint === 'string' ? constraint : undefined;
+}
+
+const oids = { int8: 20, timestamptz: 1184 } as const;
+const parseTimestamptz = pg.types.getTypeParser(oids.timestamptz) as (value: string) => Date;
+
+/**
+ * Per pool, not pg's global parsers. Ids are bigint, which pg returns as strings: they are numbers
+ * in the domain model (safe far beyond any id Deckhand will reach). Timestamps are timestamptz,
+ * for real time comparisons and ordering; they come back exactly as Date#toISOString wrote them
+ * (the only form the domain uses), so they round-trip like SQLite's text does.
+ */
+export const typeParsers: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === oids.int8) return (value: string) => Number(value);
+    if (oid === oids.timestamptz) return (value: string) => parseTimestamptz(value).toISOString();
+    return pg.types.getTypeParser(oid, format);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/**
+ * PostgreSQL text cannot hold U+0000, which SQLite stores happily (a script may print one). Rather
+ * than fail to save a log line or a reason, the character becomes U+FFFD. JSON parameters are not
+ * affected: JSON.stringify writes it as the escape \u0000, which json columns keep.
+ */
+function storable(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value;
+  if (Array.isArray(value)) return value.map(storable);
+  return value;
+}
+
+/** Runs statements on the pool (each its own transaction) or inside one transaction. */
+export interface Sql {
+  rows<T>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  row<T>(text: string, params?: readonly unknown[]): Promise<T | undefined>;
+  /** Resolves the number of rows the statement touched. */
+  run(text: string, params?: readonly unknown[]): Promise<number>;
+}
+
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+class Statements implements Sql {
+  constructor(private readonly target: Queryable) {}
+
+  async rows<T>(text: string, params: readonly unknown[] = []): Promise<T[]> {
+    const result = await this.target.query(text, params.map(storable));
+    return result.rows as T[];
+  }
+
+  async row<T>(text: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    return (await this.rows<T>(text, params))[0];
+  }
+
+  async run(text: string, params: readonly unknown[] = []): Promise<number> {
+    return (await this.target.query(text, params.map(storable))).rowCount ?? 0;
+  }
+}
+
+/**
+ * Advisory lock keys: one 64-bit space per purpose (a Deckhand prefix in the high half), the
+ * object's name hashed into the low half. A hash collision only makes two unrelated writers wait
+ * for each other, never lets two writers of the same thing in together.
+ */
+const lockPrefix = 0x4448_0000; // "DH"
+export const lockSpace = { migrations: 0, deploymentTarget: 1, lock: 2, incident: 3, events: 4 } as const;
+
+/** Session-level key (integer, no hashing) for one whole purpose, such as running migrations. */
+export function wholeSpaceKey(space: number): string {
+  return ((BigInt(lockPrefix + space) << 32n) | 0n).toString();
+}
+
+export class Db extends Statements {
+  constructor(readonly pool: pg.Pool) {
+    super(pool);
+  }
+
+  /**
+   * Runs `work` in one transaction (READ COMMITTED) on one connection; a throw rolls it back and
+   * propagates. Notifications sent inside are delivered when it commits.
+   */
+  async tx<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(new Statements(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      // A connection that cannot even roll back is not given back to the pool.
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/**
+ * Inside a transaction: waits until no other transaction holds the lock on (space, key), and holds
+ * it until this one ends. The read-then-write methods SQLite runs under its single write lock
+ * (BEGIN IMMEDIATE) take this for exactly the thing they read, so they serialise the same way.
+ */
+export async function serialize(sql: Sql, space: number, key: string): Promise<void> {
+  await sql.run('SELECT pg_advisory_xact_lock(($1::bigint << 32) | (hashtext($2)::bigint & 4294967295))', [lockPrefix + space, key]);
+}

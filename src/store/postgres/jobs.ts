@@ -1,0 +1,154 @@
+import type { Delivery, Job, NewDelivery, NewJob } from '../../core/model.js';
+import type { Sql } from './db.js';
+import { toJson } from './rows.js';
+
+/** The webhook inbox and the job queue of the PostgreSQL store: the same semantics as SQLite's (src/store/sqlite/jobs.ts). */
+
+/** The channel a new job is announced on (notifications.ts listens). Its payload is empty: it only says "look". */
+export const jobsChannel = 'deckhand_jobs';
+
+interface DeliveryRow {
+  id: number;
+  source: string;
+  delivery_id: string;
+  received_at: string;
+  content_type: string;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  body: unknown;
+}
+
+interface JobRow {
+  id: number;
+  type: string;
+  key: string | null;
+  payload: unknown;
+  state: Job['state'];
+  attempts: number;
+  max_attempts: number;
+  run_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+const toDelivery = (r: DeliveryRow): Delivery => ({
+  id: r.id,
+  source: r.source,
+  deliveryId: r.delivery_id,
+  receivedAt: r.received_at,
+  contentType: r.content_type,
+  headers: r.headers,
+  query: r.query,
+  body: r.body,
+});
+
+const toJob = (r: JobRow): Job => ({
+  id: r.id,
+  type: r.type,
+  key: r.key,
+  payload: r.payload,
+  state: r.state,
+  attempts: r.attempts,
+  maxAttempts: r.max_attempts,
+  runAt: r.run_at,
+  leaseOwner: r.lease_owner,
+  leaseExpiresAt: r.lease_expires_at,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+  finishedAt: r.finished_at,
+});
+
+/** Inserts a delivery; null when (source, deliveryId) is already stored. Run inside a transaction with its job. */
+export async function insertDelivery(sql: Sql, d: NewDelivery): Promise<Delivery | null> {
+  const row = await sql.row<DeliveryRow>(
+    `INSERT INTO deliveries (source, delivery_id, received_at, content_type, headers, query, body)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (source, delivery_id) DO NOTHING
+     RETURNING *`,
+    [d.source, d.deliveryId, d.receivedAt, d.contentType, toJson(d.headers), toJson(d.query), toJson(d.body)],
+  );
+  return row ? toDelivery(row) : null;
+}
+
+export async function deliveryBy(sql: Sql, where: 'id' | 'source_delivery', ...args: Array<string | number>): Promise<Delivery | null> {
+  const text = where === 'id' ? 'SELECT * FROM deliveries WHERE id = $1' : 'SELECT * FROM deliveries WHERE source = $1 AND delivery_id = $2';
+  const row = await sql.row<DeliveryRow>(text, args);
+  return row ? toDelivery(row) : null;
+}
+
+/**
+ * Creates a job (null when its key exists) and, in the same statement, announces it on
+ * jobsChannel. PostgreSQL delivers the notification only when the transaction commits, so no
+ * worker looks before the job is visible, and a rolled-back job wakes nobody.
+ */
+export async function insertJob(sql: Sql, job: NewJob, now: string): Promise<Job | null> {
+  const row = await sql.row<JobRow>(
+    `WITH created AS (
+       INSERT INTO jobs (type, key, payload, state, max_attempts, run_at, created_at)
+       VALUES ($1, $2, $3, 'pending', $4, $5, $6)
+       ON CONFLICT (key) DO NOTHING
+       RETURNING *
+     )
+     SELECT created.*, pg_notify('${jobsChannel}', '') FROM created`,
+    [job.type, job.key ?? null, toJson(job.payload), job.maxAttempts ?? 5, job.runAt, now],
+  );
+  return row ? toJob(row) : null;
+}
+
+/**
+ * Takes the next due job: pending and due, or running under a lease that has lapsed. SKIP LOCKED
+ * lets concurrent claimers (any process) pass over a row another is taking instead of queueing
+ * behind it; each job still goes to exactly one. `run_at <= now` holds for both kinds (a lease
+ * ends after the claim, which came after run_at), so the claim is a bounded range scan of the
+ * jobs_due index in (run_at, id) order, however many done, dead or future jobs there are.
+ * Parameters: $1 owner, $2 now, $3 the lease's end.
+ */
+export const claimJobSql = `
+  UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_expires_at = $3
+  WHERE id = (
+    SELECT id FROM jobs
+    WHERE state IN ('pending', 'running') AND run_at <= $2
+      AND (state = 'pending' OR lease_expires_at <= $2)
+    ORDER BY run_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+  )
+  RETURNING *`;
+
+export async function claimDueJob(sql: Sql, owner: string, now: string, leaseExpiresAt: string): Promise<Job | null> {
+  const row = await sql.row<JobRow>(claimJobSql, [owner, now, leaseExpiresAt]);
+  return row ? toJob(row) : null;
+}
+
+export async function finishJob(sql: Sql, id: number, owner: string, now: string): Promise<void> {
+  await sql.run(`UPDATE jobs SET state = 'done', finished_at = $1, lease_owner = NULL, lease_expires_at = NULL WHERE id = $2 AND lease_owner = $3 AND state = 'running'`, [now, id, owner]);
+}
+
+export async function failedJob(sql: Sql, id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void> {
+  await sql.run(
+    `UPDATE jobs SET state = $1, run_at = COALESCE($2::timestamptz, run_at), last_error = $3,
+       lease_owner = NULL, lease_expires_at = NULL, finished_at = CASE WHEN $2::timestamptz IS NULL THEN $4::timestamptz ELSE NULL END
+     WHERE id = $5 AND lease_owner = $6 AND state = 'running'`,
+    [retryAt === null ? 'dead' : 'pending', retryAt, error.slice(0, 2000), now, id, owner],
+  );
+}
+
+export async function jobById(sql: Sql, id: number): Promise<Job | null> {
+  const row = await sql.row<JobRow>('SELECT * FROM jobs WHERE id = $1', [id]);
+  return row ? toJob(row) : null;
+}
+
+export async function listJobRows(sql: Sql, query: { state?: Job['state']; type?: string; limit?: number }): Promise<Job[]> {
+  const rows = await sql.rows<JobRow>(
+    'SELECT * FROM jobs WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR type = $2) ORDER BY id DESC LIMIT $3',
+    [query.state ?? null, query.type ?? null, Math.min(Math.max(query.limit ?? 50, 1), 500)],
+  );
+  return rows.map(toJob);
+}
+
+export async function renewLease(sql: Sql, id: number, owner: string, until: string): Promise<boolean> {
+  return (await sql.run(`UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'`, [until, id, owner])) === 1;
+}
