@@ -107,7 +107,15 @@ export class JobWorker {
     const slots = this.options.concurrency ?? 8;
     while (!this.stopped) {
       while (!this.stopped && this.active.size < slots) {
-        const job = await store.claimJob(this.owner, clock.now().toISOString(), this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS);
+        let job: Job | null;
+        try {
+          job = await store.claimJob(this.owner, clock.now().toISOString(), this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS);
+        } catch (err) {
+          // The store is away (a database restart, a network blip): try again at the next poll
+          // instead of ending the loop for good.
+          this.options.logger.warn({ err }, 'could not claim a job; trying again shortly');
+          break;
+        }
         if (!job) {
           this.drained = true;
           break;

@@ -63,3 +63,32 @@ describe('the job worker: permanent failures are not retried', () => {
     expect(await settled(3)).toMatchObject({ state: 'dead', attempts: 3, lastError: 'socket hang up' });
   });
 });
+
+describe('the job worker when the store goes away', () => {
+  test('a claim that fails (database restarting) does not end the loop: the next poll claims again', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    const realClaim = store.claimJob.bind(store);
+    let failures = 3;
+    store.claimJob = async (...args) => {
+      if (failures > 0) {
+        failures -= 1;
+        throw new Error('connection terminated unexpectedly');
+      }
+      return realClaim(...args);
+    };
+    const ran: number[] = [];
+    const worker = new JobWorker({ store, clock: systemClock, logger: silentLogger, handlers: { test: async (job) => void ran.push(job.id) }, pollMs: 5 });
+    worker.start();
+    try {
+      const job = await store.enqueueJob({ type: 'test', payload: {}, runAt: new Date().toISOString(), maxAttempts: 1 });
+      const end = Date.now() + 10_000;
+      while (ran.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+      expect(failures).toBe(0);
+      expect(ran).toEqual([job!.id]);
+    } finally {
+      await worker.stop();
+      await store.close();
+    }
+  });
+});
