@@ -1,35 +1,8 @@
-import type { Incident, IncidentPhase, IncidentUpdate } from '../../core/model.js';
+import type { Incident, IncidentUpdate } from '../../core/model.js';
+import { incidentRank, toIncident, type IncidentRow } from '../row-mappers.js';
 import { type Db, type Sql, lockSpace, serialize } from './db.js';
 
 /** On-call incidents of the PostgreSQL store: the same rules as SQLite's (src/store/sqlite/incidents.ts). */
-
-interface IncidentRow {
-  entity_id: string;
-  generation: number;
-  number: string | null;
-  phase: IncidentPhase;
-  title: string;
-  message: string | null;
-  routing_key: string | null;
-  by_user: string | null;
-  updated_at: string;
-}
-
-const rank: Record<IncidentPhase, number> = { triggered: 0, acknowledged: 1, resolved: 2 };
-
-function toIncident(row: IncidentRow): Incident {
-  return {
-    entityId: row.entity_id,
-    generation: row.generation,
-    number: row.number,
-    phase: row.phase,
-    title: row.title,
-    message: row.message,
-    routingKey: row.routing_key,
-    by: row.by_user,
-    updatedAt: row.updated_at,
-  };
-}
 
 export async function incidentBy(sql: Sql, entityId: string): Promise<Incident | null> {
   const row = await sql.row<IncidentRow>('SELECT * FROM incidents WHERE entity_id = $1', [entityId]);
@@ -69,7 +42,7 @@ export async function applyIncidentUpdate(db: Db, update: IncidentUpdate): Promi
     };
     if (!current) return { incident: await write(1, {}), changed: true };
     if (current.phase === 'resolved' && update.phase === 'triggered') return { incident: await write(current.generation + 1, {}), changed: true };
-    if (rank[update.phase] <= rank[current.phase]) {
+    if (incidentRank[update.phase] <= incidentRank[current.phase]) {
       if (update.number && !current.number) {
         await sql.run('UPDATE incidents SET number = $1 WHERE entity_id = $2', [update.number, update.entityId]);
         return { incident: { ...current, number: update.number }, changed: false };

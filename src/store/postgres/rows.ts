@@ -1,4 +1,4 @@
-import type { Approval, AuditRecord, Deployment, DeploymentOrigin, DeploymentSource, DeploymentState, ExternalDeployment, Lock, MessageRef, Release, ScriptProcess, StoredEvent } from '../../core/model.js';
+import type { AuditRecord, Deployment, DeploymentOrigin, DeploymentSource, DeploymentState, ExternalDeployment, ScriptProcess, StoredEvent } from '../../core/model.js';
 
 /**
  * Rows as node-postgres returns them with the store's type parsers (db.ts): snake_case columns,
@@ -61,35 +61,6 @@ export function toDeployment(row: DeploymentRow): Deployment {
   };
 }
 
-export interface ReleaseRow {
-  id: number;
-  app: string;
-  version: string;
-  notes: string | null;
-  created_by: string;
-  created_at: string;
-}
-
-export function toRelease(row: ReleaseRow): Release {
-  return { id: row.id, app: row.app, version: row.version, notes: row.notes, createdBy: row.created_by, createdAt: row.created_at };
-}
-
-export interface LockRow {
-  environment: string;
-  /** '' for an environment-wide lock. */
-  app: string;
-  holder: string;
-  reason: string | null;
-  since: string;
-}
-
-/** The `app` column value for an environment-wide lock. */
-export const environmentWide = '';
-
-export function toLock(row: LockRow): Lock {
-  return { environment: row.environment, app: row.app === environmentWide ? null : row.app, holder: row.holder, reason: row.reason, since: row.since };
-}
-
 export interface EventRow {
   id: number;
   type: string;
@@ -115,46 +86,4 @@ export function toAudit(row: AuditRow): AuditRecord {
   return { id: row.id, at: row.at, actor: row.actor, action: row.action, target: row.target, outcome: row.outcome as AuditRecord['outcome'], details: row.details };
 }
 
-export interface MessageRefRow {
-  kind: string;
-  key: string;
-  adapter: string;
-  channel: string;
-  ts: string;
-  updated_at: string;
-}
-
-export function toMessageRef(row: MessageRefRow): MessageRef {
-  return { kind: row.kind, key: row.key, adapter: row.adapter, channel: row.channel, ts: row.ts, updatedAt: row.updated_at };
-}
-
-export interface ApprovalRow {
-  id: number;
-  deployment_id: number;
-  environment: string;
-  requested_by: string;
-  state: string;
-  created_at: string;
-  expires_at: string;
-  decided_by: string | null;
-  decided_at: string | null;
-}
-
-export function toApproval(row: ApprovalRow): Approval {
-  return {
-    id: row.id,
-    deploymentId: row.deployment_id,
-    environment: row.environment,
-    requestedBy: row.requested_by,
-    state: row.state as Approval['state'],
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    decidedBy: row.decided_by,
-    decidedAt: row.decided_at,
-  };
-}
-
-/** JSON for a json parameter. `undefined` (which JSON.stringify drops) is stored as null, as on SQLite. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value) ?? 'null';
-}
+export { environmentWide, toApproval, toJson, toLock, toMessageRef, toRelease, type ApprovalRow, type LockRow, type MessageRefRow, type ReleaseRow } from '../row-mappers.js';

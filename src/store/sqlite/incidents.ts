@@ -1,33 +1,6 @@
-import type { Incident, IncidentPhase, IncidentUpdate } from '../../core/model.js';
+import type { Incident, IncidentUpdate } from '../../core/model.js';
+import { incidentRank, toIncident, type IncidentRow } from '../row-mappers.js';
 import type { Prepare } from './approvals.js';
-
-interface IncidentRow {
-  entity_id: string;
-  generation: number;
-  number: string | null;
-  phase: IncidentPhase;
-  title: string;
-  message: string | null;
-  routing_key: string | null;
-  by_user: string | null;
-  updated_at: string;
-}
-
-const rank: Record<IncidentPhase, number> = { triggered: 0, acknowledged: 1, resolved: 2 };
-
-function toIncident(row: IncidentRow): Incident {
-  return {
-    entityId: row.entity_id,
-    generation: row.generation,
-    number: row.number,
-    phase: row.phase,
-    title: row.title,
-    message: row.message,
-    routingKey: row.routing_key,
-    by: row.by_user,
-    updatedAt: row.updated_at,
-  };
-}
 
 export function incidentBy(prepare: Prepare, entityId: string): Incident | null {
   const row = prepare('SELECT * FROM incidents WHERE entity_id = ?').get(entityId) as IncidentRow | undefined;
@@ -63,7 +36,7 @@ export function applyIncidentUpdate(prepare: Prepare, update: IncidentUpdate): {
   };
   if (!current) return { incident: write(1, {}), changed: true };
   if (current.phase === 'resolved' && update.phase === 'triggered') return { incident: write(current.generation + 1, {}), changed: true };
-  if (rank[update.phase] <= rank[current.phase]) {
+  if (incidentRank[update.phase] <= incidentRank[current.phase]) {
     if (update.number && !current.number) {
       prepare('UPDATE incidents SET number = ? WHERE entity_id = ?').run(update.number, update.entityId);
       return { incident: { ...current, number: update.number }, changed: false };

@@ -1,6 +1,8 @@
-import type { Approval, AuditRecord, Deployment, DeploymentOrigin, ExternalDeployment, DeploymentSource, DeploymentState, Lock, Release, StoredEvent, MessageRef } from '../../core/model.js';
+import type { AuditRecord, Deployment, DeploymentOrigin, ExternalDeployment, DeploymentSource, DeploymentState, StoredEvent } from '../../core/model.js';
+import { environmentWide } from '../row-mappers.js';
 
 /** Rows as SQLite returns them: snake_case columns, booleans as 0/1, JSON as TEXT. */
+
 
 export interface DeploymentRow {
   id: number;
@@ -32,24 +34,6 @@ export interface DeploymentRow {
   held_until: string | null;
 }
 
-export interface ReleaseRow {
-  id: number;
-  app: string;
-  version: string;
-  notes: string | null;
-  created_by: string;
-  created_at: string;
-}
-
-export interface LockRow {
-  environment: string;
-  /** '' for an environment-wide lock. */
-  app: string;
-  holder: string;
-  reason: string | null;
-  since: string;
-}
-
 export interface EventRow {
   id: number;
   type: string;
@@ -66,9 +50,6 @@ export interface AuditRow {
   outcome: string;
   details: string;
 }
-
-/** The `app` column value for an environment-wide lock. */
-export const environmentWide = '';
 
 export function lockAppColumn(app: string | null): string {
   return app ?? environmentWide;
@@ -101,40 +82,6 @@ export function toDeployment(row: DeploymentRow): Deployment {
   };
 }
 
-export interface MessageRefRow {
-  kind: string;
-  key: string;
-  adapter: string;
-  channel: string;
-  ts: string;
-  updated_at: string;
-}
-
-export function toMessageRef(row: MessageRefRow): MessageRef {
-  return { kind: row.kind, key: row.key, adapter: row.adapter, channel: row.channel, ts: row.ts, updatedAt: row.updated_at };
-}
-
-export function toRelease(row: ReleaseRow): Release {
-  return {
-    id: row.id,
-    app: row.app,
-    version: row.version,
-    notes: row.notes,
-    createdBy: row.created_by,
-    createdAt: row.created_at,
-  };
-}
-
-export function toLock(row: LockRow): Lock {
-  return {
-    environment: row.environment,
-    app: row.app === environmentWide ? null : row.app,
-    holder: row.holder,
-    reason: row.reason,
-    since: row.since,
-  };
-}
-
 export function toEvent(row: EventRow): StoredEvent {
   return { id: row.id, type: row.type, at: row.at, data: JSON.parse(row.data) as unknown };
 }
@@ -151,33 +98,4 @@ export function toAudit(row: AuditRow): AuditRecord {
   };
 }
 
-/** JSON for a TEXT column. `undefined` (which JSON.stringify drops) is stored as null. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value) ?? 'null';
-}
-
-export interface ApprovalRow {
-  id: number;
-  deployment_id: number;
-  environment: string;
-  requested_by: string;
-  state: string;
-  created_at: string;
-  expires_at: string;
-  decided_by: string | null;
-  decided_at: string | null;
-}
-
-export function toApproval(row: ApprovalRow): Approval {
-  return {
-    id: row.id,
-    deploymentId: row.deployment_id,
-    environment: row.environment,
-    requestedBy: row.requested_by,
-    state: row.state as Approval['state'],
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    decidedBy: row.decided_by,
-    decidedAt: row.decided_at,
-  };
-}
+export { environmentWide, toApproval, toJson, toLock, toMessageRef, toRelease, type ApprovalRow, type LockRow, type MessageRefRow, type ReleaseRow } from '../row-mappers.js';
