@@ -1,4 +1,4 @@
-import type { Approval, Incident, IncidentPhase, Lock, MessageRef, Release } from '../core/model.js';
+import type { Approval, Incident, IncidentPhase, Instance, Lock, MessageRef, Release } from '../core/model.js';
 
 /**
  * Rows that look the same on SQLite and PostgreSQL (no JSON columns), and their domain objects.
@@ -100,6 +100,20 @@ export function toIncident(row: IncidentRow): Incident {
     by: row.by_user,
     updatedAt: row.updated_at,
   };
+}
+
+export interface InstanceRow {
+  id: string;
+  host: string;
+  pid_scope: string | null;
+  pid: number;
+  started_at: string;
+  expires_at: string;
+  stopped_at: string | null;
+}
+
+export function toInstance(r: InstanceRow): Instance {
+  return { id: r.id, host: r.host, pidScope: r.pid_scope, pid: r.pid, startedAt: r.started_at, expiresAt: r.expires_at, stoppedAt: r.stopped_at };
 }
 
 /** JSON for a JSON column. `undefined` (which JSON.stringify drops) is stored as null. */

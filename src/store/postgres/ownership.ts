@@ -1,6 +1,7 @@
 import type { Deployment, DeploymentOutcome, DeploymentRun, Instance, NewInstance, OrphanedDeployment, ScriptProcess } from '../../core/model.js';
 import type { Db, Sql } from './db.js';
 import { type DeploymentRow, toDeployment, toJson } from './rows.js';
+import { toInstance, type InstanceRow } from '../row-mappers.js';
 
 /**
  * Instances, heartbeats and owned deployments on PostgreSQL (migration 10): the same rules as
@@ -8,26 +9,6 @@ import { type DeploymentRow, toDeployment, toJson } from './rows.js';
  * write lock makes "is the owner live?" and the write that depends on it one step, here the owner's
  * instance row is locked first, so a heartbeat or a stop of that instance waits for the decision.
  */
-
-interface InstanceRow {
-  id: string;
-  host: string;
-  pid_scope: string | null;
-  pid: number;
-  started_at: string;
-  expires_at: string;
-  stopped_at: string | null;
-}
-
-const toInstance = (r: InstanceRow): Instance => ({
-  id: r.id,
-  host: r.host,
-  pidScope: r.pid_scope,
-  pid: r.pid,
-  startedAt: r.started_at,
-  expiresAt: r.expires_at,
-  stoppedAt: r.stopped_at,
-});
 
 /** SQL: true when the deployment row `d` has an owner that is live at `now` (a placeholder such as $2). */
 const ownerIsLive = (d: string, now: string) => `EXISTS (

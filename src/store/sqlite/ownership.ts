@@ -1,6 +1,7 @@
 import type { Deployment, DeploymentOutcome, DeploymentRun, Instance, NewInstance, OrphanedDeployment, ScriptProcess } from '../../core/model.js';
 import type { Prepare } from './approvals.js';
 import { toDeployment, toJson, type DeploymentRow } from './rows.js';
+import { toInstance, type InstanceRow } from '../row-mappers.js';
 
 /**
  * Instances, heartbeats and owned deployments on SQLite (migration 10). The Store interface
@@ -8,26 +9,6 @@ import { toDeployment, toJson, type DeploymentRow } from './rows.js';
  * inside an IMMEDIATE transaction, so "is the owner live?" and the write that depends on it see
  * the same database.
  */
-
-interface InstanceRow {
-  id: string;
-  host: string;
-  pid_scope: string | null;
-  pid: number;
-  started_at: string;
-  expires_at: string;
-  stopped_at: string | null;
-}
-
-const toInstance = (r: InstanceRow): Instance => ({
-  id: r.id,
-  host: r.host,
-  pidScope: r.pid_scope,
-  pid: r.pid,
-  startedAt: r.started_at,
-  expiresAt: r.expires_at,
-  stoppedAt: r.stopped_at,
-});
 
 /** SQL: true when the deployment row `d` has an owner that is live at @now. */
 const ownerIsLive = (d: string) => `EXISTS (
