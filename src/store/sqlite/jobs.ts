@@ -86,7 +86,10 @@ export function claimDueJob(prepare: Prepare, owner: string, now: string, leaseE
     UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @leaseExpiresAt
     WHERE id = (
       SELECT id FROM jobs
-      WHERE (state = 'pending' AND run_at <= @now) OR (state = 'running' AND lease_expires_at <= @now)
+      -- "state IN (...)" first: it is the partial index jobs_due's own condition, so the claim walks
+      -- that index (pending and running jobs only) instead of every job ever stored.
+      WHERE state IN ('pending', 'running')
+        AND ((state = 'pending' AND run_at <= @now) OR (state = 'running' AND lease_expires_at <= @now))
       ORDER BY run_at, id LIMIT 1
     )
     RETURNING *`).get({ owner, now, leaseExpiresAt }) as JobRow | undefined;

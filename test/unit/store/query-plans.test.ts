@@ -1,0 +1,56 @@
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+
+/**
+ * The statements on the hot paths (accepting a delivery, claiming and finishing jobs, dedupe and
+ * lookups) must not read every row of a table that grows with history: their cost would grow with
+ * the bot's age. Each statement the store prepared during such a workload is explained, and no
+ * plan step may be a bare "SCAN <growing table>" or a temporary B-tree for sorting.
+ */
+const growing = ['jobs', 'deliveries', 'seen_keys', 'events', 'audit_log', 'deployments', 'api_tokens', 'message_refs', 'deployment_logs'];
+
+function parametersOf(sql: string): Record<string, null> | null[] {
+  const named = [...sql.matchAll(/@(\w+)/g)].map((m) => m[1] as string);
+  if (named.length > 0) return Object.fromEntries(named.map((n) => [n, null]));
+  return Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => null);
+}
+
+describe('query plans of the hot statements (SQLite)', () => {
+  test('no full scan of a growing table, no temporary sort', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    const now = new Date().toISOString();
+    const delivery = { source: 'github', deliveryId: 'd-1', receivedAt: now, contentType: 'application/json', headers: {}, query: {}, body: { a: 1 } };
+    const { delivery: stored } = await store.acceptDelivery(delivery, { type: 'github', runAt: now, maxAttempts: 3 });
+    await store.acceptDelivery(delivery, { type: 'github', runAt: now, maxAttempts: 3 });
+    await store.getDelivery(stored.id);
+    const job = await store.claimJob('instance-1', now, 30_000);
+    if (!job) throw new Error('expected a job');
+    await store.renewJobLease(job.id, 'instance-1', now);
+    await store.failJob(job.id, 'instance-1', 'boom', now, now);
+    const again = await store.claimJob('instance-1', now, 30_000);
+    await store.completeJob(again?.id ?? 0, 'instance-1', now);
+    await store.enqueueJob({ type: 'reaction', key: 'reaction:x:1', payload: {}, runAt: now, maxAttempts: 1 });
+    await store.enqueueJob({ type: 'reaction', key: 'reaction:x:1', payload: {}, runAt: now, maxAttempts: 1 });
+    await store.markSeen('slack', 'message:C1:1.2', now);
+    await store.isSeen('slack', 'message:C1:1.2');
+    await store.findByExternal('github', '42');
+    await store.findMessage('deployment', '1', 'slack');
+    await store.findApiToken('0'.repeat(64), now);
+    await store.claimNextDeployment('hello', 'staging', now);
+
+    const db = (store as unknown as { db: Database.Database }).db;
+    const statements = [...(store as unknown as { statements: Map<string, unknown> }).statements.keys()];
+    expect(statements.length).toBeGreaterThan(10);
+    const problems: string[] = [];
+    for (const sql of statements) {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(parametersOf(sql)) as Array<{ detail: string }>;
+      for (const { detail } of plan) {
+        const bareScan = new RegExp(`^SCAN (${growing.join('|')})$`).test(detail);
+        if (bareScan || detail.startsWith('USE TEMP B-TREE')) problems.push(`${detail}\n    in: ${sql.replace(/\s+/g, ' ').trim()}`);
+      }
+    }
+    await store.close();
+    expect(problems).toEqual([]);
+  });
+});
