@@ -8,6 +8,9 @@ import { systemClock, type Clock } from './core/clock.js';
 import { EventBus } from './core/events.js';
 import type { Logger } from './core/logger.js';
 import { registerDeploymentLogRoute } from './http/deployment-log-route.js';
+import { registerMetricsRoute } from './http/metrics-route.js';
+import { observeHttp } from './metrics/http.js';
+import { DeckhandMetrics } from './metrics/metrics.js';
 import { createHttpServer } from './http/server.js';
 import { createOctokit, type GitHubOptions } from './github/octokit.js';
 import { GitHubTracker } from './github/tracker.js';
@@ -69,6 +72,8 @@ export interface DeckhandOptions {
   octopus?: { url: string; apiKey: string; space: string; webhookSecret?: string | undefined; webhookHeader: string } | undefined;
   /** Splunk On-Call: the public API (id and key) and the escalation webhook (URL as configured there, and its key). */
   oncall?: { apiUrl: string; apiId?: string | undefined; apiKey?: string | undefined; webhookUrl?: string | undefined; webhookKey?: string | undefined } | undefined;
+  /** DECKHAND_METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken?: string | undefined;
 }
 
 export interface Deckhand {
@@ -84,6 +89,8 @@ export interface Deckhand {
   setChat(port: ChatPort): void;
   /** This process's heartbeat (its instance id is the owner of what it runs). */
   heartbeat: Heartbeat;
+  /** This instance's Prometheus metrics (GET /metrics); the Slack adapter counts its API calls here. */
+  metrics: DeckhandMetrics;
   /** Starts the job worker, schedules and periodic recovery (after the first recovery), once the adapter is up. */
   startBackground(): void;
   /**
@@ -102,13 +109,22 @@ export interface Deckhand {
   shutdown(graceMs: number, beforeStoreClose?: () => Promise<void>): Promise<{ stoppedDeployments: number; handedBackJobs: number }>;
 }
 
+/** The job types this process's worker runs (the metrics' `type` label values); the handlers below must match it. */
+const jobTypes = ['delivery', 'reaction', 'tick', 'github', 'github-status', 'octopus', 'victorops'] as const;
+
 /** Composition root: wires config, store, events, providers, actions, router and HTTP. */
 export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand> {
   const clock = options.clock ?? systemClock;
   const { config, store, logger } = options;
   const bus = new EventBus(store, clock, logger);
+  // One registry per instance (tests run several in one process); labels come from the config and the code only.
+  const metrics = new DeckhandMetrics({ apps: Object.keys(config.apps), environments: Object.keys(config.environments), jobTypes, now: () => clock.now() });
+  metrics.watchJobs((now) => store.jobStats(now));
+  bus.subscribe(metrics.onEvent);
   const script = new ScriptProvider({ dataDir: options.dataDir, secrets: config.secrets });
-  const octopusClient = options.octopus ? new OctopusClient({ url: options.octopus.url, apiKey: options.octopus.apiKey, defaultSpace: options.octopus.space }) : null;
+  const octopusClient = options.octopus
+    ? new OctopusClient({ url: options.octopus.url, apiKey: options.octopus.apiKey, defaultSpace: options.octopus.space, onRequest: (route, status) => metrics.onApiRequest('octopus', route, status) })
+    : null;
   const providers = {
     script,
     // Pre-deploy check scripts run the same way whatever deploys the app.
@@ -119,7 +135,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   const heartbeat = new Heartbeat({ store, clock, logger, instance, ...(options.heartbeatMs !== undefined ? { expiryMs: options.heartbeatMs } : {}) });
   await heartbeat.start();
   const runner = new DeploymentRunner({ config, store, bus, clock, logger, providers }, { instance });
-  const octokit = options.github?.auth ? createOctokit({ auth: options.github.auth, apiUrl: options.github.apiUrl, logger }) : null;
+  const octokit = options.github?.auth ? createOctokit({ auth: options.github.auth, apiUrl: options.github.apiUrl, logger, onRequest: (route, status) => metrics.onApiRequest('github', route, status) }) : null;
   const tracker = octokit ? new GitHubTracker({ octokit, config }) : undefined;
   const oncall = options.oncall?.apiId && options.oncall.apiKey ? new OnCallClient({ apiUrl: options.oncall.apiUrl, apiId: options.oncall.apiId, apiKey: options.oncall.apiKey }) : undefined;
   const ctx: ActionContext = { config, store, bus, clock, logger, providers, queue: runner, tracker, oncall };
@@ -148,6 +164,9 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     },
   });
 
+  // Before the other routes: request latency and deliveries are observed on every route, and on 404s.
+  observeHttp(http, metrics);
+  registerMetricsRoute(http, { metrics, token: options.metricsToken });
   registerDeploymentLogRoute(http, store);
 
   // Reactions: events and webhook deliveries become durable jobs that the worker runs.
@@ -159,6 +178,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     clock,
     logger,
     owner: instance.id,
+    onFailed: metrics.onJobFailed,
     handlers: {
       delivery: (job) => reactionEngine.handleDelivery(job),
       reaction: (job, signal) => reactionEngine.handleRun(job, signal),
@@ -167,7 +187,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
       'github-status': async (job) => statuses?.handle(job),
       octopus: (job) => handleOctopus(job),
       victorops: createVictorOpsDeliveryHandler({ store, bus, clock, logger }),
-    },
+    } satisfies Record<(typeof jobTypes)[number], JobHandler>,
     ...(options.jobPollMs !== undefined ? { pollMs: options.jobPollMs } : {}),
     ...(options.jobLeaseMs !== undefined ? { leaseMs: options.jobLeaseMs } : {}),
   });
@@ -182,6 +202,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     baseDir: options.reactionsBaseDir ?? projectRoot,
     wake,
     secrets: config.secrets,
+    onActionRun: metrics.onActionRun,
     apiUrl: () => {
       // Scripts run on this machine: they call back over loopback, whatever the public URL is.
       const address = http.server.address();
@@ -231,6 +252,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     scheduler,
     reactions: reactionEngine,
     heartbeat,
+    metrics,
     setChat: (port) => void (chat = port),
     startBackground() {
       worker.start();

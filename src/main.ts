@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       webhookKey: env.SPLUNK_ONCALL_WEBHOOK_KEY,
     },
     publicUrl: () => publicUrl,
+    metricsToken: env.DECKHAND_METRICS_TOKEN,
   });
   logger.info({ on: loaded.reactions.map((r) => r.name), off: loaded.disabled.map((d) => `${d.name} (${d.reason})`) }, 'reactions loaded');
 
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
         logger,
         clock: systemClock,
         publicUrl: () => publicUrl,
+        metrics: deckhand.metrics,
       })
     : null;
 

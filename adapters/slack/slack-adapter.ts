@@ -17,6 +17,7 @@ import type { Store } from '../../src/store/types.js';
 import { boltLogger } from './bolt-logger.js';
 import { explainSlackStartError } from './explain-start-error.js';
 import { ChannelQueue, type OpPriority } from './channel-queue.js';
+import { countingFetch } from './counting-fetch.js';
 import { slackRequestGate } from './slack-request-gate.js';
 import { DeploymentNotifier } from './deployment-notifier.js';
 
@@ -41,6 +42,8 @@ export interface SlackAdapterOptions {
   /** Pause between messages to one channel (Slack: about 1/s). Tests shorten it. */
   channelIntervalMs?: number;
   outputFlushMs?: number;
+  /** Deckhand's metrics: every Web API request is counted by method and status. */
+  metrics?: { onApiRequest(service: 'slack', method: string, status: number): void } | undefined;
 }
 
 export interface SlackAdapter {
@@ -68,6 +71,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 2, factor: 1.5, minTimeout: 200, maxTimeout: 2000 },
     timeout: 10_000,
+    ...(options.metrics ? { fetch: countingFetch((method, status) => options.metrics?.onApiRequest('slack', method, status)) } : {}),
   };
 
   let receiver: Receiver;

@@ -42,6 +42,8 @@ const envObject = z.object({
   DECKHAND_REACTIONS: z.string().min(1).optional(),
   /** How people reach this Deckhand (for log links); default http://localhost:PORT. */
   DECKHAND_PUBLIC_URL: z.url().optional(),
+  /** When set, GET /metrics needs `Authorization: Bearer <token>` (Prometheus: authorization.credentials). */
+  DECKHAND_METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   LOG_LEVEL: z.enum(logLevels).optional(),
   /** xoxb-...: when set, Deckhand runs on Slack instead of the terminal. */
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'a bot token starts with xoxb-').optional(),

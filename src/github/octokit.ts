@@ -3,6 +3,7 @@ import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { githubRoute } from '../metrics/labels.js';
 
 /** How Deckhand authenticates to GitHub: a token, or a GitHub App installation. */
 export type GitHubAuth =
@@ -47,7 +48,23 @@ export function githubAuthFromEnv(env: {
  * An Octokit for the REST API. With a GitHub App, installation tokens are minted from the App's
  * JWT on first use and renewed before they expire (an hour) by @octokit/auth-app.
  */
-export function createOctokit(options: { auth: GitHubAuth; apiUrl: string; logger: Logger }): Octokit {
+export function createOctokit(options: { auth: GitHubAuth; apiUrl: string; logger: Logger; onRequest?: (route: string, status: number) => void }): Octokit {
+  const octokit = newOctokit(options);
+  const observe = options.onRequest;
+  if (observe) {
+    // Every request, by its route template (`POST /repos/{owner}/{repo}/deployments`, never the
+    // expanded path) and status; a failed one (4xx, 5xx, no answer: 0) too, then it goes on failing.
+    octokit.hook.after('request', (response, request) => observe(githubRoute(request.method, request.url), response.status));
+    octokit.hook.error('request', (error, request) => {
+      const status = (error as { status?: unknown }).status;
+      observe(githubRoute(request.method, request.url), typeof status === 'number' ? status : 0);
+      throw error;
+    });
+  }
+  return octokit;
+}
+
+function newOctokit(options: { auth: GitHubAuth; apiUrl: string; logger: Logger }): Octokit {
   // Octokit logs failed requests with console.error by default; they belong in Deckhand's log.
   const log = options.logger.child({ component: 'github' });
   const common = {

@@ -30,6 +30,8 @@ export interface JobWorkerOptions {
   /** Backoff before attempt n+1: base * 2^(n-1), capped. Defaults 2 s and 10 minutes. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Told of every failed attempt: retried later, or dead (permanent: at once, without retries). For metrics. */
+  onFailed?: (type: string, outcome: 'retry' | 'dead', permanent: boolean) => void;
 }
 
 /**
@@ -171,6 +173,7 @@ export class JobWorker {
       const retryAt = last ? null : new Date(clock.now().getTime() + delay).toISOString();
       log.warn({ err, retryAt, permanent }, permanent ? 'job failed permanently: dead letter, not retried' : last ? 'job failed for the last time: dead letter' : 'job failed; will retry');
       await store.failJob(job.id, this.owner, message, clock.now().toISOString(), retryAt);
+      this.options.onFailed?.(job.type, last ? 'dead' : 'retry', permanent);
     } finally {
       clearInterval(renew);
       this.controllers.delete(controller);

@@ -35,6 +35,8 @@ export interface ReactionEngineOptions {
   apiUrl?: () => string | null;
   /** Injected for tests (undici dispatcher, sleep). */
   http?: Parameters<typeof sendHttpRequest>[1];
+  /** Told of every action run: its kind (http, chat, deploy, create_release, script) and whether it succeeded. For metrics. */
+  onActionRun?: (kind: string, ok: boolean) => void;
 }
 
 export interface ReactionJobPayload {
@@ -178,6 +180,17 @@ export class ReactionEngine {
 
   /** `run`: the job attempt this is part of (null when run manually); a script's API token lives and dies with it. */
   private async runAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>, run: ApiTokenRun | null, signal?: AbortSignal): Promise<void> {
+    const kind = (['http', 'chat', 'deploy', 'create_release', 'script'] as const).find((k) => k in action) ?? 'other';
+    try {
+      await this.runOneAction(reaction, action, context, run, signal);
+    } catch (err) {
+      this.options.onActionRun?.(kind, false);
+      throw err;
+    }
+    this.options.onActionRun?.(kind, true);
+  }
+
+  private async runOneAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>, run: ApiTokenRun | null, signal?: AbortSignal): Promise<void> {
     const render = (text: string) => this.templates.render(text, context);
     const secrets = [...reaction.secrets, ...(this.options.secrets ?? [])];
     if ('http' in action) {

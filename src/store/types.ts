@@ -6,6 +6,16 @@
 
 import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, JobState, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, Release, ScriptProcess, StoredEvent } from '../core/model.js';
 
+/** One job type's live queue (see Store.jobStats). */
+export interface JobTypeStats {
+  type: string;
+  /** Pending jobs, due now or later (a retry waiting for its backoff). */
+  pending: number;
+  running: number;
+  /** run_at of the oldest pending job due at `now`; null when none is due. */
+  oldestDueAt: string | null;
+}
+
 export interface Store {
   /** Creates or upgrades the schema; safe to call on every start. */
   migrate(): Promise<void>;
@@ -116,6 +126,12 @@ export interface Store {
   failJob(id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void>;
   getJob(id: number): Promise<Job | null>;
   listJobs(query?: { state?: JobState; type?: string; limit?: number }): Promise<Job[]>;
+  /**
+   * The live queue by job type (for metrics): pending and running jobs, and the oldest pending job
+   * due at `now`. Reads only pending and running jobs (the jobs_due index), never done or dead ones.
+   * Types with neither pending nor running jobs are left out.
+   */
+  jobStats(now: string): Promise<JobTypeStats[]>;
 
   createApiToken(token: ApiToken): Promise<void>;
   /**

@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { DeckhandError, ErrorCode } from '../../core/errors.js';
+import { octopusRoute } from '../../metrics/labels.js';
 
 /** The fields Deckhand reads of Octopus resources (the API returns more). */
 export interface OctopusNamed {
@@ -65,7 +66,8 @@ export class OctopusClient {
   private readonly base: string;
   private readonly spaceIds = new Map<string, string>();
 
-  constructor(private readonly options: { url: string; apiKey: string; defaultSpace: string; timeoutMs?: number }) {
+  /** `onRequest`: told of every request, by path template (/api/{id}/projects/{id}) and status (0: no answer); for metrics. */
+  constructor(private readonly options: { url: string; apiKey: string; defaultSpace: string; timeoutMs?: number; onRequest?: (route: string, status: number) => void }) {
     this.base = options.url.replace(/\/+$/, '');
   }
 
@@ -177,8 +179,10 @@ export class OctopusClient {
         bodyTimeout: this.options.timeoutMs ?? 30_000,
       });
     } catch (err) {
+      this.options.onRequest?.(octopusRoute(method, path), 0);
       throw new DeckhandError(ErrorCode.Upstream, `Octopus at ${this.base} did not answer (${(err as Error).message}).`, { status: 0 }, { cause: err });
     }
+    this.options.onRequest?.(octopusRoute(method, path), response.statusCode);
     const raw = await response.body.text();
     if (response.statusCode >= 200 && response.statusCode < 300) {
       if (text) return raw as T;

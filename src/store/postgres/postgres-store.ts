@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { AcquireLockResult, ApiToken, Approval, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, Release, ScriptProcess, StoredEvent } from '../../core/model.js';
-import type { Store } from '../types.js';
+import type { JobTypeStats, Store } from '../types.js';
+import { jobStatsByType } from './job-stats.js';
 import { deleteApiToken, deleteDeadApiTokens, insertApiToken, liveApiToken } from './api-tokens.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { postgresTarget } from './connection.js';
@@ -125,6 +126,7 @@ export class PostgresStore implements Store {
   failJob = (id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void> => failedJob(this.db, id, owner, error, now, retryAt);
   getJob = (id: number): Promise<Job | null> => jobById(this.db, id);
   listJobs = (query: { state?: Job['state']; type?: string; limit?: number } = {}): Promise<Job[]> => listJobRows(this.db, query);
+  jobStats = (now: string): Promise<JobTypeStats[]> => jobStatsByType(this.db, now);
 
   // --- instances, heartbeats, owned deployments: ownership.ts
 

@@ -1,4 +1,4 @@
-import type { Store } from '../types.js';
+import type { JobTypeStats, Store } from '../types.js';
 import type { ApiToken, Approval, Delivery, Deployment, DeploymentOutcome, Incident, IncidentUpdate, Instance, Job, LogLine, MessageRef, NewDelivery, NewInstance, NewJob, OrphanedDeployment, ScriptProcess } from '../../core/model.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
@@ -8,6 +8,8 @@ import { deleteApiToken, deleteDeadApiTokens, insertApiToken, liveApiToken } fro
 import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
 import { clearHold, liveOrLapsedInstances, orphanedDeployments, renewInstanceRow, setDeploymentProcess, stopInstanceRow, takeOver, upsertInstance } from './ownership.js';
 import { SqliteCore } from './sqlite-core.js';
+import { jobStatsByType } from './job-stats.js';
+import { markSqliteErrors } from './unavailable.js';
 
 /**
  * The Store on SQLite (better-sqlite3): the core tables from SqliteCore, plus logs, approvals,
@@ -15,6 +17,13 @@ import { SqliteCore } from './sqlite-core.js';
  * modules; these methods are the Store interface over them.
  */
 export class SqliteStore extends SqliteCore implements Store {
+  /** `path` is a file path (its directory is created when missing) or ':memory:'. */
+  constructor(path: string) {
+    super(path);
+    // A locked or failing database is reported as E_STORE_UNAVAILABLE (HTTP 503), not a bare SqliteError.
+    markSqliteErrors(this);
+  }
+
   // --- logs, approvals, chat references: their queries live in logs.ts, approvals.ts, message-refs.ts
 
   async appendLog(deploymentId: number, lines: readonly LogLine[]): Promise<void> {
@@ -93,6 +102,10 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async listJobs(query: { state?: Job['state']; type?: string; limit?: number } = {}): Promise<Job[]> {
     return listJobRows(this.prepare, query);
+  }
+
+  async jobStats(now: string): Promise<JobTypeStats[]> {
+    return jobStatsByType(this.prepare, now);
   }
 
   // --- REST API tokens: queries in api-tokens.ts

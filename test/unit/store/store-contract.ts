@@ -546,6 +546,30 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.enqueueJob({ type: 'x', key: 'reaction:a:event:1', payload: {}, runAt: at(0) })).toBeNull();
         expect(await store.listJobs()).toHaveLength(1);
       });
+
+      it('jobStats: pending (due or not) and running jobs by type, the oldest due one; done and dead jobs left out', async () => {
+        expect(await store.jobStats(at(10))).toEqual([]);
+        await store.enqueueJob({ type: 'reaction', payload: {}, runAt: at(3) });
+        await store.enqueueJob({ type: 'reaction', payload: {}, runAt: at(5) });
+        await store.enqueueJob({ type: 'reaction', payload: {}, runAt: at(20) }); // not due at 10
+        await store.enqueueJob({ type: 'github', payload: {}, runAt: at(30) }); // not due at 10
+        const running = await store.enqueueJob({ type: 'tick', payload: {}, runAt: at(0) });
+        const done = await store.enqueueJob({ type: 'done-type', payload: {}, runAt: at(0) });
+        const dead = await store.enqueueJob({ type: 'dead-type', payload: {}, runAt: at(0), maxAttempts: 1 });
+        // Claims go in run_at order: the three at at(0) first (ids in order).
+        expect((await store.claimJob('w', at(1), 600_000))?.id).toBe(running!.id);
+        expect((await store.claimJob('w', at(1), 600_000))?.id).toBe(done!.id);
+        expect((await store.claimJob('w', at(1), 600_000))?.id).toBe(dead!.id);
+        await store.completeJob(done!.id, 'w', at(1));
+        await store.failJob(dead!.id, 'w', 'boom', at(1), null);
+        expect(await store.jobStats(at(10))).toEqual([
+          { type: 'github', pending: 1, running: 0, oldestDueAt: null },
+          { type: 'reaction', pending: 3, running: 0, oldestDueAt: at(3) },
+          { type: 'tick', pending: 0, running: 1, oldestDueAt: null },
+        ]);
+        // Earlier, nothing of reaction was due yet.
+        expect((await store.jobStats(at(2))).find((s) => s.type === 'reaction')).toEqual({ type: 'reaction', pending: 3, running: 0, oldestDueAt: null });
+      });
     });
 
     describe('api tokens', () => {
