@@ -114,6 +114,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
 
   /** Handles a message once, however often Slack delivers it (retries; app_mention + message). */
   const handle = async (message: ChatMessage, dedupeKey: string, reply: (text: string) => Promise<unknown>) => {
+    // Channel chatter is most of what Slack sends: it is dropped before it costs a database write.
+    if (!options.dispatcher.isAddressed(message)) return;
     if (!(await store.markSeen('slack', dedupeKey, clock.now().toISOString()))) return;
     const answer = await options.dispatcher.handle(message);
     if (answer) await reply(answer.text);

@@ -60,10 +60,17 @@ export function createDispatcher(options: DispatcherOptions) {
     }
   };
 
+  const addressing = { botName: config.bot.name, prefix: config.bot.prefix, ...(options.botUserId ? { botUserId: options.botUserId } : {}) };
+
   return {
+    /** Whether the message is for the bot at all (mention, name, prefix, direct message): chatter costs nothing. */
+    isAddressed(message: ChatMessage): boolean {
+      return commandText(message, addressing) !== null;
+    },
+
     /** The replies to a message; null when the message was not addressed to the bot. */
     async handle(message: ChatMessage): Promise<ChatReply | null> {
-      const text = commandText(message, { botName: config.bot.name, prefix: config.bot.prefix, ...(options.botUserId ? { botUserId: options.botUserId } : {}) });
+      const text = commandText(message, addressing);
       if (text === null) return null;
       const actor: Actor = {
         id: message.user,

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/fake-slack.js';
 import { appMentionRequest, blockActionsRequest, messageRequest, postToBolt, signSlackRequest, slashCommandRequest, urlVerificationRequest } from '../fakes/slack/signed-request.js';
 import { startBot, type BotProcess } from './bot-process.js';
@@ -87,8 +89,19 @@ describe('Slack in HTTP mode: the real bot process, the real Bolt App, a fake Sl
     expect(replies.map((c) => c.body.text)).toEqual(['Locked production because retry test.']);
   });
 
+  /** Slack messages of #general remembered as seen, read from the bot's own SQLite file. */
+  function seenInGeneral(): number {
+    const db = new Database(path.join(bot.cwd, 'data', 'deckhand.db'), { readonly: true });
+    try {
+      return (db.prepare("SELECT COUNT(*) AS n FROM seen_keys WHERE scope = 'slack' AND key LIKE 'message:C0GENERAL:%'").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+
   test('prefix in channels, plain text in DMs, nothing for chatter', async () => {
     const before = slack.callsTo('chat.postMessage').length;
+    const seenBefore = seenInGeneral();
     expect((await postToBolt(events, secret, messageRequest({ channel: 'C0GENERAL', user: 'U0ALICE', text: 'we should deploy hello later' }))).status).toBe(200);
     expect((await postToBolt(events, secret, messageRequest({ channel: 'C0GENERAL', user: 'U0ALICE', text: '!locks' }))).status).toBe(200);
     const locks = await slack.waitForCall('chat.postMessage', (c) => String(c.body.text).startsWith('Locks:'), 10_000);
@@ -97,6 +110,8 @@ describe('Slack in HTTP mode: the real bot process, the real Bolt App, a fake Sl
     const dm = await slack.waitForCall('chat.postMessage', (c) => c.body.channel === 'D0ALICE', 10_000);
     expect(dm.body.text).toBe('You are U0ALICE. Roles: deployers. Permissions: deploy:*, lock:*.');
     expect(slack.callsTo('chat.postMessage').length - before).toBe(2);
+    // Chatter is dropped before any write: of the two channel messages, only the addressed one is remembered as seen.
+    expect(seenInGeneral() - seenBefore).toBe(1);
   });
 
   test('the slash command answers privately, with the same permissions', async () => {
