@@ -29,6 +29,8 @@ export const ErrorCode = {
   NotFound: 'E_NOT_FOUND',
   /** A reaction's template could not be rendered for this event (syntax, output or time limit). */
   Template: 'E_TEMPLATE',
+  /** The store (database) cannot be reached or is too busy just now; set at the store boundary, never from message text. */
+  StoreUnavailable: 'E_STORE_UNAVAILABLE',
   Internal: 'E_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -73,6 +75,7 @@ const httpStatusByCode: Partial<Record<ErrorCode, number>> = {
   E_CHECK_FAILED: 412,
   E_NOTHING_TO_ROLLBACK: 409,
   E_UPSTREAM: 502,
+  E_STORE_UNAVAILABLE: 503,
 };
 
 export function httpStatusFor(err: DeckhandError): number {

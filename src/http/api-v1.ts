@@ -4,6 +4,7 @@ import type { Actions } from '../actions/index.js';
 import type { ChatPort } from '../chat/chat-port.js';
 import type { Clock } from '../core/clock.js';
 import { asDeckhandError, DeckhandError, ErrorCode, httpStatusFor } from '../core/errors.js';
+import { storeRetryAfterSeconds } from '../store/store-unavailable.js';
 import type { Actor } from '../core/permissions.js';
 import type { Store } from '../store/types.js';
 import type { ApiToken } from '../core/model.js';
@@ -52,6 +53,8 @@ export async function registerApiV1(http: FastifyInstance, options: ApiOptions):
         const status = (err as { statusCode?: number }).statusCode;
         if (status && status < 500 && !(err instanceof DeckhandError)) return reply.code(status).send({ error: (err as Error).message });
         const error = asDeckhandError(err);
+        // The database is away (E_STORE_UNAVAILABLE, 503): say when to try again.
+        if (error.code === ErrorCode.StoreUnavailable) reply.header('retry-after', String(storeRetryAfterSeconds));
         return reply.code(httpStatusFor(error)).send({ error: error.message, code: error.code });
       });
       // Two gates: the token's scopes (what the reaction declared under api:), then, in the action

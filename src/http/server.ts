@@ -1,12 +1,18 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { isStoreUnavailable, storeRetryAfterSeconds } from '../store/store-unavailable.js';
 import { jsonNestsDeeperThan, maxJsonDepth, tooDeepMessage } from './webhook-body.js';
 
 export interface HttpServerOptions {
   logger: Logger;
   /** Resolves with the checks behind /readyz; any false check answers 503. */
   readiness: () => Promise<Record<string, boolean>>;
+  /**
+   * How long /readyz waits for the checks; past it, it answers 503 (the store check is the one that
+   * waits: a database that stopped answering without closing its connections). Default 3 s.
+   */
+  readinessTimeoutMs?: number;
   /** Largest accepted request body; default 1 MiB. Larger bodies get 413. */
   bodyLimit?: number;
 }
@@ -22,18 +28,42 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
   });
   limitJsonDepth(app);
+  answerStoreUnavailable(app);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     let checks: Record<string, boolean>;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      checks = await options.readiness();
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('readiness checks timed out')), options.readinessTimeoutMs ?? 3000);
+      });
+      checks = await Promise.race([options.readiness(), timedOut]);
     } catch {
       checks = { store: false };
+    } finally {
+      clearTimeout(timer);
     }
     const ready = Object.values(checks).every(Boolean);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });
   return app;
+}
+
+/**
+ * A route whose store call failed because the database is away (E_STORE_UNAVAILABLE) answers 503
+ * with Retry-After: the request was not stored (an Octopus batch perhaps in part; deliveries are
+ * keyed, so sending it all again is safe), the sender should try again, and a 202 would be a lie. Every other error goes on to Fastify's
+ * own handler. Scopes registered later inherit this; /api/v1 has its own handler, which does the same.
+ */
+function answerStoreUnavailable(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    if (!isStoreUnavailable(err)) throw err;
+    request.log.warn({ err }, 'the store is unavailable: answered 503');
+    return reply
+      .code(503)
+      .header('retry-after', String(storeRetryAfterSeconds))
+      .send({ error: 'the database is unavailable just now, so this request was not (fully) stored: send it again shortly (a repeat is recognised)', code: ErrorCode.StoreUnavailable });
+  });
 }
 
 /**

@@ -16,7 +16,8 @@ export type FailureKind = 'permanent' | 'transient';
  * a typical lock; retrying would only deploy at an arbitrary moment if it ended just then.
  * Failed pre-deploy checks are a refusal as well: someone fixes the cause or uses deploy!.
  * Script failures and E_INTERNAL stay transient: nothing says what went wrong, so they keep the
- * retries they always had.
+ * retries they always had. E_STORE_UNAVAILABLE (the database went away or was busy) is transient:
+ * it is expected to come back.
  */
 const kindByCode: Readonly<Record<ErrorCode, FailureKind | 'status'>> = {
   E_CONFIG_INVALID: 'permanent',
@@ -43,6 +44,7 @@ const kindByCode: Readonly<Record<ErrorCode, FailureKind | 'status'>> = {
   E_UPSTREAM: 'status',
   E_NOT_FOUND: 'permanent',
   E_TEMPLATE: 'permanent',
+  E_STORE_UNAVAILABLE: 'transient',
   E_INTERNAL: 'transient',
 };
 

@@ -4,6 +4,7 @@ import { asDeckhandError, isDeckhandError, ErrorCode } from '../core/errors.js';
 import { blockingLock, describeLock } from '../core/locks.js';
 import type { Deployment, DeploymentOutcome } from '../core/model.js';
 import { describeProcessGroup, pidScope } from '../providers/script/process-identity.js';
+import { isStoreUnavailable } from '../store/store-unavailable.js';
 import type { LocalInstance } from './heartbeat.js';
 import { DEADLINE_SLACK_MS, realProcessOps, recoverOnce, type ProcessOps } from './recovery.js';
 
@@ -11,6 +12,10 @@ type RunnerContext = Omit<ActionContext, 'queue'>;
 
 /** After a shutdown's grace period: how long stopped deployments may take to end (a script gets SIGTERM, then SIGKILL after 5 s). */
 const STOP_WAIT_MS = 15_000;
+
+/** While the store is unavailable, a claimed deployment's writes are tried again: first after this, doubling up to the cap. */
+const STORE_RETRY_FIRST_MS = 250;
+const STORE_RETRY_MAX_MS = 5_000;
 
 export interface RunnerOptions {
   /** This process: the owner recorded on every deployment it claims (none: claims have no owner, as in unit tests without a heartbeat). */
@@ -35,6 +40,8 @@ export class DeploymentRunner implements DeploymentQueue {
   private stopReason: string | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> = Promise.resolve();
+  /** Set once this runner gives up on the store (stop, or a shutdown's time is over): writes are not retried any more. */
+  private givenUp = false;
 
   constructor(
     private readonly ctx: RunnerContext,
@@ -74,6 +81,7 @@ export class DeploymentRunner implements DeploymentQueue {
   async stop(): Promise<void> {
     this.stopSweeping();
     this.draining = true;
+    this.givenUp = true;
     for (const controller of this.controllers) controller.abort();
     await this.idle();
   }
@@ -94,6 +102,7 @@ export class DeploymentRunner implements DeploymentQueue {
     // Scripts take up to their kill grace to stop. A provider that does not stop in time leaves its
     // deployment running under this instance: once the instance is stopped, recovery takes it over.
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+    this.givenUp = true;
     return stopped;
   }
 
@@ -141,7 +150,7 @@ export class DeploymentRunner implements DeploymentQueue {
   private async run(deployment: Deployment): Promise<void> {
     const { ctx } = this;
     // A lock taken while this deployment waited in the queue still stops it.
-    const lock = blockingLock(await ctx.store.locksFor(deployment.environment, deployment.app), deployment.requestedBy, ctx.config.locks.holderMayDeploy);
+    const lock = blockingLock(await this.persist(deployment, () => ctx.store.locksFor(deployment.environment, deployment.app)), deployment.requestedBy, ctx.config.locks.holderMayDeploy);
     if (lock) {
       await this.finish(deployment, { state: 'cancelled', reason: `${describeLock(lock, ctx.clock.now())}` });
       return;
@@ -152,7 +161,7 @@ export class DeploymentRunner implements DeploymentQueue {
       await this.finish(deployment, { state: 'failed', reason: `app ${deployment.app} or provider ${deployment.provider} is no longer configured` });
       return;
     }
-    await ctx.bus.emit('deployment.started', { deployment });
+    await this.persist(deployment, () => ctx.bus.emit('deployment.started', { deployment }));
     const controller = new AbortController();
     this.controllers.add(controller);
     // The whole output is kept for the log URL; writes are chained so lines stay in order.
@@ -203,7 +212,8 @@ export class DeploymentRunner implements DeploymentQueue {
   private async finish(deployment: Deployment, outcome: Omit<DeploymentOutcome, 'finishedAt'>): Promise<void> {
     let finished: Deployment;
     try {
-      finished = await this.ctx.store.finishDeployment(deployment.id, { ...outcome, finishedAt: this.ctx.clock.now().toISOString() });
+      const finishedAt = this.ctx.clock.now().toISOString();
+      finished = await this.persist(deployment, () => this.ctx.store.finishDeployment(deployment.id, { ...outcome, finishedAt }));
     } catch (err) {
       // Another process counted this one as gone (missed heartbeats) and recovered the deployment
       // first; its record stands, and this outcome goes to the log rather than over it.
@@ -212,6 +222,26 @@ export class DeploymentRunner implements DeploymentQueue {
       return;
     }
     const type = finished.state === 'succeeded' ? 'deployment.succeeded' : finished.state === 'cancelled' ? 'deployment.cancelled' : 'deployment.failed';
-    await this.ctx.bus.emit(type, { deployment: finished });
+    await this.persist(finished, () => this.ctx.bus.emit(type, { deployment: finished }));
+  }
+
+  /**
+   * `write` for a deployment this process has claimed, tried again while the store is unavailable
+   * (E_STORE_UNAVAILABLE: the database went away), with backoff, until it works or the runner gives
+   * up (stop, or the end of a shutdown). Given up, the error propagates: the deployment stays
+   * running under this instance, and recovery takes it over once the instance is stopped or lapsed.
+   * Without this, an outcome reached while the database was away would be lost and the deployment
+   * left running under a live owner, holding its target.
+   */
+  private async persist<T>(deployment: Deployment, write: () => Promise<T>): Promise<T> {
+    for (let waitMs = STORE_RETRY_FIRST_MS; ; waitMs = Math.min(waitMs * 2, STORE_RETRY_MAX_MS)) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!isStoreUnavailable(err) || this.givenUp) throw err;
+        this.ctx.logger.warn({ err, deploymentId: deployment.id, retryInMs: waitMs }, `the store is unavailable; deployment #${deployment.id}'s record is written when it is back`);
+        await new Promise((r) => setTimeout(r, waitMs).unref());
+      }
+    }
   }
 }

@@ -172,7 +172,15 @@ export class JobWorker {
       const delay = Math.min((this.options.retryBaseMs ?? 2000) * 2 ** (job.attempts - 1), this.options.retryMaxMs ?? 600_000);
       const retryAt = last ? null : new Date(clock.now().getTime() + delay).toISOString();
       log.warn({ err, retryAt, permanent }, permanent ? 'job failed permanently: dead letter, not retried' : last ? 'job failed for the last time: dead letter' : 'job failed; will retry');
-      await store.failJob(job.id, this.owner, message, clock.now().toISOString(), retryAt);
+      try {
+        await store.failJob(job.id, this.owner, message, clock.now().toISOString(), retryAt);
+      } catch (recordErr) {
+        // The store is away too (the usual reason a job's end cannot be recorded): the job keeps its
+        // lease, which is no longer renewed, and runs again once it runs out. Thrown on, this would
+        // be an unhandled rejection that ends the process.
+        log.warn({ err: recordErr }, 'could not record that the job failed; it runs again when its lease runs out');
+        return;
+      }
       this.options.onFailed?.(job.type, last ? 'dead' : 'retry', permanent);
     } finally {
       clearInterval(renew);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type pg from 'pg';
-import { DeckhandError, ErrorCode } from '../../core/errors.js';
+import { DeckhandError, ErrorCode, isDeckhandError } from '../../core/errors.js';
 import { typeParsers } from './db.js';
 
 /**
@@ -146,6 +146,8 @@ function connectReason(err: unknown): string | undefined {
  * `err` itself when it is not about connecting (a failed migration says its own thing).
  */
 export function explainConnectError(err: unknown, target: Pick<PostgresTarget, 'where'>): unknown {
+  // The store marks connection failures E_STORE_UNAVAILABLE (db.ts); at start, say what the cause says.
+  if (isDeckhandError(err, ErrorCode.StoreUnavailable)) err = err.cause;
   const reason = connectReason(err);
   if (reason === undefined) return err;
   return new DeckhandError(ErrorCode.ConfigInvalid, `Cannot connect to PostgreSQL at ${target.where} (DATABASE_URL): ${reason}.`, { variable: 'DATABASE_URL', where: target.where }, { cause: err });

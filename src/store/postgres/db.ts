@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { markStoreError } from '../store-unavailable.js';
 
 /**
  * The connection pool and the few things every PostgreSQL query module shares: how rows come
@@ -20,6 +21,31 @@ export function sqlStateOf(err: unknown): string | undefined {
 export function constraintOf(err: unknown): string | undefined {
   const constraint = (err as { constraint?: unknown } | null)?.constraint;
   return typeof constraint === 'string' ? constraint : undefined;
+}
+
+/** Node's socket errors that mean the server cannot be reached or the connection broke. */
+const unreachable = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT']);
+/** SQLSTATEs of a server that is going away, not up yet, or full: admin/crash shutdown, cannot connect now, too many connections. */
+const unavailableStates = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/**
+ * Whether an error from a query or a connection attempt means "the database is not there just
+ * now", decided by codes and types, never message text: a socket errno, a SQLSTATE of class 08
+ * (connection exception) or in unavailableStates, or an error node-postgres raises itself (a plain
+ * Error without a code: the connection ended, timed out, or is not queryable any more). What the
+ * server answers about a statement (a pg.DatabaseError: constraint, syntax, permission) is not.
+ */
+export function isPostgresUnavailable(err: unknown): boolean {
+  if (err instanceof AggregateError) return err.errors.some(isPostgresUnavailable); // a host with several addresses
+  if (!(err instanceof Error)) return false;
+  const code = sqlStateOf(err);
+  if (code !== undefined) return unreachable.has(code) || code.startsWith('08') || unavailableStates.has(code);
+  return !(err instanceof pg.DatabaseError) && Object.getPrototypeOf(err) === Error.prototype;
+}
+
+/** A query's or connection's error as E_STORE_UNAVAILABLE when it is one (see isPostgresUnavailable). */
+function marked(err: unknown): unknown {
+  return markStoreError(err, isPostgresUnavailable, 'postgres');
 }
 
 const oids = { int8: 20, timestamptz: 1184 } as const;
@@ -64,7 +90,7 @@ class Statements implements Sql {
   constructor(private readonly target: Queryable) {}
 
   async rows<T>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-    const result = await this.target.query(text, params.map(storable));
+    const result = await this.target.query(text, params.map(storable)).catch((err: unknown) => Promise.reject(marked(err)));
     return result.rows as T[];
   }
 
@@ -73,7 +99,7 @@ class Statements implements Sql {
   }
 
   async run(text: string, params: readonly unknown[] = []): Promise<number> {
-    return (await this.target.query(text, params.map(storable))).rowCount ?? 0;
+    return (await this.target.query(text, params.map(storable)).catch((err: unknown) => Promise.reject(marked(err)))).rowCount ?? 0;
   }
 }
 
@@ -100,7 +126,7 @@ export class Db extends Statements {
    * propagates. Notifications sent inside are delivered when it commits.
    */
   async tx<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err: unknown) => Promise.reject(marked(err)));
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -110,7 +136,7 @@ export class Db extends Statements {
     } catch (err) {
       // A connection that cannot even roll back is not given back to the pool.
       await client.query('ROLLBACK').catch(() => (broken = true));
-      throw err;
+      throw marked(err);
     } finally {
       client.release(broken);
     }
