@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Actions } from '../actions/index.js';
 import type { ChatPort } from '../chat/chat-port.js';
@@ -37,11 +38,46 @@ export interface ReactionEngineOptions {
   http?: Parameters<typeof sendHttpRequest>[1];
   /** Told of every action run: its kind (http, chat, deploy, create_release, script) and whether it succeeded. For metrics. */
   onActionRun?: (kind: string, ok: boolean) => void;
+  /**
+   * Told of every step that runs again after it had started in an earlier attempt of its job and
+   * did not finish: `previous` is 'failed' when that attempt recorded a failure of the step, and
+   * 'interrupted' when it did not (the process was killed, lost its lease, or was shut down). For metrics.
+   */
+  onStepRerun?: (kind: string, previous: 'failed' | 'interrupted') => void;
 }
 
 export interface ReactionJobPayload {
   reaction: string;
   context: Record<string, unknown>;
+  /**
+   * Random, written with the job when it is enqueued: what makes its steps' run ids (Idempotency-Key,
+   * DECKHAND_RUN_ID) unique across installations. Jobs enqueued before it existed, and schedule
+   * ticks, have none (see stepRunId).
+   */
+  nonce?: string;
+}
+
+/** What a step runs as: its stable id (Idempotency-Key, DECKHAND_RUN_ID) and the job attempt (DECKHAND_RUN_ATTEMPT). */
+interface StepIdentity {
+  runId: string;
+  attempt: number;
+}
+
+const actionKinds = ['http', 'chat', 'deploy', 'create_release', 'script'] as const;
+const actionKind = (action: ReactionAction): string => actionKinds.find((k) => k in action) ?? 'other';
+
+/**
+ * The run id of step `index` of a job: `deckhand-` and 32 hex digits, the same on every attempt of
+ * the job (retries, a take-over after a kill -9), different for every other step and job. A hash,
+ * so it shows nothing of what it is made of. Made from the job's random nonce when it has one
+ * (unique across installations sharing a receiver); otherwise from what the store keeps of the job
+ * (type, id, key, creation time to the millisecond), which another installation repeats only if it
+ * created a job with the same id and key in the same millisecond.
+ */
+export function stepRunId(job: Pick<Job, 'id' | 'type' | 'key' | 'createdAt' | 'payload'>, index: number): string {
+  const nonce = (job.payload as { nonce?: unknown } | null | undefined)?.nonce;
+  const basis = typeof nonce === 'string' && nonce !== '' ? `nonce\0${nonce}` : `job\0${job.type}\0${job.id}\0${job.key ?? ''}\0${job.createdAt}`;
+  return `deckhand-${createHash('sha256').update(`deckhand-reaction-step\0${basis}\0${index}`).digest('hex').slice(0, 32)}`;
 }
 
 /**
@@ -138,7 +174,7 @@ export class ReactionEngine {
     const once = reaction.once_per ? this.templates.render(reaction.once_per, context) : null;
     const window = reaction.once_per_window ? `:${Math.floor(this.options.clock.now().getTime() / reaction.once_per_window)}` : '';
     const key = once ? `reaction:${reaction.name}:once:${once}${window}` : `reaction:${reaction.name}:${occurrence}`;
-    const job = await this.options.store.enqueueJob({ type: 'reaction', key, payload: { reaction: reaction.name, context }, runAt: this.options.clock.now().toISOString(), maxAttempts: 5 });
+    const job = await this.options.store.enqueueJob({ type: 'reaction', key, payload: { reaction: reaction.name, context, nonce: randomUUID() } satisfies ReactionJobPayload, runAt: this.options.clock.now().toISOString(), maxAttempts: 5 });
     if (job) this.options.wake();
   }
 
@@ -146,15 +182,46 @@ export class ReactionEngine {
   private async runNow(reaction: Reaction, context: Record<string, unknown>, job: Job, signal?: AbortSignal): Promise<void> {
     const release = await this.acquire(reaction);
     try {
+      const { store, clock } = this.options;
       for (const [index, action] of reaction.do.entries()) {
         // A retry skips what already succeeded, so a marker is never sent twice.
         const step = `${job.id}:${index}`;
-        if (await this.options.store.isSeen('reaction-step', step)) continue;
-        await this.runAction(reaction, action, context, { jobId: job.id, attempt: job.attempts }, signal);
-        await this.options.store.markSeen('reaction-step', step, this.options.clock.now().toISOString());
+        if (await store.isSeen('reaction-step', step)) continue;
+        const identity: StepIdentity = { runId: stepRunId(job, index), attempt: job.attempts };
+        // Started marks are per attempt (each claim counts one), so a later attempt can tell the step
+        // ran before without finishing, and whether that run failed or was cut short (kill -9, lost lease).
+        await store.markSeen('reaction-step-started', `${step}@${job.attempts}`, clock.now().toISOString());
+        await this.noteRerun(reaction, action, job, index, identity);
+        try {
+          await this.runAction(reaction, action, context, { jobId: job.id, attempt: job.attempts }, identity, signal);
+        } catch (err) {
+          // A shutdown that stopped the step is an interruption, not a failure of the step.
+          if (!signal?.aborted) await store.markSeen('reaction-step-failed', `${step}@${job.attempts}`, clock.now().toISOString()).catch(() => false);
+          throw err;
+        }
+        await store.markSeen('reaction-step', step, clock.now().toISOString());
       }
     } finally {
       release();
+    }
+  }
+
+  /** Logs (and counts) a step that started in an earlier attempt of its job and did not finish: its effect may have happened already. */
+  private async noteRerun(reaction: Reaction, action: ReactionAction, job: Job, index: number, identity: StepIdentity): Promise<void> {
+    const step = `${job.id}:${index}`;
+    // The latest earlier attempt that started the step (attempts of a job are numbered 1, 2, ...).
+    for (let earlier = job.attempts - 1; earlier >= 1; earlier--) {
+      if (!(await this.options.store.isSeen('reaction-step-started', `${step}@${earlier}`))) continue;
+      const previous = (await this.options.store.isSeen('reaction-step-failed', `${step}@${earlier}`)) ? 'failed' : 'interrupted';
+      const kind = actionKind(action);
+      this.options.logger.warn(
+        { reaction: reaction.name, jobId: job.id, step: index, kind, attempt: job.attempts, previousAttempt: earlier, previous, runId: identity.runId },
+        previous === 'failed'
+          ? 'reaction step re-run: it failed in an earlier attempt of its job'
+          : 'reaction step re-run: an earlier attempt of its job started it and was cut short (killed, lease lost or shut down); its effect may have happened already',
+      );
+      this.options.onStepRerun?.(kind, previous);
+      return;
     }
   }
 
@@ -175,14 +242,15 @@ export class ReactionEngine {
 
   /** Runs a reaction now, outside the queue (deckhand trigger). */
   async runManually(reaction: Reaction, context: Record<string, unknown>): Promise<void> {
-    for (const action of reaction.do) await this.runAction(reaction, action, context, null);
+    // Not retried as a job: each action gets a run id of its own (still the same on its HTTP retries).
+    for (const action of reaction.do) await this.runAction(reaction, action, context, null, { runId: `deckhand-${randomUUID().replaceAll('-', '')}`, attempt: 1 });
   }
 
   /** `run`: the job attempt this is part of (null when run manually); a script's API token lives and dies with it. */
-  private async runAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>, run: ApiTokenRun | null, signal?: AbortSignal): Promise<void> {
-    const kind = (['http', 'chat', 'deploy', 'create_release', 'script'] as const).find((k) => k in action) ?? 'other';
+  private async runAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>, run: ApiTokenRun | null, identity: StepIdentity, signal?: AbortSignal): Promise<void> {
+    const kind = actionKind(action);
     try {
-      await this.runOneAction(reaction, action, context, run, signal);
+      await this.runOneAction(reaction, action, context, run, identity, signal);
     } catch (err) {
       this.options.onActionRun?.(kind, false);
       throw err;
@@ -190,12 +258,12 @@ export class ReactionEngine {
     this.options.onActionRun?.(kind, true);
   }
 
-  private async runOneAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>, run: ApiTokenRun | null, signal?: AbortSignal): Promise<void> {
+  private async runOneAction(reaction: Reaction, action: ReactionAction, context: Record<string, unknown>, run: ApiTokenRun | null, identity: StepIdentity, signal?: AbortSignal): Promise<void> {
     const render = (text: string) => this.templates.render(text, context);
     const secrets = [...reaction.secrets, ...(this.options.secrets ?? [])];
     if ('http' in action) {
       const spec = action.http;
-      const result = await sendHttpRequest({ ...renderHttp(spec, context), timeoutMs: spec.timeout }, { ...this.options.http, retry: { attempts: spec.attempts }, secrets });
+      const result = await sendHttpRequest({ ...renderHttp(spec, context), timeoutMs: spec.timeout, idempotencyKey: identity.runId }, { ...this.options.http, retry: { attempts: spec.attempts }, secrets });
       // Carries the last status: a 4xx is not retried by the job worker, a 5xx or no answer is.
       if (!result.ok) throw httpFailure(spec.method, result);
       return;
@@ -241,6 +309,10 @@ export class ReactionEngine {
       env: {
         ...script.env,
         DECKHAND_REACTION: reaction.name,
+        // The same on every run of this step (retries, a take-over after a kill -9): a script makes itself idempotent with it.
+        DECKHAND_RUN_ID: identity.runId,
+        // The job attempt (1 first): above 1, an earlier attempt may have run this step already.
+        DECKHAND_RUN_ATTEMPT: String(identity.attempt),
         ...(grant && apiUrl ? { DECKHAND_API_URL: `${apiUrl}/api/v1`, DECKHAND_API_TOKEN: grant.token } : {}),
         DECKHAND_EVENT_TYPE: String((context.event as { type?: string } | undefined)?.type ?? ''),
         // The payload as JSON in the environment too, when it is small (the file always has it).

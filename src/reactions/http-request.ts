@@ -34,6 +34,13 @@ export interface HttpRequestSpec {
   body?: string;
   /** Per attempt, covering connecting, the response headers and reading the (truncated) body. Default 10000. */
   timeoutMs?: number;
+  /**
+   * Sent as the `Idempotency-Key` header on every attempt of a POST or PATCH (the methods that are
+   * not idempotent; the IETF draft "The Idempotency-Key HTTP Header Field" is for those), so the
+   * receiver can tell a retry from a new request. Never on GET, PUT or DELETE (idempotent already),
+   * and never instead of an Idempotency-Key the headers set themselves (any case).
+   */
+  idempotencyKey?: string;
 }
 
 export interface RetryPolicy {
@@ -89,6 +96,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Header values may not contain CR, LF or NUL (request smuggling). */
 const BAD_HEADER_VALUE = /[\r\n\0]/;
+/** The methods that get an Idempotency-Key: the ones RFC 9110 does not define as idempotent. */
+const NON_IDEMPOTENT: ReadonlySet<HttpMethod> = new Set<HttpMethod>(['POST', 'PATCH']);
 
 interface PreparedRequest {
   method: HttpMethod;
@@ -196,6 +205,11 @@ function prepare(spec: HttpRequestSpec, redact: Redactor): PreparedRequest {
   }
 
   const headers = mergeHeaders(spec.headers ?? {}, redact);
+  if (spec.idempotencyKey !== undefined && NON_IDEMPOTENT.has(method)) {
+    if (spec.idempotencyKey === '' || BAD_HEADER_VALUE.test(spec.idempotencyKey)) throw usage('the Idempotency-Key must be a non-empty value without line breaks or NUL', redact);
+    // The reaction's own header wins: it may carry a key the receiver already knows.
+    headers['idempotency-key'] ??= spec.idempotencyKey;
+  }
 
   const hasJson = spec.json !== undefined;
   if (hasJson && spec.body !== undefined) {

@@ -81,3 +81,67 @@ do:
     db.close();
   }, 60_000);
 });
+
+describe('a step cut by kill -9 runs again after the restart, as the same run, and says so', () => {
+  test('DECKHAND_RUN_ID is the same on the re-run, DECKHAND_RUN_ATTEMPT goes up, the new process logs a re-run of an interrupted step', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'deckhand-rerun-'));
+    const reactions = path.join(cwd, 'reactions');
+    mkdirSync(reactions);
+    const out = path.join(cwd, 'runs.log');
+    writeFileSync(
+      path.join(reactions, 'held.yaml'),
+      `on:
+  webhook: held
+  auth: { api_key: "\${secret.SLOW_KEY}" }
+do:
+  - script: { path: ${path.join(projectRoot, 'test/fixtures/reactions/record-run-id.sh')}, env: { OUT_FILE: "\${env.OUT_FILE}", HOLD: "1" } }
+`,
+    );
+    const env = { DECKHAND_REACTIONS: reactions, SLOW_KEY: key, OUT_FILE: out, DECKHAND_JOB_LEASE: '1s' };
+
+    const first = await startBot({ cwd, env });
+    bots.push(first);
+    await first.waitFor('Deckhand on the terminal');
+    const response = await fetch(`http://127.0.0.1:${first.port}/triggers/held`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key, 'x-delivery-id': 'delivery-rerun' },
+      body: '{}',
+    });
+    expect(response.status).toBe(202);
+    // The step has started (its script is waiting for the gate) when the machine "dies".
+    await until(() => existsSync(out) && existsSync(`${out}.pids`));
+    first.child.kill('SIGKILL');
+    for (const pid of readFileSync(`${out}.pids`, 'utf8').trim().split('\n')) {
+      try {
+        process.kill(-Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await first.exited;
+    expect(first.stderr()).not.toContain('re-run');
+    writeFileSync(`${out}.gate`, '');
+
+    const second = await startBot({ cwd, env });
+    bots.push(second);
+    await second.waitFor('Deckhand on the terminal');
+    await until(() => existsSync(`${out}.done`), 'the re-run to finish', 20_000);
+    await second.waitFor('reaction step re-run');
+    second.child.stdin.end();
+    expect(await second.exited).toBe(0);
+
+    const runs = readFileSync(out, 'utf8').trim().split('\n').map((l) => l.split(' '));
+    expect(runs).toHaveLength(2);
+    expect(runs[0]?.[0]).toMatch(/^deckhand-[0-9a-f]{32}$/);
+    expect(runs).toEqual([
+      [runs[0]?.[0], '1'],
+      [runs[0]?.[0], '2'],
+    ]);
+    const rerun = second
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('reaction step re-run'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rerun).toEqual([expect.objectContaining({ level: 40, reaction: 'held', step: 0, kind: 'script', attempt: 2, previousAttempt: 1, previous: 'interrupted', runId: runs[0]?.[0] })]);
+  }, 60_000);
+});

@@ -378,3 +378,33 @@ describe('recording server', () => {
     expect(result.body).toBe('hello ada');
   });
 });
+
+describe('Idempotency-Key', () => {
+  test('POST and PATCH send it on every attempt, the same value each time', async () => {
+    server.failNext(1, 503);
+    server.failNext(1, 500);
+    const post = await send({ url: `${server.url}/p`, json: {}, idempotencyKey: 'deckhand-0123' });
+    expect(post.ok).toBe(true);
+    server.failNext(1, 503);
+    await send({ method: 'PATCH', url: `${server.url}/q`, json: {}, idempotencyKey: 'deckhand-4567' });
+    expect(server.requests.map((r) => [r.method, r.headers['idempotency-key']])).toEqual([
+      ['POST', 'deckhand-0123'],
+      ['POST', 'deckhand-0123'],
+      ['POST', 'deckhand-0123'],
+      ['PATCH', 'deckhand-4567'],
+      ['PATCH', 'deckhand-4567'],
+    ]);
+  });
+
+  test('not on GET, PUT, DELETE (idempotent already); never instead of the caller’s own header, whatever its case', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE'] as const) await send({ method, url: `${server.url}/m`, idempotencyKey: 'deckhand-1' });
+    await send({ url: `${server.url}/own`, headers: { 'IDEMPOTENCY-KEY': 'theirs' }, idempotencyKey: 'deckhand-2' });
+    expect(server.requests.map((r) => r.headers['idempotency-key'])).toEqual([undefined, undefined, undefined, 'theirs']);
+  });
+
+  test('a key with a line break is a usage error, nothing sent', async () => {
+    const err = await rejection(send({ url: `${server.url}/x`, idempotencyKey: 'a\r\nX-Evil: 1' }));
+    expect(err.code).toBe(ErrorCode.Usage);
+    expect(server.requests).toHaveLength(0);
+  });
+});
