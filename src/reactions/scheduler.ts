@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -47,7 +48,7 @@ export class Scheduler {
     const expression = reaction && 'schedule' in reaction.on ? reaction.on.schedule : '* * * * *';
     const tick = tickOf(scheduledFor, expression);
     try {
-      const job = await this.options.store.enqueueJob({ type: 'tick', key: `tick:${name}:${tick}`, payload: { reaction: name, tick }, runAt: this.options.clock.now().toISOString(), maxAttempts: 3 });
+      const job = await this.options.store.enqueueJob({ type: 'tick', key: `tick:${name}:${tick}`, payload: { reaction: name, tick, nonce: randomUUID() }, runAt: this.options.clock.now().toISOString(), maxAttempts: 3 });
       if (job) this.options.wake();
       return job !== null;
     } catch (err) {
