@@ -1,4 +1,4 @@
-import { App, HTTPReceiver, SocketModeReceiver, type BlockAction, type ButtonAction, type Receiver } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, type BlockAction, type ButtonAction, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { Actions } from '../../src/actions/index.js';
 import { isDeckhandError } from '../../src/core/errors.js';
 import { addReaction } from './add-reaction.js';
@@ -59,6 +59,27 @@ export interface SlackAdapter {
 export const slackEventsPath = '/slack/events';
 
 /**
+ * Socket Mode has no `processBeforeResponse`: Bolt acks an event before its listeners run, and the
+ * SocketModeReceiver sends an ack() at once. What the receiver sees as the App holds every ack()
+ * until the listeners have resolved — so, as in HTTP mode, an envelope is acked only once what it
+ * carries is recorded — and drops it when they throw: the envelope stays unacked and Slack sends
+ * it again. (The receiver still acks by itself what its error handler says to, e.g. auth errors.)
+ */
+export function ackAfterListeners(app: Pick<App, 'processEvent'>): App {
+  const processEvent = async (event: ReceiverEvent): Promise<void> => {
+    let held: { response: unknown } | null = null;
+    await app.processEvent({
+      ...event,
+      ack: async (response?: unknown) => {
+        if (held === null) held = { response };
+      },
+    });
+    if (held !== null) await event.ack((held as { response: unknown }).response);
+  };
+  return { processEvent } as unknown as App;
+}
+
+/**
  * The Slack adapter on the real Bolt App. Messages (mention, prefix, DM, slash command) become
  * ChatMessages for the same dispatcher the terminal uses; deployment events become live messages.
  */
@@ -77,14 +98,20 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   let receiver: Receiver;
   let httpReceiver: HTTPReceiver | null = null;
   if (options.appToken) {
-    receiver = new SocketModeReceiver({ appToken: options.appToken, logger: log, installerOptions: { clientOptions } });
+    const socketReceiver = new SocketModeReceiver({ appToken: options.appToken, logger: log, installerOptions: { clientOptions } });
+    const init = socketReceiver.init.bind(socketReceiver);
+    socketReceiver.init = (app) => init(ackAfterListeners(app));
+    receiver = socketReceiver;
   } else {
     httpReceiver = new HTTPReceiver({
       signingSecret: options.signingSecret ?? '',
       endpoints: slackEventsPath,
       logger: log,
-      // Acknowledge first, work after: Slack retries anything not answered within 3 seconds.
-      processBeforeResponse: false,
+      // Record, acknowledge, work: Slack gets its answer when the listeners resolve, and they resolve
+      // once the message is recorded as seen (the work itself is started, not awaited, so the answer
+      // still comes within Slack's 3 seconds). A listener that fails to record throws, and Slack gets
+      // a 500 and retries, instead of a 200 for a command that was never stored.
+      processBeforeResponse: true,
     });
     receiver = httpReceiver;
   }
@@ -112,14 +139,30 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   });
   const unsubscribe = [options.bus.subscribe(notifier.onEvent), options.bus.subscribeOutput(notifier.onOutput)];
 
-  /** Handles a message once, however often Slack delivers it (retries; app_mention + message). */
-  const handle = async (message: ChatMessage, dedupeKey: string, reply: (text: string) => Promise<unknown>) => {
-    // Channel chatter is most of what Slack sends: it is dropped before it costs a database write.
-    if (!options.dispatcher.isAddressed(message)) return;
-    if (!(await store.markSeen('slack', dedupeKey, clock.now().toISOString()))) return;
-    const answer = await options.dispatcher.handle(message);
-    if (answer) await reply(answer.text);
+  /**
+   * Work started after Slack's request is answered: not awaited by the listener (so not by the
+   * acknowledgement), its failures logged here — the process keeps running.
+   */
+  const startWork = (work: () => Promise<unknown>): void => {
+    void work().catch((err: unknown) => logger.error({ err }, 'slack listener failed'));
   };
+
+  /**
+   * Records a message as seen, before Slack is answered. False for channel chatter (most of what
+   * Slack sends: dropped before it costs a database write) and for what was seen before (retries;
+   * app_mention + message). Throws when the store is away: Slack then gets a 5xx and sends it again.
+   */
+  const record = async (message: ChatMessage, dedupeKey: string): Promise<boolean> => {
+    if (!options.dispatcher.isAddressed(message)) return false;
+    return store.markSeen('slack', dedupeKey, clock.now().toISOString());
+  };
+
+  /** Runs a recorded message and answers it, without holding up Slack's acknowledgement. */
+  const run = (message: ChatMessage, reply: (text: string) => Promise<unknown>): void =>
+    startWork(async () => {
+      const answer = await options.dispatcher.handle(message);
+      if (answer) await reply(answer.text);
+    });
 
   const postMessage = (channel: string, text: string, thread: string | undefined, priority: OpPriority) =>
     queue.enqueue(channel, { priority, run: async () => void (await app.client.chat.postMessage({ channel, text, ...(thread ? { thread_ts: thread } : {}) })) });
@@ -137,7 +180,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     const addressed = leadingMention.test(event.text);
     const text = event.text.replace(leadingMention, '');
     const message: ChatMessage = { id: event.ts, user: event.user, room: event.channel, text, isDirect: addressed, adapter: 'slack', ...(thread ? { thread } : {}) };
-    await handle(message, `message:${event.channel}:${event.ts}`, postReply(event.channel, thread));
+    // Bolt has already called ack() for an event; the answer goes when this listener resolves.
+    if (await record(message, `message:${event.channel}:${event.ts}`)) run(message, postReply(event.channel, thread));
   });
 
   app.message(async ({ message }) => {
@@ -148,11 +192,10 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     if (!isDirect && botUserId && message.text.includes(`<@${botUserId}`)) return;
     const thread = 'thread_ts' in message ? message.thread_ts : undefined;
     const chat: ChatMessage = { id: message.ts, user: message.user, room: message.channel, text: message.text, isDirect, adapter: 'slack', ...(thread ? { thread } : {}) };
-    await handle(chat, `message:${message.channel}:${message.ts}`, postReply(message.channel, thread));
+    if (await record(chat, `message:${message.channel}:${message.ts}`)) run(chat, postReply(message.channel, thread));
   });
 
   app.command(options.slashCommand, async ({ command, ack, client }) => {
-    await ack();
     const message: ChatMessage = {
       id: `command:${command.trigger_id}`,
       user: command.user_id,
@@ -162,41 +205,54 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       isDirect: true,
       adapter: 'slack',
     };
-    await handle(message, `command:${command.trigger_id}`, postEphemeral(client, command.channel_id, command.user_id));
+    // Recorded before ack(): if that fails, Slack is not told the command arrived.
+    const fresh = await record(message, `command:${command.trigger_id}`);
+    await ack();
+    if (fresh) run(message, postEphemeral(client, command.channel_id, command.user_id));
   });
 
   app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: new RegExp(`^(${approveActionId}|${denyActionId})$`) }, async ({ ack, body, action, client }) => {
-    await ack();
     const channel = body.channel?.id ?? '';
-    if (!(await store.markSeen('slack', `action:${body.trigger_id}`, clock.now().toISOString()))) return;
+    const fresh = await store.markSeen('slack', `action:${body.trigger_id}`, clock.now().toISOString());
+    await ack();
+    if (!fresh) return;
     const decision = action.action_id === approveActionId ? 'approve' : 'deny';
-    try {
-      await options.actions.decideApproval({ id: body.user.id, room: channel }, { deploymentId: Number(action.value), decision });
-    } catch (err) {
-      // Not an approver, own request, or a second click: tell only the person who clicked.
-      const text = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
-      if (!isDeckhandError(err)) logger.error({ err }, 'approval button failed');
-      await postEphemeral(client, channel, body.user.id)(text);
-    }
+    startWork(async () => {
+      try {
+        await options.actions.decideApproval({ id: body.user.id, room: channel }, { deploymentId: Number(action.value), decision });
+      } catch (err) {
+        // Not an approver, own request, or a second click: tell only the person who clicked.
+        const text = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
+        if (!isDeckhandError(err)) logger.error({ err }, 'approval button failed');
+        await postEphemeral(client, channel, body.user.id)(text);
+      }
+    });
   });
 
   app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: new RegExp(`^(${ackIncidentActionId}|${resolveIncidentActionId})$`) }, async ({ ack, body, action, client }) => {
-    await ack();
     const channel = body.channel?.id ?? '';
-    if (!(await store.markSeen('slack', `action:${body.trigger_id}`, clock.now().toISOString()))) return;
-    try {
-      // As the clicking user's own on-call user; the message is edited when the change is recorded.
-      await options.actions.actOnIncident({ id: body.user.id, room: channel }, { incident: action.value ?? '', action: action.action_id === ackIncidentActionId ? 'ack' : 'resolve' });
-    } catch (err) {
-      const text = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
-      if (!isDeckhandError(err)) logger.error({ err }, 'incident button failed');
-      await postEphemeral(client, channel, body.user.id)(text);
-    }
+    const fresh = await store.markSeen('slack', `action:${body.trigger_id}`, clock.now().toISOString());
+    await ack();
+    if (!fresh) return;
+    startWork(async () => {
+      try {
+        // As the clicking user's own on-call user; the message is edited when the change is recorded.
+        await options.actions.actOnIncident({ id: body.user.id, room: channel }, { incident: action.value ?? '', action: action.action_id === ackIncidentActionId ? 'ack' : 'resolve' });
+      } catch (err) {
+        const text = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
+        if (!isDeckhandError(err)) logger.error({ err }, 'incident button failed');
+        await postEphemeral(client, channel, body.user.id)(text);
+      }
+    });
   });
 
   app.error(async (err) => {
-    // Listener failures end here in both modes; the process keeps running.
+    // A listener fails only when it could not record what arrived (the store is away). Rethrown so
+    // that the receiver does not acknowledge it: in HTTP mode Bolt's HTTPReceiver answers 500 and
+    // Slack retries; in Socket Mode the SocketModeReceiver logs it and leaves the envelope unacked
+    // (an event, though, Bolt acked before its listener ran). The process keeps running.
     logger.error({ err }, 'slack listener failed');
+    throw err;
   });
 
   let mode: SlackAdapter['mode'];
