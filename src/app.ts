@@ -144,7 +144,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   const builtCommands = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'commands');
   const commands = await loadCommands(options.commandsDir ?? builtCommands);
   const router = createRouter(commands);
-  const dispatcher = createDispatcher({ router, actions, config, clock, logger });
+  const dispatcher = createDispatcher({ router, actions, config, clock, logger, store });
 
   // Approval requests that run out of time cancel their deployment.
   const expiry = setInterval(() => {

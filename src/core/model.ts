@@ -193,6 +193,23 @@ export interface MessageRef {
   updatedAt: string;
 }
 
+/**
+ * A question the bot asked in chat ("reply yes to go ahead"), waiting for its answer in the store,
+ * so the answer counts whichever process it reaches. It keeps what the user said, not parsed
+ * arguments: a "yes" routes and validates the same text again (see src/router/dispatch.ts).
+ */
+export interface PendingConfirmation {
+  /** Who was asked where (the dispatcher's adapter+user+room key); one open question per key. */
+  key: string;
+  /** The id of the command that asked. */
+  command: string;
+  /** The command as the user wrote it (without the bot's name or prefix). */
+  text: string;
+  createdAt: string;
+  /** The answer counts before this instant, not at or after it. */
+  expiresAt: string;
+}
+
 /** An accepted webhook request, kept exactly as it came (the inbox). */
 export interface Delivery {
   id: number;

@@ -4,7 +4,9 @@ import type { DeckhandConfig } from '../config/types.js';
 import type { Clock } from '../core/clock.js';
 import { asDeckhandError, ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { PendingConfirmation } from '../core/model.js';
 import type { Actor } from '../core/permissions.js';
+import type { Store } from '../store/types.js';
 import { commandText } from './address.js';
 import { renderUnknown, renderUsage } from './help.js';
 import type { Router } from './router.js';
@@ -16,15 +18,14 @@ export interface DispatcherOptions {
   config: DeckhandConfig;
   clock: Clock;
   logger: Logger;
+  /**
+   * Where open confirmation questions wait for their answer: shared by every process on the
+   * store, so a "yes" counts whichever replica receives it.
+   */
+  store: Pick<Store, 'putConfirmation' | 'takeConfirmation'>;
   botUserId?: string;
   /** How long a confirmation question stays open; default 2 minutes. */
   confirmTtlMs?: number;
-}
-
-interface Pending {
-  command: CommandDefinition;
-  args: unknown;
-  expires: number;
 }
 
 const yes = /^(y|yes|confirm|go|do it)$/i;
@@ -37,8 +38,7 @@ const toReply = (reply: Reply): ChatReply => (typeof reply === 'string' ? { text
  * confirmation, and one place where every error becomes a reply.
  */
 export function createDispatcher(options: DispatcherOptions) {
-  const { router, config, clock, logger } = options;
-  const pending = new Map<string, Pending>();
+  const { router, config, clock, logger, store } = options;
   const ttl = options.confirmTtlMs ?? 120_000;
 
   const errorReply = (err: unknown, message: ChatMessage, command?: CommandDefinition): ChatReply => {
@@ -58,6 +58,24 @@ export function createDispatcher(options: DispatcherOptions) {
     } catch (err) {
       return errorReply(err, ctx.message, command);
     }
+  };
+
+  const seconds = Math.round(ttl / 1000);
+
+  /**
+   * Runs the command a "yes" confirmed. The store keeps the command's text, not its parsed
+   * arguments (any zod output, not always JSON), so the text is routed and validated again: the
+   * same router gives the same arguments. A replica that routes it elsewhere (another version,
+   * mid-upgrade) asks for the command again rather than guess.
+   */
+  const confirmed = async (waiting: PendingConfirmation, ctx: CommandContext): Promise<ChatReply> => {
+    const routed = router.route(waiting.text);
+    const parsed = routed.kind === 'match' && routed.command.id === waiting.command ? routed.command.args.safeParse(routed.values) : null;
+    if (routed.kind !== 'match' || !parsed?.success) {
+      logger.warn({ command: waiting.command, text: waiting.text, user: ctx.message.user }, 'a confirmed command no longer routes the same way');
+      return { text: `I could not run ${waiting.command} again from "${waiting.text}"; please say the command again.`, tone: 'warning' };
+    }
+    return run(routed.command, parsed.data, ctx);
   };
 
   const addressing = { botName: config.bot.name, prefix: config.bot.prefix, ...(options.botUserId ? { botUserId: options.botUserId } : {}) };
@@ -80,18 +98,26 @@ export function createDispatcher(options: DispatcherOptions) {
       };
       const ctx: CommandContext = { message, actor, actions: options.actions, config, clock, router };
 
-      const key = `${message.user}\u0000${message.room}`;
-      const waiting = pending.get(key);
+      // Any message from the same person in the same room answers an open question: yes runs it,
+      // anything else drops it. Taking it from the store is atomic, so a "yes" that reaches two
+      // processes (or is said twice) runs the command once.
+      const key = JSON.stringify([message.adapter, message.user, message.room]);
+      let waiting: PendingConfirmation | null;
+      try {
+        waiting = await store.takeConfirmation(key, clock.now().toISOString());
+      } catch (err) {
+        return errorReply(err, message);
+      }
       if (waiting) {
-        pending.delete(key);
-        if (waiting.expires >= clock.now().getTime()) {
-          if (yes.test(text)) return run(waiting.command, waiting.args, ctx);
-          if (no.test(text)) return { text: `OK, cancelled ${waiting.command.id}.` };
-        }
+        if (yes.test(text)) return confirmed(waiting, ctx);
+        if (no.test(text)) return { text: `OK, cancelled ${waiting.command}.` };
       }
       if (text === '') return { text: `Hi! Say "help" to see what I can do.` };
 
       const routed = router.route(text);
+      if (routed.kind === 'unknown' && (yes.test(text) || no.test(text))) {
+        return { text: `There is no question waiting for your answer here (a question stays open for ${seconds} seconds).`, tone: 'warning' };
+      }
       if (routed.kind === 'unknown') return { text: renderUnknown(routed.word, routed.suggestions), tone: 'warning' };
       if (routed.kind === 'usage') return { text: renderUsage(router, routed.command), tone: 'warning' };
 
@@ -104,8 +130,9 @@ export function createDispatcher(options: DispatcherOptions) {
         try {
           const question = await routed.command.confirm(parsed.data, ctx);
           if (question) {
-            pending.set(key, { command: routed.command, args: parsed.data, expires: clock.now().getTime() + ttl });
-            return { text: `${question}\nReply "yes" to go ahead or "no" to cancel (within ${Math.round(ttl / 1000)} seconds).` };
+            const now = clock.now();
+            await store.putConfirmation({ key, command: routed.command.id, text, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + ttl).toISOString() });
+            return { text: `${question}\nReply "yes" to go ahead or "no" to cancel (within ${seconds} seconds).` };
           }
         } catch (err) {
           return errorReply(err, message, routed.command);

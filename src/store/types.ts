@@ -4,7 +4,7 @@
  * model's (src/core/model.ts): the store depends on core, never the reverse.
  */
 
-import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, JobState, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, Release, ScriptProcess, StoredEvent } from '../core/model.js';
+import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, JobState, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, PendingConfirmation, Release, ScriptProcess, StoredEvent } from '../core/model.js';
 
 /** One job type's live queue (see Store.jobStats). */
 export interface JobTypeStats {
@@ -158,6 +158,18 @@ export interface Store {
   markSeen(scope: string, key: string, at: string): Promise<boolean>;
   /** Whether markSeen(scope, key) was called before. */
   isSeen(scope: string, key: string): Promise<boolean>;
+
+  /**
+   * Stores a chat confirmation question, replacing any open one with the same key (a new question
+   * supersedes the old). Also deletes every question that expired at or before `createdAt`.
+   */
+  putConfirmation(confirmation: PendingConfirmation): Promise<void>;
+  /**
+   * Removes the question with this key and resolves it when it has not expired at `now`
+   * (expiresAt > now); null when there was none or it had expired (an expired one is removed too).
+   * Atomic across processes: of concurrent takes of one question, exactly one resolves it.
+   */
+  takeConfirmation(key: string, now: string): Promise<PendingConfirmation | null>;
 
   /**
    * Records what the on-call system said about an incident; `changed` is false for a repeat or a

@@ -220,6 +220,20 @@ export const migrations: readonly Migration[] = [
         WHERE (state = 'running' OR held_until IS NOT NULL) AND provider NOT LIKE 'external:%';
       CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner) WHERE state = 'running';
     `,
+  },  {
+    version: 11,
+    name: 'pending chat confirmations',
+    sql: `
+      -- A question the bot asked ("reply yes to go ahead"), so the answer counts in any process.
+      CREATE TABLE confirmations (
+        key        text COLLATE "C" PRIMARY KEY,
+        command    text NOT NULL,
+        text       text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX confirmations_by_expiry ON confirmations (expires_at);
+    `,
   },
 ];
 

@@ -1,7 +1,8 @@
 import pg from 'pg';
-import type { AcquireLockResult, ApiToken, Approval, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, Release, ScriptProcess, StoredEvent } from '../../core/model.js';
+import type { AcquireLockResult, ApiToken, Approval, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, PendingConfirmation, Release, ScriptProcess, StoredEvent } from '../../core/model.js';
 import type { JobTypeStats, Store } from '../types.js';
 import { jobStatsByType } from './job-stats.js';
+import { deleteConfirmation, upsertConfirmation } from './confirmations.js';
 import { deleteApiToken, deleteDeadApiTokens, insertApiToken, liveApiToken } from './api-tokens.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { postgresTarget } from './connection.js';
@@ -150,4 +151,9 @@ export class PostgresStore implements Store {
   findMessage = (kind: string, key: string, adapter: string): Promise<MessageRef | null> => messageRef(this.db, kind, key, adapter);
   markSeen = (scope: string, key: string, at: string): Promise<boolean> => insertSeenKey(this.db, scope, key, at);
   isSeen = (scope: string, key: string): Promise<boolean> => seenKeyExists(this.db, scope, key);
+
+  // --- pending chat confirmations: confirmations.ts
+
+  putConfirmation = (confirmation: PendingConfirmation): Promise<void> => this.db.tx((sql) => upsertConfirmation(sql, confirmation));
+  takeConfirmation = (key: string, now: string): Promise<PendingConfirmation | null> => deleteConfirmation(this.db, key, now);
 }

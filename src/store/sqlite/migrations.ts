@@ -265,6 +265,20 @@ export const migrations: readonly Migration[] = [
         WHERE (state = 'running' OR held_until IS NOT NULL) AND provider NOT LIKE 'external:%';
       CREATE INDEX jobs_by_lease_owner ON jobs (lease_owner) WHERE state = 'running';
     `,
+  },  {
+    version: 11,
+    name: 'pending chat confirmations',
+    sql: `
+      -- A question the bot asked ("reply yes to go ahead"), so the answer counts in any process.
+      CREATE TABLE confirmations (
+        key        TEXT PRIMARY KEY,
+        command    TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      );
+      CREATE INDEX confirmations_by_expiry ON confirmations (expires_at);
+    `,
   },
 ];
 

@@ -1,10 +1,11 @@
 import type { JobTypeStats, Store } from '../types.js';
-import type { ApiToken, Approval, Delivery, Deployment, DeploymentOutcome, Incident, IncidentUpdate, Instance, Job, LogLine, MessageRef, NewDelivery, NewInstance, NewJob, OrphanedDeployment, ScriptProcess } from '../../core/model.js';
+import type { ApiToken, Approval, Delivery, Deployment, DeploymentOutcome, Incident, IncidentUpdate, Instance, Job, LogLine, MessageRef, NewDelivery, NewInstance, NewJob, OrphanedDeployment, PendingConfirmation, ScriptProcess } from '../../core/model.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
 import { applyIncidentUpdate, incidentBy } from './incidents.js';
 import { appendLogLines, readLogLines } from './logs.js';
 import { deleteApiToken, deleteDeadApiTokens, insertApiToken, liveApiToken } from './api-tokens.js';
+import { deleteConfirmation, upsertConfirmation } from './confirmations.js';
 import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
 import { clearHold, liveOrLapsedInstances, orphanedDeployments, renewInstanceRow, setDeploymentProcess, stopInstanceRow, takeOver, upsertInstance } from './ownership.js';
 import { SqliteCore } from './sqlite-core.js';
@@ -174,5 +175,15 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async isSeen(scope: string, key: string): Promise<boolean> {
     return seenKeyExists(this.prepare, scope, key);
+  }
+
+  // --- pending chat confirmations: queries in confirmations.ts
+
+  async putConfirmation(confirmation: PendingConfirmation): Promise<void> {
+    this.immediate(() => upsertConfirmation(this.prepare, confirmation));
+  }
+
+  async takeConfirmation(key: string, now: string): Promise<PendingConfirmation | null> {
+    return deleteConfirmation(this.prepare, key, now);
   }
 }

@@ -1,6 +1,6 @@
 import { DeckhandError, type ErrorCode } from '../../../src/core/errors.js';
 import type { Store } from '../../../src/store/types.js';
-import type { ApiToken, Lock, NewDeployment } from '../../../src/core/model.js';
+import type { ApiToken, Lock, NewDeployment, PendingConfirmation } from '../../../src/core/model.js';
 
 /**
  * The behaviour every Store backend must have. A backend's test file calls this with a factory
@@ -661,6 +661,65 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.isSeen('slack-event', 'Ev9')).toBe(false);
         const results = await Promise.all(Array.from({ length: 10 }, () => store.markSeen('slack-event', 'Ev2', at(2))));
         expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('confirmations', () => {
+      const question = (overrides: Partial<PendingConfirmation> = {}): PendingConfirmation => ({
+        key: '["slack","U1","C1"]',
+        command: 'deploy',
+        text: 'deploy web to prod',
+        createdAt: at(0),
+        expiresAt: at(2),
+        ...overrides,
+      });
+
+      it('takes a question once, before it expires', async () => {
+        await store.putConfirmation(question());
+        expect(await store.takeConfirmation('["slack","U2","C1"]', at(1))).toBeNull();
+        expect(await store.takeConfirmation(question().key, at(1))).toEqual(question());
+        expect(await store.takeConfirmation(question().key, at(1))).toBeNull();
+      });
+
+      it('round-trips any text, quotes and unicode included', async () => {
+        const odd = question({ key: '["slack","U\'1","#ops; DROP"]', text: 'lock! prod because "db" migration — ünïcode ✓' });
+        await store.putConfirmation(odd);
+        expect(await store.takeConfirmation(odd.key, at(1))).toEqual(odd);
+      });
+
+      it('answers null at or after expiresAt, and removes the expired question', async () => {
+        await store.putConfirmation(question());
+        expect(await store.takeConfirmation(question().key, at(2))).toBeNull();
+        expect(await store.takeConfirmation(question().key, at(1))).toBeNull(); // gone, not only hidden
+        await store.putConfirmation(question());
+        expect(await store.takeConfirmation(question().key, new Date(Date.parse(at(2)) - 1).toISOString())).toEqual(question());
+      });
+
+      it('a new question replaces the open one with the same key', async () => {
+        await store.putConfirmation(question());
+        const second = question({ command: 'lock', text: 'lock! prod', createdAt: at(1), expiresAt: at(3) });
+        await store.putConfirmation(second);
+        expect(await store.takeConfirmation(question().key, at(2))).toEqual(second);
+        expect(await store.takeConfirmation(question().key, at(2))).toBeNull();
+      });
+
+      it('a put drops questions that expired by its time, and keeps the others', async () => {
+        await store.putConfirmation(question({ key: 'a', expiresAt: at(1) }));
+        await store.putConfirmation(question({ key: 'b', expiresAt: at(5) }));
+        await store.putConfirmation(question({ key: 'c', createdAt: at(3), expiresAt: at(6) }));
+        // Looking "from the past" would still see 'a' had it been kept.
+        expect(await store.takeConfirmation('a', at(0))).toBeNull();
+        expect(await store.takeConfirmation('b', at(0))).toMatchObject({ key: 'b' });
+        expect(await store.takeConfirmation('c', at(4))).toMatchObject({ key: 'c' });
+      });
+
+      it('of concurrent takes of one question exactly one gets it (20 rounds)', async () => {
+        for (let round = 0; round < 20; round++) {
+          const key = `race${round}`;
+          await store.putConfirmation(question({ key }));
+          const taken = await Promise.all(Array.from({ length: round % 2 === 0 ? 2 : 5 }, () => store.takeConfirmation(key, at(1))));
+          expect(taken.filter((t) => t !== null)).toEqual([question({ key })]);
+        }
       });
     });
 

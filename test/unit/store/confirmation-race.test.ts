@@ -1,0 +1,170 @@
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PendingConfirmation } from '../../../src/core/model.js';
+import { PostgresStore } from '../../../src/store/postgres/postgres-store.js';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../../src/store/types.js';
+import { type TestDatabase, createTestDatabase, freshStore, postgresReachable } from './pg-test-db.js';
+
+/**
+ * A duplicated "yes" reaching several Deckhand processes at once must run the command once: of
+ * concurrent Store.takeConfirmation calls for one question, exactly one gets it. Raced here across
+ * real OS processes (better-sqlite3 is synchronous, so two stores in one process only take turns),
+ * on SQLite and on PostgreSQL. The children load the TypeScript sources through a loader hook
+ * that transpiles them with the project's own `typescript`, as claim-race.ts does.
+ */
+
+const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+const hooksSource = `
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+const ts = createRequire(${JSON.stringify(join(projectRoot, 'package.json'))})('typescript');
+const isPath = (s) => s.startsWith('.') || s.startsWith('/') || s.startsWith('file:');
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (err) {
+    if (isPath(specifier) && specifier.endsWith('.js')) return next(specifier.slice(0, -3) + '.ts', context);
+    throw err;
+  }
+}
+export async function load(url, context, next) {
+  if (!url.endsWith('.ts')) return next(url, context);
+  const source = await readFile(new URL(url), 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    fileName: url,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  return { format: 'module', source: outputText, shortCircuit: true };
+}
+`;
+
+const registerSource = `
+import { register } from 'node:module';
+register('./hooks.mjs', import.meta.url);
+`;
+
+/** The child: on "go", takes every key, in an order of its own, and reports the ones it got. */
+const childSource = `
+const [storeUrl, dbPath, exportName, keysJson, now] = process.argv.slice(2);
+const store = new (await import(storeUrl))[exportName](dbPath);
+await store.ping();
+process.once('message', async () => {
+  const taken = [];
+  try {
+    // Each child its own order, so they collide all along rather than one running ahead of the rest.
+    const order = JSON.parse(keysJson).map((key) => [Math.random(), key]).sort((x, y) => x[0] - y[0]).map(([, key]) => key);
+    for (const key of order) {
+      const confirmation = await store.takeConfirmation(key, now);
+      if (confirmation) taken.push(confirmation.key);
+    }
+    process.send({ taken });
+  } catch (err) {
+    process.send({ error: String(err && err.stack || err) });
+  }
+  await store.close();
+  process.disconnect();
+});
+process.send({ ready: true });
+`;
+
+interface TakeResult {
+  taken: string[];
+  error?: string;
+}
+
+const at = (minutes: number): string => new Date(Date.UTC(2025, 0, 1, 12, minutes)).toISOString();
+const keys = Array.from({ length: 400 }, (_, i) => JSON.stringify(['slack', `U${i}`, 'C1']));
+const question = (key: string): PendingConfirmation => ({ key, command: 'deploy', text: 'deploy web to prod', createdAt: at(0), expiresAt: at(2) });
+
+/** Puts one question per key, starts `processes` children on the same database, releases them together. */
+async function raceTakes(seed: Store, dbPath: string, processes: number, storeClass: { module: string; exportName: string }): Promise<TakeResult[]> {
+  for (const key of keys) await seed.putConfirmation(question(key));
+  const workDir = mkdtempSync(join(tmpdir(), 'deckhand-confirm-race-'));
+  try {
+    writeFileSync(join(workDir, 'hooks.mjs'), hooksSource);
+    writeFileSync(join(workDir, 'register.mjs'), registerSource);
+    writeFileSync(join(workDir, 'child.mjs'), childSource);
+    const storeUrl = pathToFileURL(join(projectRoot, storeClass.module)).href;
+    const children = Array.from({ length: processes }, () =>
+      fork(join(workDir, 'child.mjs'), [storeUrl, dbPath, storeClass.exportName, JSON.stringify(keys), at(1)], {
+        execArgv: ['--import', pathToFileURL(join(workDir, 'register.mjs')).href],
+        env: { ...process.env, NODE_OPTIONS: '' },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
+    );
+    const nextMessage = (child: (typeof children)[number]) =>
+      new Promise<TakeResult>((resolve, reject) => {
+        child.once('message', (message) => resolve(message as TakeResult));
+        child.once('exit', (code) => reject(new Error(`race child exited early with code ${code}`)));
+      });
+    await Promise.all(children.map(nextMessage)); // every child has loaded and opened its store
+    const results = children.map(nextMessage);
+    for (const child of children) child.send('go');
+    return await Promise.all(results);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function expectEachTakenOnce(results: TakeResult[], processes: number): void {
+  expect(results.map((r) => r.error)).toEqual(Array.from({ length: processes }, () => undefined));
+  const taken = results.flatMap((r) => r.taken);
+  expect([...taken].sort()).toEqual([...keys].sort()); // each question exactly once: none twice, none lost
+}
+
+// Locally without PostgreSQL: skipped, as in postgres-store.test.ts.
+const itPg = (await postgresReachable()) ? it : it.skip;
+
+describe('takeConfirmation raced by separate processes: one winner per question', () => {
+  it('SQLite (4 processes on one file, 400 questions)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deckhand-confirm-sqlite-'));
+    try {
+      const path = join(dir, 'deckhand.db');
+      const seed = new SqliteStore(path);
+      await seed.migrate();
+      const results = await raceTakes(seed, path, 4, { module: 'src/store/sqlite/sqlite-store.ts', exportName: 'SqliteStore' });
+      expectEachTakenOnce(results, 4);
+      expect(await seed.takeConfirmation(keys[0]!, at(1))).toBeNull();
+      await seed.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  let db: TestDatabase | undefined;
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  itPg('PostgreSQL (4 processes, 400 questions)', async () => {
+    db = await createTestDatabase('confirm');
+    const seed = await freshStore(db);
+    try {
+      const results = await raceTakes(seed, db.url, 4, { module: 'src/store/postgres/postgres-store.ts', exportName: 'PostgresStore' });
+      expectEachTakenOnce(results, 4);
+    } finally {
+      await seed.close();
+    }
+  });
+
+  itPg('PostgreSQL, in one process: four stores (four pools) taking each question at once (30 rounds)', async () => {
+    db ??= await createTestDatabase('confirm');
+    const seed = await freshStore(db);
+    const racers = await Promise.all(Array.from({ length: 4 }, async () => new PostgresStore(db!.url)));
+    try {
+      await Promise.all(racers.map((s) => Promise.all([s.ping(), s.ping()])));
+      for (let round = 0; round < 30; round++) {
+        await seed.putConfirmation(question(`round${round}`));
+        const taken = await Promise.all(racers.map((s) => s.takeConfirmation(`round${round}`, at(1))));
+        expect(taken.filter((t) => t !== null)).toEqual([question(`round${round}`)]);
+      }
+    } finally {
+      await Promise.all([seed, ...racers].map((s) => s.close()));
+    }
+  });
+});
