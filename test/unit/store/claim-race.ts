@@ -2,6 +2,7 @@ import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { typescriptChildExecArgv } from './typescript-child.js';
 
 /**
  * Races claimNextDeployment across real OS processes. better-sqlite3 is synchronous, so two
@@ -11,35 +12,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  */
 
 const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
-const hooksSource = `
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-const ts = createRequire(${JSON.stringify(join(projectRoot, 'package.json'))})('typescript');
-const isPath = (s) => s.startsWith('.') || s.startsWith('/') || s.startsWith('file:');
-export async function resolve(specifier, context, next) {
-  try {
-    return await next(specifier, context);
-  } catch (err) {
-    if (isPath(specifier) && specifier.endsWith('.js')) return next(specifier.slice(0, -3) + '.ts', context);
-    throw err;
-  }
-}
-export async function load(url, context, next) {
-  if (!url.endsWith('.ts')) return next(url, context);
-  const source = await readFile(new URL(url), 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    fileName: url,
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  });
-  return { format: 'module', source: outputText, shortCircuit: true };
-}
-`;
-
-const registerSource = `
-import { register } from 'node:module';
-register('./hooks.mjs', import.meta.url);
-`;
 
 /** The child: claims and finishes deployments of web/prod until none is queued, then reports. */
 const childSource = `
@@ -85,14 +57,13 @@ export interface RaceStore {
  * deployments of web/prod), releases them all at once, and returns what each one claimed.
  */
 export async function raceClaims(workDir: string, dbPath: string, processes: number, storeClass: RaceStore = { module: 'src/store/sqlite/sqlite-store.ts', exportName: 'SqliteStore' }): Promise<RaceResult[]> {
-  writeFileSync(join(workDir, 'hooks.mjs'), hooksSource);
-  writeFileSync(join(workDir, 'register.mjs'), registerSource);
+  const execArgv = typescriptChildExecArgv(workDir);
   writeFileSync(join(workDir, 'child.mjs'), childSource);
   const storeUrl = pathToFileURL(join(projectRoot, storeClass.module)).href;
 
   const children = Array.from({ length: processes }, () =>
     fork(join(workDir, 'child.mjs'), [storeUrl, dbPath, storeClass.exportName], {
-      execArgv: ['--import', pathToFileURL(join(workDir, 'register.mjs')).href],
+      execArgv,
       env: { ...process.env, NODE_OPTIONS: '' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),

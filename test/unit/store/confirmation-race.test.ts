@@ -8,6 +8,7 @@ import { PostgresStore } from '../../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/store/types.js';
 import { type TestDatabase, createTestDatabase, freshStore, postgresReachable } from './pg-test-db.js';
+import { typescriptChildExecArgv } from './typescript-child.js';
 
 /**
  * A duplicated "yes" reaching several Deckhand processes at once must run the command once: of
@@ -18,35 +19,6 @@ import { type TestDatabase, createTestDatabase, freshStore, postgresReachable } 
  */
 
 const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
-
-const hooksSource = `
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-const ts = createRequire(${JSON.stringify(join(projectRoot, 'package.json'))})('typescript');
-const isPath = (s) => s.startsWith('.') || s.startsWith('/') || s.startsWith('file:');
-export async function resolve(specifier, context, next) {
-  try {
-    return await next(specifier, context);
-  } catch (err) {
-    if (isPath(specifier) && specifier.endsWith('.js')) return next(specifier.slice(0, -3) + '.ts', context);
-    throw err;
-  }
-}
-export async function load(url, context, next) {
-  if (!url.endsWith('.ts')) return next(url, context);
-  const source = await readFile(new URL(url), 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    fileName: url,
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  });
-  return { format: 'module', source: outputText, shortCircuit: true };
-}
-`;
-
-const registerSource = `
-import { register } from 'node:module';
-register('./hooks.mjs', import.meta.url);
-`;
 
 /** The child: on "go", takes every key, in an order of its own, and reports the ones it got. */
 const childSource = `
@@ -86,13 +58,12 @@ async function raceTakes(seed: Store, dbPath: string, processes: number, storeCl
   for (const key of keys) await seed.putConfirmation(question(key));
   const workDir = mkdtempSync(join(tmpdir(), 'deckhand-confirm-race-'));
   try {
-    writeFileSync(join(workDir, 'hooks.mjs'), hooksSource);
-    writeFileSync(join(workDir, 'register.mjs'), registerSource);
+    const execArgv = typescriptChildExecArgv(workDir);
     writeFileSync(join(workDir, 'child.mjs'), childSource);
     const storeUrl = pathToFileURL(join(projectRoot, storeClass.module)).href;
     const children = Array.from({ length: processes }, () =>
       fork(join(workDir, 'child.mjs'), [storeUrl, dbPath, storeClass.exportName, JSON.stringify(keys), at(1)], {
-        execArgv: ['--import', pathToFileURL(join(workDir, 'register.mjs')).href],
+        execArgv,
         env: { ...process.env, NODE_OPTIONS: '' },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       }),
