@@ -203,6 +203,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     wake,
     secrets: config.secrets,
     onActionRun: metrics.onActionRun,
+    onStepRerun: metrics.onStepRerun,
     apiUrl: () => {
       // Scripts run on this machine: they call back over loopback, whatever the public URL is.
       const address = http.server.address();

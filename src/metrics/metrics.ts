@@ -38,6 +38,12 @@ export class DeckhandMetrics {
     labelNames: ['kind', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly stepReruns = new Counter({
+    name: 'deckhand_reaction_step_reruns_total',
+    help: 'Reaction steps run again after an earlier attempt of the same step failed or was interrupted (a kill, a lost lease, a shutdown), by kind.',
+    labelNames: ['kind', 'previous'] as const,
+    registers: [this.registry],
+  });
   readonly deployments = new Counter({
     name: 'deckhand_deployments_total',
     help: 'Deployments that reached a final state in this process, by app, environment and state (succeeded, failed, cancelled).',
@@ -181,6 +187,11 @@ export class DeckhandMetrics {
   /** For the reaction engine: one action ran. */
   onActionRun = (kind: string, ok: boolean): void => {
     this.actionRuns.inc({ kind: actionKinds.has(kind) ? kind : 'other', outcome: ok ? 'succeeded' : 'failed' });
+  };
+
+  /** For the reaction engine: a step runs again; `previous` says how its earlier attempt ended. */
+  onStepRerun = (kind: string, previous: 'failed' | 'interrupted'): void => {
+    this.stepReruns.inc({ kind: actionKinds.has(kind) ? kind : 'other', previous });
   };
 
   /** For API clients: one HTTP request to another service; `method` must already be bounded (a method name or a route template). */

@@ -228,3 +228,17 @@ describe('label values', () => {
     expect(deliveryOutcome(500, headers, 'trigger')).toEqual({ outcome: 'failed', reason: 'server_error' });
   });
 });
+
+describe('reaction step re-runs', () => {
+  test('counted by kind and by how the earlier attempt ended; unknown kinds as "other"', async () => {
+    const m = metricsFor();
+    m.onStepRerun('script', 'interrupted');
+    m.onStepRerun('script', 'interrupted');
+    m.onStepRerun('http', 'failed');
+    m.onStepRerun('teleport', 'failed');
+    const samples = await scrape(m);
+    expect(sample(samples, 'deckhand_reaction_step_reruns_total', { kind: 'script', previous: 'interrupted' })).toBe(2);
+    expect(sample(samples, 'deckhand_reaction_step_reruns_total', { kind: 'http', previous: 'failed' })).toBe(1);
+    expect(sample(samples, 'deckhand_reaction_step_reruns_total', { kind: 'other', previous: 'failed' })).toBe(1);
+  });
+});
