@@ -27,6 +27,8 @@ import type { Reaction } from './reactions/load-reactions.js';
 import { Scheduler } from './reactions/scheduler.js';
 import { DeploymentRunner } from './jobs/deployment-runner.js';
 import { Heartbeat, describeThisProcess } from './jobs/heartbeat.js';
+import { Pruner } from './jobs/pruner.js';
+import { defaultRetention, type Retention } from './config/retention.js';
 import { ScriptProvider } from './providers/script/script-provider.js';
 import { OctopusClient } from './providers/octopus/octopus-client.js';
 import { createOctopusDeliveryHandler } from './providers/octopus/octopus-events.js';
@@ -64,6 +66,8 @@ export interface DeckhandOptions {
   jobLeaseMs?: number;
   /** How long this process counts as alive without a heartbeat (DECKHAND_HEARTBEAT); one is sent every third of it. */
   heartbeatMs?: number;
+  /** How long stored history is kept (DECKHAND_RETENTION); default its defaults. */
+  retention?: Retention;
   /** Deckhand's public base URL (for log links in notices and GitHub statuses). */
   publicUrl?: () => string;
   /** GitHub: the webhook secret enables POST /webhooks/github; the auth (token or App) lets Deckhand create deployments. */
@@ -91,7 +95,9 @@ export interface Deckhand {
   heartbeat: Heartbeat;
   /** This instance's Prometheus metrics (GET /metrics); the Slack adapter counts its API calls here. */
   metrics: DeckhandMetrics;
-  /** Starts the job worker, schedules and periodic recovery (after the first recovery), once the adapter is up. */
+  /** Deletes stored history older than the retention (started by startBackground). */
+  pruner: Pruner;
+  /** Starts the job worker, schedules, periodic recovery (after the first recovery) and retention, once the adapter is up. */
   startBackground(): void;
   /**
    * Stops the HTTP server and running deployments at once (they are recorded as cancelled), waits
@@ -222,6 +228,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     : async () => logger.warn('an Octopus delivery arrived but OCTOPUS_URL / OCTOPUS_API_KEY are not set: nothing can be done with it');
   bus.subscribe(reactionEngine.onEvent);
   const scheduler = new Scheduler({ reactions: options.reactions ?? [], store, clock, logger, wake });
+  const pruner = new Pruner({ store, clock, logger: logger.child({ component: 'retention' }), retention: options.retention ?? defaultRetention });
   await revokeDeadApiTokens(store, clock, logger); // tokens of runs a killed process left behind
   await registerApiV1(http, { store, clock, actions, chat: () => chat });
   await registerTriggerRoute(http, {
@@ -254,16 +261,19 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     reactions: reactionEngine,
     heartbeat,
     metrics,
+    pruner,
     setChat: (port) => void (chat = port),
     startBackground() {
       worker.start();
       scheduler.start();
       runner.startSweeping(heartbeat.intervalMs);
+      pruner.start();
     },
     async close(beforeStoreClose) {
       closing = true;
       clearInterval(expiry);
       await scheduler.stop();
+      await pruner.stop();
       await http.close();
       await runner.stop();
       await worker.stop();
@@ -273,12 +283,14 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     },
     async shutdown(graceMs, beforeStoreClose) {
       draining = true;
+      const prunerStopped = pruner.stop(); // a batch under way finishes; no new one starts
       logger.info({ graceMs, deployments: runner.running }, 'shutting down: not ready any more; running deployments and jobs may finish');
       // The HTTP server stays up meanwhile: running reaction scripts call the API, webhooks are still stored.
       const [stoppedDeployments, leftJobs] = await Promise.all([runner.shutdown(graceMs), worker.shutdown(graceMs)]);
       closing = true;
       clearInterval(expiry);
       await scheduler.stop();
+      await prunerStopped;
       await http.close();
       await beforeStoreClose?.();
       // Marks the instance stopped and hands back the leases of the jobs left, in one transaction.

@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     reactionsBaseDir: path.dirname(path.resolve(reactionsDir)),
     jobLeaseMs: env.DECKHAND_JOB_LEASE,
     heartbeatMs: env.DECKHAND_HEARTBEAT,
+    retention: env.DECKHAND_RETENTION,
     github: { auth: githubAuthFromEnv(env), apiUrl: env.GITHUB_API_URL, webhookSecret: env.GITHUB_WEBHOOK_SECRET },
     octopus:
       env.OCTOPUS_URL && env.OCTOPUS_API_KEY

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import { parseDuration } from './duration.js';
+import { defaultRetention, parseRetention } from './retention.js';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -36,6 +37,22 @@ const envObject = z.object({
   DECKHAND_HEARTBEAT: duration('30s', 3000),
   /** On SIGTERM, how long running deployments and jobs may take to finish before they are stopped. */
   DECKHAND_SHUTDOWN_GRACE: duration('5m', 0),
+  /**
+   * How long stored history is kept: "deliveries=14d,jobs=14d,seen=30d,events=365d,audit=365d,logs=90d"
+   * (the defaults; name only the kinds to change; `off` or 0 keeps a kind forever).
+   */
+  DECKHAND_RETENTION: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return defaultRetention;
+      const parsed = parseRetention(v);
+      if ('error' in parsed) {
+        ctx.addIssue({ code: 'custom', message: parsed.error });
+        return z.NEVER;
+      }
+      return parsed.retention;
+    }),
   /** A .env-style file of secrets (API keys, tokens) for ${secret.X}; kept out of the YAML and the repo. */
   DECKHAND_SECRETS_FILE: z.string().min(1).optional(),
   /** Folder of reaction YAML files; default ./reactions, else the bundled catalog. */

@@ -6,6 +6,13 @@
 
 import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, JobState, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, PendingConfirmation, Release, ScriptProcess, StoredEvent } from '../core/model.js';
 
+/**
+ * What retention can delete (see Store.prune): webhook deliveries, finished jobs, dedupe keys,
+ * events, audit records, and the output of finished deployments (the deployment rows stay).
+ */
+export const pruneKinds = ['deliveries', 'jobs', 'seen', 'events', 'audit', 'logs'] as const;
+export type PruneKind = (typeof pruneKinds)[number];
+
 /** One job type's live queue (see Store.jobStats). */
 export interface JobTypeStats {
   type: string;
@@ -228,6 +235,18 @@ export interface Store {
   takeOverDeployment(id: number, now: string, outcome: DeploymentOutcome, holdUntil: string | null): Promise<Deployment | null>;
   /** Ends a finished deployment's hold on its target (its script is known to have ended); false when it held nothing. */
   releaseHold(id: number): Promise<boolean>;
+
+  /**
+   * Retention: deletes at most `limit` rows of one kind older than `before` (oldest first, through an
+   * index) and resolves how many went. Idempotent and safe to run from several processes at once.
+   * - deliveries: received before `before`, and only when no pending or running job reads them;
+   * - jobs: done or dead, finished before `before` (pending and running jobs are never deleted);
+   * - seen: markSeen keys recorded before `before`;
+   * - events, audit: recorded before `before`;
+   * - logs: output lines of deployments finished before `before` that hold no target (the
+   *   deployment rows themselves stay).
+   */
+  prune(kind: PruneKind, before: string, limit: number): Promise<number>;
 
   appendAudit(record: NewAuditRecord): Promise<AuditRecord>;
   /** Newest first; default limit 50, at most 500. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { AcquireLockResult, ApiToken, Approval, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, PendingConfirmation, Release, ScriptProcess, StoredEvent } from '../../core/model.js';
-import type { JobTypeStats, Store } from '../types.js';
+import type { JobTypeStats, PruneKind, Store } from '../types.js';
 import { jobStatsByType } from './job-stats.js';
 import { deleteConfirmation, upsertConfirmation } from './confirmations.js';
 import { deleteApiToken, deleteDeadApiTokens, insertApiToken, liveApiToken } from './api-tokens.js';
@@ -15,6 +15,7 @@ import * as locks from './locks.js';
 import { appendLogLines, readLogLines } from './logs.js';
 import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
 import { runMigrations } from './migrations.js';
+import { pruneRows } from './prune.js';
 import { JobNotifications } from './notifications.js';
 import * as ownership from './ownership.js';
 import * as releases from './releases.js';
@@ -146,6 +147,7 @@ export class PostgresStore implements Store {
   findApiToken = (hash: string, now: string): Promise<ApiToken | null> => liveApiToken(this.db, hash, now);
   revokeApiToken = (hash: string): Promise<void> => deleteApiToken(this.db, hash);
   pruneApiTokens = (now: string): Promise<number> => deleteDeadApiTokens(this.db, now);
+  prune = (kind: PruneKind, before: string, limit: number): Promise<number> => pruneRows(this.db, kind, before, limit);
 
   rememberMessage = (ref: MessageRef): Promise<void> => upsertMessageRef(this.db, ref);
   findMessage = (kind: string, key: string, adapter: string): Promise<MessageRef | null> => messageRef(this.db, kind, key, adapter);

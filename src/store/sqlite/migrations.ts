@@ -280,6 +280,21 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX confirmations_by_expiry ON confirmations (expires_at);
     `,
   },
+  {
+    version: 12,
+    name: 'retention indexes',
+    sql: `
+      -- Retention (Store.prune) deletes old rows in small batches, oldest first, through these.
+      CREATE INDEX deliveries_by_received ON deliveries (received_at);
+      CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('done', 'dead');
+      -- A delivery is the input of its job: one a pending or running job reads is never deleted.
+      CREATE INDEX jobs_live_by_delivery ON jobs (json_extract(payload, '$.deliveryId')) WHERE state IN ('pending', 'running');
+      CREATE INDEX seen_keys_by_at ON seen_keys (at);
+      CREATE INDEX events_by_at ON events (at);
+      CREATE INDEX audit_by_at ON audit_log (at);
+      CREATE INDEX deployments_by_finished ON deployments (finished_at);
+    `,
+  },
 ];
 
 const createTrackingTable = `

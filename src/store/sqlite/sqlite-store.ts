@@ -1,4 +1,4 @@
-import type { JobTypeStats, Store } from '../types.js';
+import type { JobTypeStats, PruneKind, Store } from '../types.js';
 import type { ApiToken, Approval, Delivery, Deployment, DeploymentOutcome, Incident, IncidentUpdate, Instance, Job, LogLine, MessageRef, NewDelivery, NewInstance, NewJob, OrphanedDeployment, PendingConfirmation, ScriptProcess } from '../../core/model.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
@@ -11,6 +11,7 @@ import { clearHold, liveOrLapsedInstances, orphanedDeployments, renewInstanceRow
 import { SqliteCore } from './sqlite-core.js';
 import { jobStatsByType } from './job-stats.js';
 import { markSqliteErrors } from './unavailable.js';
+import { pruneRows } from './prune.js';
 
 /**
  * The Store on SQLite (better-sqlite3): the core tables from SqliteCore, plus logs, approvals,
@@ -125,6 +126,10 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async pruneApiTokens(now: string): Promise<number> {
     return deleteDeadApiTokens(this.prepare, now);
+  }
+
+  async prune(kind: PruneKind, before: string, limit: number): Promise<number> {
+    return pruneRows(this.prepare, kind, before, limit);
   }
 
   // --- instances, heartbeats, owned deployments: queries in ownership.ts

@@ -723,6 +723,120 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('retention (prune)', () => {
+      const cutoff = at(30);
+      const delivery = (deliveryId: string, receivedAt: string) => ({
+        source: 'github',
+        deliveryId,
+        receivedAt,
+        contentType: 'application/json',
+        headers: {},
+        query: {},
+        body: { n: deliveryId },
+      });
+
+      it('deletes old deliveries whose job is over, never one a pending or running job reads', async () => {
+        const old = await store.acceptDelivery(delivery('old-done', at(0)), { type: 'delivery', runAt: at(0) });
+        const doneJob = await store.claimJob('w', at(0), 60_000);
+        await store.completeJob(doneJob!.id, 'w', at(1));
+        const pending = await store.acceptDelivery(delivery('old-pending', at(0)), { type: 'delivery', runAt: at(50) });
+        const running = await store.acceptDelivery(delivery('old-running', at(0)), { type: 'delivery', runAt: at(20) });
+        expect((await store.claimJob('w', at(20), 60 * 60_000))?.payload).toEqual({ deliveryId: running.delivery.id });
+        const recent = await store.acceptDelivery(delivery('recent', at(40)), { type: 'delivery', runAt: at(40) });
+        const recentJob = await store.claimJob('w', at(40), 60_000);
+        await store.completeJob(recentJob!.id, 'w', at(41));
+
+        expect(await store.prune('deliveries', cutoff, 100)).toBe(1);
+        expect(await store.getDelivery(old.delivery.id)).toBeNull();
+        expect(await store.getDelivery(pending.delivery.id)).not.toBeNull();
+        expect(await store.getDelivery(running.delivery.id)).not.toBeNull();
+        expect(await store.getDelivery(recent.delivery.id)).not.toBeNull();
+        // However old: a pending job's delivery stays.
+        expect(await store.prune('deliveries', at(59), 100)).toBe(1); // only "recent" (its job is done)
+        expect(await store.getDelivery(pending.delivery.id)).not.toBeNull();
+        expect(await store.getDelivery(running.delivery.id)).not.toBeNull();
+        expect(await store.prune('deliveries', at(59), 100)).toBe(0);
+      });
+
+      it('deletes done and dead jobs finished before the cutoff, never pending or running ones', async () => {
+        const done = await store.enqueueJob({ type: 'x', payload: {}, runAt: at(0) });
+        await store.claimJob('w', at(0), 60_000);
+        await store.completeJob(done!.id, 'w', at(1));
+        const dead = await store.enqueueJob({ type: 'x', payload: {}, runAt: at(0) });
+        await store.claimJob('w', at(0), 60_000);
+        await store.failJob(dead!.id, 'w', 'boom', at(2), null);
+        const recent = await store.enqueueJob({ type: 'x', payload: {}, runAt: at(0) });
+        await store.claimJob('w', at(0), 60_000);
+        await store.completeJob(recent!.id, 'w', at(40));
+        const pending = await store.enqueueJob({ type: 'x', payload: {}, runAt: at(60) });
+        const running = await store.enqueueJob({ type: 'x', payload: {}, runAt: at(0) });
+        expect((await store.claimJob('w', at(5), 60_000))?.id).toBe(running!.id);
+
+        expect(await store.prune('jobs', cutoff, 100)).toBe(2);
+        expect((await store.listJobs()).map((j) => j.id).sort((a, b) => a - b)).toEqual([recent!.id, pending!.id, running!.id]);
+        expect(await store.prune('jobs', at(59), 100)).toBe(1); // "recent"; pending and running stay however old
+        expect((await store.listJobs()).map((j) => j.id).sort((a, b) => a - b)).toEqual([pending!.id, running!.id]);
+      });
+
+      it('keeps the jobs that hold a reaction\'s once_per key, however old: the value must not run again', async () => {
+        const once = await store.enqueueJob({ type: 'reaction', key: 'reaction:announce:once:1.4.0', payload: {}, runAt: at(0) });
+        await store.claimJob('w', at(0), 60_000);
+        await store.completeJob(once!.id, 'w', at(1));
+        const plain = await store.enqueueJob({ type: 'reaction', key: 'reaction:announce:event:7', payload: {}, runAt: at(0) });
+        await store.claimJob('w', at(0), 60_000);
+        await store.completeJob(plain!.id, 'w', at(1));
+        expect(await store.prune('jobs', at(59), 100)).toBe(1);
+        expect((await store.listJobs()).map((j) => j.id)).toEqual([once!.id]);
+        expect(await store.enqueueJob({ type: 'reaction', key: 'reaction:announce:once:1.4.0', payload: {}, runAt: at(60) })).toBeNull();
+      });
+
+      it('deletes at most `limit` rows per call, oldest first', async () => {
+        for (const minute of [4, 0, 3, 1, 2]) await store.appendEvent({ type: 'tick', at: at(minute), data: { minute } });
+        const kept = await store.appendEvent({ type: 'tick', at: at(40), data: { minute: 40 } });
+        expect(await store.prune('events', cutoff, 2)).toBe(2);
+        expect((await store.listEvents()).map((e) => (e.data as { minute: number }).minute)).toEqual([4, 3, 2, 40]);
+        expect(await store.prune('events', cutoff, 2)).toBe(2);
+        expect(await store.prune('events', cutoff, 2)).toBe(1);
+        expect(await store.prune('events', cutoff, 2)).toBe(0);
+        expect(await store.listEvents()).toEqual([kept]);
+      });
+
+      it('deletes old seen keys and audit records, keeping recent ones', async () => {
+        await store.markSeen('slack', 'old', at(0));
+        await store.markSeen('slack', 'recent', at(40));
+        const audit = { actor: 'alice', action: 'deploy', target: 'web/prod', outcome: 'ok' as const, details: {} };
+        await store.appendAudit({ ...audit, at: at(0) });
+        const recentAudit = await store.appendAudit({ ...audit, at: at(40) });
+
+        expect(await store.prune('seen', cutoff, 100)).toBe(1);
+        expect(await store.isSeen('slack', 'old')).toBe(false);
+        expect(await store.isSeen('slack', 'recent')).toBe(true);
+        expect(await store.prune('audit', cutoff, 100)).toBe(1);
+        expect(await store.listAudit()).toEqual([recentAudit]);
+      });
+
+      it('deletes the output of deployments finished before the cutoff and keeps the deployments', async () => {
+        const line = (seq: number) => ({ seq, stream: 'stdout' as const, line: `line ${seq}`, at: at(seq) });
+        const old = await store.createDeployment(deployment());
+        await store.appendLog(old.id, [line(1), line(2), line(3)]);
+        await store.finishDeployment(old.id, { state: 'succeeded', finishedAt: at(5) });
+        const recent = await store.createDeployment(deployment({ environment: 'staging' }));
+        await store.appendLog(recent.id, [line(1)]);
+        await store.finishDeployment(recent.id, { state: 'failed', finishedAt: at(40) });
+        const running = await store.createDeployment(deployment({ environment: 'dev' }));
+        expect((await store.claimNextDeployment('web', 'dev', at(1)))?.id).toBe(running.id);
+        await store.appendLog(running.id, [line(1)]);
+
+        expect(await store.prune('logs', cutoff, 2)).toBe(2);
+        expect(await store.prune('logs', cutoff, 2)).toBe(1);
+        expect(await store.prune('logs', cutoff, 2)).toBe(0);
+        expect(await store.readLog(old.id)).toEqual([]);
+        expect(await store.getDeployment(old.id)).toMatchObject({ id: old.id, state: 'succeeded' });
+        expect(await store.readLog(recent.id)).toHaveLength(1);
+        expect(await store.readLog(running.id)).toHaveLength(1);
+      });
+    });
+
     describe('audit', () => {
       const record = {
         at: at(0),

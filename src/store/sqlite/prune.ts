@@ -1,0 +1,54 @@
+import type { PruneKind } from '../types.js';
+import type { Prepare } from './approvals.js';
+
+/**
+ * Retention deletes of the SQLite store (Store.prune). Each picks at most `limit` rows, oldest
+ * first, through an index of migration 12, and deletes them by rowid: one short statement, so a
+ * batch never holds the database for long.
+ */
+const statements: Record<PruneKind, string> = {
+  deliveries: `
+    DELETE FROM deliveries WHERE id IN (
+      SELECT id FROM deliveries
+      WHERE received_at < @before
+        AND NOT EXISTS (
+          -- The unary + keeps the planner on jobs_live_by_delivery (a lookup) instead of walking it.
+          SELECT 1 FROM jobs
+          WHERE state IN ('pending', 'running') AND json_extract(payload, '$.deliveryId') = +deliveries.id
+        )
+      ORDER BY received_at LIMIT @limit
+    )`,
+  jobs: `
+    DELETE FROM jobs WHERE id IN (
+      SELECT id FROM jobs WHERE state IN ('done', 'dead') AND finished_at < @before
+        -- A reaction's once_per key (reaction:<name>:once:<value>) is its memory of what it already ran:
+        -- deleting it would let the same value run again. Those jobs stay.
+        AND (key IS NULL OR key NOT LIKE 'reaction:%:once:%')
+      ORDER BY finished_at LIMIT @limit
+    )`,
+  seen: `
+    DELETE FROM seen_keys WHERE rowid IN (
+      SELECT rowid FROM seen_keys WHERE at < @before ORDER BY at LIMIT @limit
+    )`,
+  events: `
+    DELETE FROM events WHERE id IN (
+      SELECT id FROM events WHERE at < @before ORDER BY at LIMIT @limit
+    )`,
+  audit: `
+    DELETE FROM audit_log WHERE id IN (
+      SELECT id FROM audit_log WHERE at < @before ORDER BY at LIMIT @limit
+    )`,
+  logs: `
+    DELETE FROM deployment_logs WHERE rowid IN (
+      SELECT deployment_logs.rowid FROM deployments
+      JOIN deployment_logs ON deployment_logs.deployment_id = deployments.id
+      WHERE deployments.finished_at < @before AND deployments.held_until IS NULL
+      LIMIT @limit
+    )`,
+};
+
+export function pruneRows(prepare: Prepare, kind: PruneKind, before: string, limit: number): number {
+  const sql = statements[kind];
+  if (sql === undefined) throw new Error(`unknown retention kind: ${String(kind)}`);
+  return prepare(sql).run({ before, limit: Math.max(0, Math.floor(limit)) }).changes;
+}
