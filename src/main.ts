@@ -14,7 +14,7 @@ import { jsonSchemas } from './cli/schema.js';
 import { dryRun, findReaction, manualContext } from './cli/trigger.js';
 import { validate } from './cli/validate.js';
 import { createLogger } from './core/logger.js';
-import { loadReactions } from './reactions/load-reactions.js';
+import { loadReactions, type Reaction } from './reactions/load-reactions.js';
 import { describeDatabaseUrl, openStore } from './store/open-store.js';
 import { githubAuthFromEnv } from './github/octokit.js';
 import { explainListenError } from './http/explain-listen-error.js';
@@ -58,6 +58,19 @@ async function main(): Promise<void> {
   let publicUrl = env.DECKHAND_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
   const loaded = loadReactions(reactionsDir);
   for (const warning of loaded.warnings) logger.warn(`reactions: ${warning}`);
+  // deckhand trigger: the reaction and its context first; a dry run needs nothing else (no store, no bot).
+  let manual: { reaction: Reaction; context: Record<string, unknown> } | null = null;
+  if (command === 'trigger') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { payload: { type: 'string' }, query: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } } });
+    const reaction = findReaction(loaded, positionals[0] ?? '');
+    const query = Object.fromEntries((values.query ?? []).map((q) => [q.split('=')[0] ?? '', q.split('=').slice(1).join('=')]));
+    const context = manualContext(reaction, values.payload, query, new Date());
+    if (values['dry-run']) {
+      process.stdout.write(`${JSON.stringify(dryRun(reaction, context, path.dirname(path.resolve(reactionsDir)), config.secrets), null, 2)}\n`);
+      return;
+    }
+    manual = { reaction, context };
+  }
   const store = await openStore(env.DATABASE_URL);
   const deckhand = await createDeckhand({
     config,
@@ -86,17 +99,8 @@ async function main(): Promise<void> {
   });
   logger.info({ on: loaded.reactions.map((r) => r.name), off: loaded.disabled.map((d) => `${d.name} (${d.reason})`) }, 'reactions loaded');
 
-  if (command === 'trigger') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { payload: { type: 'string' }, query: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } } });
-    const reaction = findReaction(loaded, positionals[0] ?? '');
-    const query = Object.fromEntries((values.query ?? []).map((q) => [q.split('=')[0] ?? '', q.split('=').slice(1).join('=')]));
-    const context = manualContext(reaction, values.payload, query, new Date());
-    const baseDir = path.dirname(path.resolve(reactionsDir));
-    if (values['dry-run']) {
-      process.stdout.write(`${JSON.stringify(dryRun(reaction, context, baseDir, config.secrets), null, 2)}\n`);
-      await deckhand.close();
-      return;
-    }
+  if (manual) {
+    const { reaction, context } = manual;
     const printer = { post: async (c: string, t: string) => void process.stdout.write(`[${c}] ${t}\n`), react: async (c: string, ts: string, e: string) => void process.stdout.write(`[${c}] :${e}: on ${ts}\n`) };
     deckhand.setChat(printer);
     await deckhand.reactions.runManually(reaction, context);
