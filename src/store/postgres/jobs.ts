@@ -1,65 +1,11 @@
 import type { Delivery, Job, NewDelivery, NewJob } from '../../core/model.js';
 import type { Sql } from './db.js';
-import { toJson } from './rows.js';
+import { toDelivery, toJob, toJson, type DeliveryRow, type JobRow } from './rows.js';
 
 /** The webhook inbox and the job queue of the PostgreSQL store: the same semantics as SQLite's (src/store/sqlite/jobs.ts). */
 
 /** The channel a new job is announced on (notifications.ts listens). Its payload is empty: it only says "look". */
 export const jobsChannel = 'deckhand_jobs';
-
-interface DeliveryRow {
-  id: number;
-  source: string;
-  delivery_id: string;
-  received_at: string;
-  content_type: string;
-  headers: Record<string, string>;
-  query: Record<string, string>;
-  body: unknown;
-}
-
-interface JobRow {
-  id: number;
-  type: string;
-  key: string | null;
-  payload: unknown;
-  state: Job['state'];
-  attempts: number;
-  max_attempts: number;
-  run_at: string;
-  lease_owner: string | null;
-  lease_expires_at: string | null;
-  last_error: string | null;
-  created_at: string;
-  finished_at: string | null;
-}
-
-const toDelivery = (r: DeliveryRow): Delivery => ({
-  id: r.id,
-  source: r.source,
-  deliveryId: r.delivery_id,
-  receivedAt: r.received_at,
-  contentType: r.content_type,
-  headers: r.headers,
-  query: r.query,
-  body: r.body,
-});
-
-const toJob = (r: JobRow): Job => ({
-  id: r.id,
-  type: r.type,
-  key: r.key,
-  payload: r.payload,
-  state: r.state,
-  attempts: r.attempts,
-  maxAttempts: r.max_attempts,
-  runAt: r.run_at,
-  leaseOwner: r.lease_owner,
-  leaseExpiresAt: r.lease_expires_at,
-  lastError: r.last_error,
-  createdAt: r.created_at,
-  finishedAt: r.finished_at,
-});
 
 /** Inserts a delivery; null when (source, deliveryId) is already stored. Run inside a transaction with its job. */
 export async function insertDelivery(sql: Sql, d: NewDelivery): Promise<Delivery | null> {

@@ -1,6 +1,6 @@
-import type { Deployment, DeploymentOutcome, DeploymentRun, Instance, NewInstance, OrphanedDeployment, ScriptProcess } from '../../core/model.js';
+import type { Deployment, DeploymentOutcome, Instance, NewInstance, OrphanedDeployment, ScriptProcess } from '../../core/model.js';
 import type { Db, Sql } from './db.js';
-import { type DeploymentRow, toDeployment, toJson } from './rows.js';
+import { type DeploymentRow, toDeployment, toJson, toRun } from './rows.js';
 import { toInstance, type InstanceRow } from '../row-mappers.js';
 
 /**
@@ -14,7 +14,6 @@ import { toInstance, type InstanceRow } from '../row-mappers.js';
 const ownerIsLive = (d: string, now: string) => `EXISTS (
   SELECT 1 FROM instances i WHERE i.id = ${d}.run_owner AND i.stopped_at IS NULL AND i.expires_at > ${now})`;
 
-const toRun = (row: DeploymentRow): DeploymentRun => ({ owner: row.run_owner, deadline: row.run_deadline, process: row.run_process, heldUntil: row.held_until });
 
 const dayMs = 86_400_000;
 

@@ -1,60 +1,6 @@
 import type { Delivery, Job, NewDelivery, NewJob } from '../../core/model.js';
 import type { Prepare } from './approvals.js';
-import { toJson } from './rows.js';
-
-interface DeliveryRow {
-  id: number;
-  source: string;
-  delivery_id: string;
-  received_at: string;
-  content_type: string;
-  headers: string;
-  query: string;
-  body: string;
-}
-
-interface JobRow {
-  id: number;
-  type: string;
-  key: string | null;
-  payload: string;
-  state: Job['state'];
-  attempts: number;
-  max_attempts: number;
-  run_at: string;
-  lease_owner: string | null;
-  lease_expires_at: string | null;
-  last_error: string | null;
-  created_at: string;
-  finished_at: string | null;
-}
-
-const toDelivery = (r: DeliveryRow): Delivery => ({
-  id: r.id,
-  source: r.source,
-  deliveryId: r.delivery_id,
-  receivedAt: r.received_at,
-  contentType: r.content_type,
-  headers: JSON.parse(r.headers) as Record<string, string>,
-  query: JSON.parse(r.query) as Record<string, string>,
-  body: JSON.parse(r.body) as unknown,
-});
-
-const toJob = (r: JobRow): Job => ({
-  id: r.id,
-  type: r.type,
-  key: r.key,
-  payload: JSON.parse(r.payload) as unknown,
-  state: r.state,
-  attempts: r.attempts,
-  maxAttempts: r.max_attempts,
-  runAt: r.run_at,
-  leaseOwner: r.lease_owner,
-  leaseExpiresAt: r.lease_expires_at,
-  lastError: r.last_error,
-  createdAt: r.created_at,
-  finishedAt: r.finished_at,
-});
+import { toDelivery, toJob, toJson, type DeliveryRow, type JobRow } from './rows.js';
 
 /** Inserts a delivery; null when (source, deliveryId) is already stored. Run inside a transaction with its job. */
 export function insertDelivery(prepare: Prepare, d: NewDelivery): Delivery | null {

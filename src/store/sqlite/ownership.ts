@@ -1,6 +1,6 @@
-import type { Deployment, DeploymentOutcome, DeploymentRun, Instance, NewInstance, OrphanedDeployment, ScriptProcess } from '../../core/model.js';
+import type { Deployment, DeploymentOutcome, Instance, NewInstance, OrphanedDeployment, ScriptProcess } from '../../core/model.js';
 import type { Prepare } from './approvals.js';
-import { toDeployment, toJson, type DeploymentRow } from './rows.js';
+import { toDeployment, toJson, toRun, type DeploymentRow } from './rows.js';
 import { toInstance, type InstanceRow } from '../row-mappers.js';
 
 /**
@@ -14,14 +14,6 @@ import { toInstance, type InstanceRow } from '../row-mappers.js';
 const ownerIsLive = (d: string) => `EXISTS (
   SELECT 1 FROM instances i WHERE i.id = ${d}.run_owner AND i.stopped_at IS NULL AND i.expires_at > @now)`;
 
-export function toRun(row: DeploymentRow): DeploymentRun {
-  return {
-    owner: row.run_owner,
-    deadline: row.run_deadline,
-    process: row.run_process === null ? null : (JSON.parse(row.run_process) as ScriptProcess),
-    heldUntil: row.held_until,
-  };
-}
 
 const dayMs = 86_400_000;
 
