@@ -14,26 +14,26 @@ afterEach(() => {
   for (const bot of bots.splice(0)) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
 });
 
+/**
+ * A bot workspace with one webhook reaction `name` whose only step is `script` (a YAML flow map),
+ * started with a 1 s job lease; resolves once it is up.
+ */
+async function startWithWebhook(name: string, script: string): Promise<{ cwd: string; out: string; env: Record<string, string>; bot: BotProcess }> {
+  const cwd = mkdtempSync(path.join(os.tmpdir(), `deckhand-${name}-`));
+  const reactions = path.join(cwd, 'reactions');
+  mkdirSync(reactions);
+  const out = path.join(cwd, 'runs.log');
+  writeFileSync(path.join(reactions, `${name}.yaml`), `on:\n  webhook: ${name}\n  auth: { api_key: "\${secret.SLOW_KEY}" }\ndo:\n  - script: ${script}\n`);
+  const env = { DECKHAND_REACTIONS: reactions, SLOW_KEY: key, OUT_FILE: out, DECKHAND_JOB_LEASE: '1s' };
+  const bot = await startBot({ cwd, env });
+  bots.push(bot);
+  await bot.waitFor('Deckhand on the terminal');
+  return { cwd, out, env, bot };
+}
+
 describe('a webhook accepted with 202 is processed even if the bot dies right after', () => {
   test('kill -9 during the reaction, restart: the delivery runs to completion exactly once', async () => {
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'deckhand-restart-'));
-    const reactions = path.join(cwd, 'reactions');
-    mkdirSync(reactions);
-    const out = path.join(cwd, 'runs.log');
-    writeFileSync(
-      path.join(reactions, 'slow.yaml'),
-      `on:
-  webhook: slow
-  auth: { api_key: "\${secret.SLOW_KEY}" }
-do:
-  - script: { path: ${path.join(projectRoot, 'test/fixtures/reactions/slow-record.sh')}, api: [read], env: { OUT_FILE: "\${env.OUT_FILE}" } }
-`,
-    );
-    const env = { DECKHAND_REACTIONS: reactions, SLOW_KEY: key, OUT_FILE: out, DECKHAND_JOB_LEASE: '1s' };
-
-    const first = await startBot({ cwd, env });
-    bots.push(first);
-    await first.waitFor('Deckhand on the terminal');
+    const { cwd, out, env, bot: first } = await startWithWebhook('slow', `{ path: ${path.join(projectRoot, 'test/fixtures/reactions/slow-record.sh')}, api: [read], env: { OUT_FILE: "\${env.OUT_FILE}" } }`);
     const response = await fetch(`http://127.0.0.1:${first.port}/triggers/slow`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': key, 'x-delivery-id': 'delivery-1' },
@@ -84,24 +84,7 @@ do:
 
 describe('a step cut by kill -9 runs again after the restart, as the same run, and says so', () => {
   test('DECKHAND_RUN_ID is the same on the re-run, DECKHAND_RUN_ATTEMPT goes up, the new process logs a re-run of an interrupted step', async () => {
-    const cwd = mkdtempSync(path.join(os.tmpdir(), 'deckhand-rerun-'));
-    const reactions = path.join(cwd, 'reactions');
-    mkdirSync(reactions);
-    const out = path.join(cwd, 'runs.log');
-    writeFileSync(
-      path.join(reactions, 'held.yaml'),
-      `on:
-  webhook: held
-  auth: { api_key: "\${secret.SLOW_KEY}" }
-do:
-  - script: { path: ${path.join(projectRoot, 'test/fixtures/reactions/record-run-id.sh')}, env: { OUT_FILE: "\${env.OUT_FILE}", HOLD: "1" } }
-`,
-    );
-    const env = { DECKHAND_REACTIONS: reactions, SLOW_KEY: key, OUT_FILE: out, DECKHAND_JOB_LEASE: '1s' };
-
-    const first = await startBot({ cwd, env });
-    bots.push(first);
-    await first.waitFor('Deckhand on the terminal');
+    const { cwd, out, env, bot: first } = await startWithWebhook('held', `{ path: ${path.join(projectRoot, 'test/fixtures/reactions/record-run-id.sh')}, env: { OUT_FILE: "\${env.OUT_FILE}", HOLD: "1" } }`);
     const response = await fetch(`http://127.0.0.1:${first.port}/triggers/held`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': key, 'x-delivery-id': 'delivery-rerun' },
