@@ -152,6 +152,14 @@ export class DeckhandMetrics {
   async text(): Promise<{ contentType: string; body: string }> {
     if (this.processMetrics) {
       collectDefaultMetrics({ register: this.registry });
+      // prom-client counts CPU from the moment its collector is made (here, the first scrape), so
+      // that scrape would say ~0. Prometheus reads process_cpu_* as time since the process started:
+      // give the counters what the process used before.
+      const used = process.cpuUsage();
+      const cpu = (name: string, micros: number) => (this.registry.getSingleMetric(name) as Counter | undefined)?.inc(micros / 1e6);
+      cpu('process_cpu_user_seconds_total', used.user);
+      cpu('process_cpu_system_seconds_total', used.system);
+      cpu('process_cpu_seconds_total', used.user + used.system);
       this.processMetrics = false;
     }
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
