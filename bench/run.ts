@@ -1,6 +1,6 @@
 /**
- * npm run bench [-- --deliveries N] — Deckhand side by side with the real anchors, in one run so
- * the ratios are comparable on any machine:
+ * npm run bench [-- --only github,start] [-- --deliveries N] — Deckhand side by side with the real
+ * anchors, in one run so the ratios are comparable on any machine:
  *
  *   POST /webhooks/github   the built bot vs @octokit/webhooks' createNodeMiddleware and bare node:http,
  *                           on an empty store and on one holding N stored deliveries (seeded first)
@@ -14,10 +14,18 @@
  * HTTP load, each request with its own delivery id and signature, after a warm-up. Deckhand runs
  * as in production: `node dist/src/main.js` on Slack (HTTP mode, against the fake Slack of the
  * tests), a SQLite file, one webhook reaction, default log level. The table goes to stdout and to
- * bench/last-run.md; progress goes to stderr. Options: --deliveries N (default 100000),
- * --duration S (10 per side), --warmup S (3), --connections C (10), --rounds R (2: the sides of a
- * comparison take turns, see lib/load.ts), --profile (also a CPU profile of the bot under the
- * GitHub load, summarised), --out FILE, --keep (leave the work directory: logs, databases).
+ * bench/last-run.md; progress goes to stderr. Options:
+ *   --only LIST      some of dispatch, start, github, seeded, trigger, slack (default: all); a
+ *                    partial run only prints its table, unless --out is given
+ *   --deliveries N   stored deliveries seeded for the `seeded` row (default 1000000; the seeded
+ *                    rows carry a trimmed ~0.5 KB body, see lib/store-file.ts); e.g. 100000 for a quick run
+ *   --duration S (10 per side), --warmup S (3), --connections C (10), --rounds R (2: the sides of a
+ *   comparison take turns, see lib/load.ts)
+ *   --profile        also a CPU profile of the bot under the GitHub load, summarised (of the
+ *                    seeded store with --only seeded; under the trigger or Slack load when only
+ *                    those rows run)
+ *   --out FILE, --keep (leave the work directory: logs, databases)
+ * Quick look at one thing: npm run bench -- --only github,seeded --deliveries 100000 --duration 4 --warmup 1
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,16 +45,25 @@ import { countDeliveries, databaseBytes, seedDeliveries } from './lib/store-file
 
 const { values: flags } = parseArgs({
   options: {
-    deliveries: { type: 'string', default: '100000' },
+    only: { type: 'string' },
+    deliveries: { type: 'string', default: '1000000' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },
     profile: { type: 'boolean', default: false },
-    out: { type: 'string', default: path.join(projectRoot, 'bench', 'last-run.md') },
+    out: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
+const sectionNames = ['dispatch', 'start', 'github', 'seeded', 'trigger', 'slack'] as const;
+type Section = (typeof sectionNames)[number];
+const only = new Set((flags.only ?? sectionNames.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+for (const name of only) if (!(sectionNames as readonly string[]).includes(name)) throw new Error(`--only: unknown "${name}"; choose from ${sectionNames.join(', ')}`);
+const wanted = (section: Section) => only.has(section);
+const partial = only.size < sectionNames.length;
+// A partial run only prints its table (unless --out says where to write it): last-run.md is the whole run's.
+const outFile = flags.out ?? (partial ? null : path.join(projectRoot, 'bench', 'last-run.md'));
 const seeded = Number(flags.deliveries);
 const load: LoadOptions = { duration: Number(flags.duration), warmup: Number(flags.warmup), connections: Number(flags.connections), rounds: Number(flags.rounds) };
 if (![seeded, load.duration, load.warmup, load.connections, load.rounds].every((n) => Number.isInteger(n) && n >= 0) || load.duration < 1 || load.connections < 1 || load.rounds < 1) {
@@ -168,77 +185,9 @@ async function main(): Promise<void> {
     }
   };
 
-  // ---- chat dispatch (in this process, before any load) -----------------------------------------
-  say('chat dispatch: Deckhand dispatcher vs Hubot robot.receive ...');
-  const dispatch = await compareDispatch(2);
-
-  // ---- start time and idle memory ---------------------------------------------------------------
-  say('start to /readyz and idle memory: Deckhand vs bare Bolt ...');
-  const [startDeckhand, startBolt] = (await measureStarts([deckhand('start', path.join(work, 'start.db')), anchor('bare Bolt (start)', 'bare-bolt')], 5, 3000)) as [StartResult, StartResult];
-  say(`start: Deckhand ${startDeckhand.startMs.map((t) => ms(t)).join(', ')} ms, RSS ${mib(startDeckhand.idleRss)}; bare Bolt ${startBolt.startMs.map((t) => ms(t)).join(', ')} ms, RSS ${mib(startBolt.idleRss)}`);
-
-  // ---- POST /webhooks/github ----------------------------------------------------------------------
-  const githubBody = mergedPullRequestBody();
-  const githubKb = `${(Buffer.byteLength(githubBody) / 1000).toFixed(1)} KB`;
-  const seededDb = path.join(work, 'github-seeded.db');
-  say(`seeding ${seeded.toLocaleString('en')} stored deliveries ...`);
-  const seeding = await seedDeliveries(seededDb, seeded, githubBody, (done) => {
-    if (done % 100_000 === 0 || done === seeded) say(`  ${done.toLocaleString('en')} seeded`);
-  });
-  const seededBytesBefore = databaseBytes(seededDb);
-  const emptyDb = path.join(work, 'github-empty.db');
-  const ghEmptySpec = deckhand('github, empty store', emptyDb);
-  const ghSeededSpec = deckhand(`github, ${seeded} stored deliveries`, seededDb);
-  const github = await compare('github', [
-    { spec: ghEmptySpec, next: githubRequests(githubBody) },
-    { spec: ghSeededSpec, next: githubRequests(githubBody) },
-    { spec: anchor('@octokit/webhooks middleware', 'octokit-webhooks'), next: githubRequests(githubBody) },
-    { spec: anchor('bare node:http (github)', 'bare-http'), next: githubRequests(githubBody) },
-  ]);
-  const [ghEmpty, ghSeeded, octokit, bareGithub] = github.results as [LoadResult, LoadResult, LoadResult, LoadResult];
-  const memoryAfterGithub = (github.servers[0] as RunningServer).memory();
-  await stopAll(github.servers);
-  const emptyStats = storeStats(emptyDb);
-  const seededStats = storeStats(seededDb);
-
-  // ---- POST /triggers/<name> ----------------------------------------------------------------------
-  const body1k = triggerBody();
-  const triggerSpec = deckhand('trigger', path.join(work, 'trigger.db'));
-  const triggers = await compare('trigger', [
-    { spec: triggerSpec, next: triggerRequests(body1k) },
-    { spec: anchor('bare node:http (trigger)', 'bare-http'), next: triggerRequests(body1k) },
-  ]);
-  const [trigger, bareTrigger] = triggers.results as [LoadResult, LoadResult];
-  await stopAll(triggers.servers);
-  const triggerStats = storeStats(path.join(work, 'trigger.db'));
-
-  // ---- POST /slack/events -------------------------------------------------------------------------
-  const slackSpec = deckhand('slack', path.join(work, 'slack.db'));
-  const slacks = await compare('slack', [
-    { spec: slackSpec, next: slackAmbientRequests() },
-    { spec: anchor('bare Bolt', 'bare-bolt'), next: slackAmbientRequests() },
-  ]);
-  const [slackDeckhand, slackBolt] = slacks.results as [LoadResult, LoadResult];
-  await stopAll(slacks.servers);
-  const slackStats = storeStats(path.join(work, 'slack.db'));
-
-  // ---- optional CPU profile -----------------------------------------------------------------------
-  let profile = '';
-  if (flags.profile) {
-    const profDir = path.join(work, 'cpu-profile');
-    const profiled = await compare('profile', [{ spec: deckhand('github, profiled', path.join(work, 'profiled.db'), ['--cpu-prof', `--cpu-prof-dir=${profDir}`]), next: githubRequests(githubBody) }]);
-    await stopAll(profiled.servers);
-    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-    if (file) {
-      // Kept outside the work directory (removed at the end) for a closer look.
-      const kept = path.join(os.tmpdir(), `deckhand-github-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
-      copyFileSync(path.join(profDir, file), kept);
-      profile = profileMarkdown(summariseProfile(kept));
-      notes.push(`The CPU profile is at ${kept} (Chrome DevTools or speedscope open it; \`node dist/bench/lib/profile.js FILE\` summarises it).`);
-    } else notes.push('--profile: the bot wrote no CPU profile (did it exit through process.exit?).');
-  }
-
-  // ---- the table ----------------------------------------------------------------------------------
+  const rows: Row[] = [];
+  const logs: string[] = [];
+  const settles: string[] = [];
   const dash = '—';
   const loadRow = (what: string, d: LoadResult, anchorName: string, a: LoadResult): Row => ({
     what,
@@ -251,14 +200,12 @@ async function main(): Promise<void> {
     anchorErrors: failures(a),
     ratio: ratio(d.rps, a.rps),
   });
-  const ghWhat = `\`POST /webhooks/github\`, ${githubKb} merged \`pull_request\`, empty store`;
-  const rows: Row[] = [
-    loadRow(ghWhat, ghEmpty, '@octokit/webhooks `createNodeMiddleware` (verify + dispatch)', octokit),
-    loadRow(ghWhat, ghEmpty, 'bare `node:http` (read body, 200)', bareGithub),
-    loadRow(`\`POST /webhooks/github\`, ${githubKb}, ${seeded.toLocaleString('en')} stored deliveries`, ghSeeded, 'Deckhand, empty store (row 1)', ghEmpty),
-    loadRow(`\`POST /triggers/${triggerName}\`, ${(Buffer.byteLength(body1k) / 1000).toFixed(1)} KB JSON, API key`, trigger, 'bare `node:http` (read body, 200)', bareTrigger),
-    loadRow('`POST /slack/events`, signed ambient channel messages, unique event ids', slackDeckhand, 'bare Bolt 5 `App`, HTTP mode, signatures on, a `message` listener', slackBolt),
-    {
+
+  // ---- chat dispatch (in this process, before any load) -----------------------------------------
+  if (wanted('dispatch')) {
+    say('chat dispatch: Deckhand dispatcher vs Hubot robot.receive ...');
+    const dispatch = await compareDispatch(2);
+    rows.push({
       what: `chat dispatch, ${dispatch.commands} commands (6 messages: 4 addressed, 2 ambient)`,
       deckhand: `${Math.round(dispatch.deckhand.perSecond).toLocaleString('en')} msg/s`,
       deckhandLatency: `${dispatch.deckhand.meanUs.toFixed(1)} µs mean`,
@@ -268,51 +215,157 @@ async function main(): Promise<void> {
       anchorLatency: `${dispatch.hubot.meanUs.toFixed(1)} µs mean`,
       anchorErrors: dash,
       ratio: ratio(dispatch.deckhand.perSecond, dispatch.hubot.perSecond),
-    },
-    {
-      what: '`node dist/src/main.js` start to `/readyz` 200 (median of 5)',
-      deckhand: `${(startDeckhand.medianMs / 1000).toFixed(2)} s`,
-      deckhandLatency: dash,
-      deckhandErrors: dash,
-      anchor: 'bare Bolt 5 `App` (HTTP mode, auth.test, custom route)',
-      anchorValue: `${(startBolt.medianMs / 1000).toFixed(2)} s`,
-      anchorLatency: dash,
-      anchorErrors: dash,
-      ratio: ratio(startDeckhand.medianMs, startBolt.medianMs),
-    },
-    {
-      what: 'resident memory after 3 s idle',
-      deckhand: mib(startDeckhand.idleRss),
-      deckhandLatency: dash,
-      deckhandErrors: dash,
-      anchor: 'bare Bolt 5 `App`',
-      anchorValue: mib(startBolt.idleRss),
-      anchorLatency: dash,
-      anchorErrors: dash,
-      ratio: ratio(startDeckhand.idleRss, startBolt.idleRss),
-    },
-    {
-      what: `database bytes per stored delivery (${seededStats.deliveries.toLocaleString('en')} stored, ${githubKb} body)`,
-      deckhand: `${(seededStats.bytes / Math.max(1, seededStats.deliveries) / 1000).toFixed(1)} KB`,
+    });
+  }
+
+  // ---- start time and idle memory ---------------------------------------------------------------
+  if (wanted('start')) {
+    say('start to /readyz and idle memory: Deckhand vs bare Bolt ...');
+    const [startDeckhand, startBolt] = (await measureStarts([deckhand('start', path.join(work, 'start.db')), anchor('bare Bolt (start)', 'bare-bolt')], 5, 3000)) as [StartResult, StartResult];
+    say(`start: Deckhand ${startDeckhand.startMs.map((t) => ms(t)).join(', ')} ms, RSS ${mib(startDeckhand.idleRss)}; bare Bolt ${startBolt.startMs.map((t) => ms(t)).join(', ')} ms, RSS ${mib(startBolt.idleRss)}`);
+    rows.push(
+      {
+        what: '`node dist/src/main.js` start to `/readyz` 200 (median of 5)',
+        deckhand: `${(startDeckhand.medianMs / 1000).toFixed(2)} s`,
+        deckhandLatency: dash,
+        deckhandErrors: dash,
+        anchor: 'bare Bolt 5 `App` (HTTP mode, auth.test, custom route)',
+        anchorValue: `${(startBolt.medianMs / 1000).toFixed(2)} s`,
+        anchorLatency: dash,
+        anchorErrors: dash,
+        ratio: ratio(startDeckhand.medianMs, startBolt.medianMs),
+      },
+      {
+        what: 'resident memory after 3 s idle',
+        deckhand: mib(startDeckhand.idleRss),
+        deckhandLatency: dash,
+        deckhandErrors: dash,
+        anchor: 'bare Bolt 5 `App`',
+        anchorValue: mib(startBolt.idleRss),
+        anchorLatency: dash,
+        anchorErrors: dash,
+        ratio: ratio(startDeckhand.idleRss, startBolt.idleRss),
+      },
+    );
+  }
+
+  // ---- POST /webhooks/github (the empty store, the anchors, and the seeded store) -------------------
+  const githubBody = mergedPullRequestBody();
+  const githubKb = `${(Buffer.byteLength(githubBody) / 1000).toFixed(1)} KB`;
+  if (wanted('github') || wanted('seeded')) {
+    const emptyDb = path.join(work, 'github-empty.db');
+    const ghEmptySpec = deckhand('github, empty store', emptyDb);
+    const sides: Array<{ spec: ServerSpec; next: () => OneRequest }> = [{ spec: ghEmptySpec, next: githubRequests(githubBody) }];
+    const seededDb = path.join(work, 'github-seeded.db');
+    const ghSeededSpec = deckhand(`github, ${seeded} stored deliveries`, seededDb);
+    let seeding = { seconds: 0, bodyBytes: 0 };
+    let seededBytesBefore = 0;
+    if (wanted('seeded')) {
+      say(`seeding ${seeded.toLocaleString('en')} stored deliveries ...`);
+      seeding = await seedDeliveries(seededDb, seeded, githubBody, (done) => {
+        if (done % 100_000 === 0 || done === seeded) say(`  ${done.toLocaleString('en')} seeded`);
+      });
+      seededBytesBefore = databaseBytes(seededDb);
+      sides.push({ spec: ghSeededSpec, next: githubRequests(githubBody) });
+    }
+    if (wanted('github')) {
+      sides.push({ spec: anchor('@octokit/webhooks middleware', 'octokit-webhooks'), next: githubRequests(githubBody) });
+      sides.push({ spec: anchor('bare node:http (github)', 'bare-http'), next: githubRequests(githubBody) });
+    }
+    const github = await compare('github', sides);
+    const [ghEmpty, ...rest] = github.results as [LoadResult, ...LoadResult[]];
+    const ghSeeded = wanted('seeded') ? rest.shift() : undefined;
+    const [octokit, bareGithub] = rest;
+    const memoryAfterGithub = (github.servers[0] as RunningServer).memory();
+    await stopAll(github.servers);
+    const emptyStats = storeStats(emptyDb);
+    const ghWhat = `\`POST /webhooks/github\`, ${githubKb} merged \`pull_request\`, empty store`;
+    if (octokit && bareGithub) {
+      rows.push(loadRow(ghWhat, ghEmpty, '@octokit/webhooks `createNodeMiddleware` (verify + dispatch)', octokit), loadRow(ghWhat, ghEmpty, 'bare `node:http` (read body, 200)', bareGithub));
+      settles.push(`GitHub empty ${settle(ghEmpty)}`, `octokit ${settle(octokit)}`, `bare node:http ${settle(bareGithub)}`);
+    }
+    if (ghSeeded) {
+      const seededStats = storeStats(seededDb);
+      rows.push(loadRow(`\`POST /webhooks/github\`, ${githubKb}, ${seeded.toLocaleString('en')} stored deliveries`, ghSeeded, 'Deckhand, empty store', ghEmpty));
+      notes.push(`Seeded store: ${seeded.toLocaleString('en')} deliveries (each with its job, done), ${mib(seededBytesBefore)} before the run, seeded in ${seeding.seconds.toFixed(0)} s; the seeded rows carry a ${seeding.bodyBytes.toLocaleString('en')}-byte body (the same pull request, trimmed: ${seeded.toLocaleString('en')} full bodies would be ${Math.round((seeded * Buffer.byteLength(githubBody)) / 2 ** 30)} GiB); after the run ${describeJobs(seededStats)}.`);
+      settles.push(`GitHub seeded ${settle(ghSeeded)}`);
+      logs.push(`GitHub seeded: ${logSummary(ghSeededSpec.logFile)}`);
+    }
+    // Disk per delivery: from the store of the empty-store run, which holds only real, full deliveries.
+    rows.push({
+      what: `database bytes per stored delivery (${emptyStats.deliveries.toLocaleString('en')} stored by the GitHub run, ${githubKb} body)`,
+      deckhand: `${(emptyStats.bytes / Math.max(1, emptyStats.deliveries) / 1000).toFixed(1)} KB`,
       deckhandLatency: dash,
       deckhandErrors: dash,
       anchor: 'the body itself',
       anchorValue: githubKb,
       anchorLatency: dash,
       anchorErrors: dash,
-      ratio: ratio(seededStats.bytes / Math.max(1, seededStats.deliveries), Buffer.byteLength(githubBody)),
-    },
-  ];
+      ratio: ratio(emptyStats.bytes / Math.max(1, emptyStats.deliveries), Buffer.byteLength(githubBody)),
+    });
+    notes.push(`Deckhand after the GitHub load: RSS ${mib(memoryAfterGithub.rss)} (peak ${mib(memoryAfterGithub.peak)}). Its store: ${emptyStats.deliveries.toLocaleString('en')} deliveries in ${mib(emptyStats.bytes)}, ${describeJobs(emptyStats)} when it stopped.`);
+    logs.push(`GitHub, empty store: ${logSummary(ghEmptySpec.logFile)}`);
+  }
 
-  notes.push(
-    `Deckhand after the GitHub load: RSS ${mib(memoryAfterGithub.rss)} (peak ${mib(memoryAfterGithub.peak)}). Its store: ${emptyStats.deliveries.toLocaleString('en')} deliveries in ${mib(emptyStats.bytes)} (${(emptyStats.bytes / Math.max(1, emptyStats.deliveries) / 1000).toFixed(1)} KB each), ${describeJobs(emptyStats)} when it stopped.`,
-    `Seeded store: ${mib(seededBytesBefore)} before the run (seeded in ${seeding.seconds.toFixed(0)} s); after it ${describeJobs(seededStats)}.`,
-    `Work left after the load (CPU still busy after a round, until under 15% of a core): Deckhand GitHub empty ${settle(ghEmpty)}, seeded ${settle(ghSeeded)}, trigger ${settle(trigger)}, Slack ${settle(slackDeckhand)}; anchors ${settle(octokit)} (octokit), ${settle(bareGithub)} (bare), ${settle(slackBolt)} (Bolt).`,
-    `Trigger run: ${describeJobs(triggerStats)} when it stopped. Slack run: ${slackStats.seenKeys.toLocaleString('en')} message ids stored as seen (one write per message, though none was for the bot).`,
-    `Deckhand's log (warnings and errors): GitHub, empty store: ${logSummary(ghEmptySpec.logFile)}; seeded: ${logSummary(ghSeededSpec.logFile)}; trigger: ${logSummary(triggerSpec.logFile)}; Slack: ${logSummary(slackSpec.logFile)}.`,
-  );
+  // ---- POST /triggers/<name> ----------------------------------------------------------------------
+  if (wanted('trigger')) {
+    const body1k = triggerBody();
+    const triggerSpec = deckhand('trigger', path.join(work, 'trigger.db'));
+    const triggers = await compare('trigger', [
+      { spec: triggerSpec, next: triggerRequests(body1k) },
+      { spec: anchor('bare node:http (trigger)', 'bare-http'), next: triggerRequests(body1k) },
+    ]);
+    const [trigger, bareTrigger] = triggers.results as [LoadResult, LoadResult];
+    await stopAll(triggers.servers);
+    const triggerStats = storeStats(path.join(work, 'trigger.db'));
+    rows.push(loadRow(`\`POST /triggers/${triggerName}\`, ${(Buffer.byteLength(body1k) / 1000).toFixed(1)} KB JSON, API key`, trigger, 'bare `node:http` (read body, 200)', bareTrigger));
+    notes.push(`Trigger run: ${describeJobs(triggerStats)} when it stopped.`);
+    settles.push(`trigger ${settle(trigger)}`, `bare node:http (trigger) ${settle(bareTrigger)}`);
+    logs.push(`trigger: ${logSummary(triggerSpec.logFile)}`);
+  }
+
+  // ---- POST /slack/events -------------------------------------------------------------------------
+  if (wanted('slack')) {
+    const slackSpec = deckhand('slack', path.join(work, 'slack.db'));
+    const slacks = await compare('slack', [
+      { spec: slackSpec, next: slackAmbientRequests() },
+      { spec: anchor('bare Bolt', 'bare-bolt'), next: slackAmbientRequests() },
+    ]);
+    const [slackDeckhand, slackBolt] = slacks.results as [LoadResult, LoadResult];
+    await stopAll(slacks.servers);
+    const slackStats = storeStats(path.join(work, 'slack.db'));
+    rows.push(loadRow('`POST /slack/events`, signed ambient channel messages, unique event ids', slackDeckhand, 'bare Bolt 5 `App`, HTTP mode, signatures on, a `message` listener', slackBolt));
+    notes.push(`Slack run: ${slackStats.seenKeys.toLocaleString('en')} message ids stored as seen (none of the messages was for the bot).`);
+    settles.push(`Slack ${settle(slackDeckhand)}`, `bare Bolt ${settle(slackBolt)}`);
+    logs.push(`Slack: ${logSummary(slackSpec.logFile)}`);
+  }
+
+  // ---- optional CPU profile -----------------------------------------------------------------------
+  let profile = '';
+  if (flags.profile) {
+    const profDir = path.join(work, 'cpu-profile');
+    // Under the GitHub load, unless only the trigger or Slack rows run (then under that load). With
+    // --only seeded: of the seeded store (after its run); otherwise of an empty one.
+    const kind = wanted('github') || wanted('seeded') || !(wanted('trigger') || wanted('slack')) ? 'github' : wanted('trigger') ? 'trigger' : 'slack';
+    const profiledDb = kind === 'github' && wanted('seeded') && !wanted('github') ? path.join(work, 'github-seeded.db') : path.join(work, 'profiled.db');
+    const next = kind === 'github' ? githubRequests(githubBody) : kind === 'trigger' ? triggerRequests(triggerBody()) : slackAmbientRequests();
+    const profiled = await compare('profile', [{ spec: deckhand(`${kind}, profiled`, profiledDb, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]), next }]);
+    await stopAll(profiled.servers);
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) {
+      // Kept outside the work directory (removed at the end) for a closer look.
+      const kept = path.join(os.tmpdir(), `deckhand-${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+      copyFileSync(path.join(profDir, file), kept);
+      profile = profileMarkdown(summariseProfile(kept)).replace('under the GitHub load', `under the ${kind === 'github' ? 'GitHub' : kind === 'trigger' ? 'trigger' : 'Slack'} load`);
+      notes.push(`The CPU profile is at ${kept} (Chrome DevTools or speedscope open it; \`node dist/bench/lib/profile.js FILE\` summarises it).`);
+    } else notes.push('--profile: the bot wrote no CPU profile (did it exit through process.exit?).');
+  }
+
+  // ---- the table ----------------------------------------------------------------------------------
+  if (settles.length) notes.push(`Work left after the load (CPU still busy after a round, until under 15% of a core): ${settles.join(', ')}.`);
+  if (logs.length) notes.push(`Deckhand's log (warnings and errors): ${logs.join('; ')}.`);
   const out = [
-    '## Last run',
+    partial ? `## Partial run (${[...only].join(', ')})` : '## Last run',
     '',
     table(rows),
     '',
@@ -324,8 +377,10 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(out);
-  writeFileSync(flags.out, out);
-  say(`written to ${flags.out}`);
+  if (outFile) {
+    writeFileSync(outFile, out);
+    say(`written to ${outFile}`);
+  }
 }
 
 function settle(r: LoadResult): string {

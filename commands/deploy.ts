@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { deploymentTitle } from '../src/chat/format.js';
+import { describeHold, releaseHint } from '../src/core/holds.js';
 import { defineCommand } from '../src/router/types.js';
 
 const target = '<app>[/<ref>] [to <environment>]';
@@ -26,14 +27,15 @@ export default defineCommand({
   }),
   examples: ['deploy api', 'deploy web 1.4.0 to prod', 'deploy api/feature-x to staging', 'deploy api to prod', 'deploy! api/hotfix to production', 'deploy api to staging --dry-run'],
   permission: 'deploy:<environment> (and force:<environment> for deploy!)',
-  async run(args, { actions, actor }) {
-    const { deployment, waitingFor, forcedChecks, approval } = await actions.deploy(actor, { ...args, source: 'chat' });
+  async run(args, { actions, actor, clock }) {
+    const { deployment, waitingFor, heldBy, forcedChecks, approval } = await actions.deploy(actor, { ...args, source: 'chat' });
     const lines = approval
       ? [`Deployment ${deploymentTitle(deployment)} needs approval (${deployment.environment} is protected). An approver says "approve ${deployment.id}"; the request expires at ${approval.expiresAt.slice(11, 16)} UTC.`]
       : [`Deployment ${deploymentTitle(deployment)} queued.`];
     if (deployment.external?.system === 'github') lines.push(`GitHub deployment ${deployment.external.id} created in ${deployment.external.repository}.`);
     if (forcedChecks.length) lines.push(`Forced past failed checks: ${forcedChecks.map((c) => c.check).join(', ')} (audited).`);
     if (waitingFor) lines.push(`It starts when #${waitingFor.id} (${waitingFor.ref}, ${waitingFor.state}) is done.`);
+    if (heldBy) lines.push(`It waits: ${describeHold(heldBy, clock.now())} ${releaseHint(heldBy)}`);
     return { text: lines.join('\n'), tone: 'info' };
   },
 });

@@ -17,6 +17,10 @@ import { GitHubTracker } from './github/tracker.js';
 import { createGitHubDeliveryHandler } from './github/handle-github-delivery.js';
 import { GitHubStatusReporter } from './github/status-reporter.js';
 import { registerApiV1 } from './http/api-v1.js';
+import { registerConsole } from './console/register-console.js';
+import { consoleSecret } from './console/session.js';
+import type { SlackOidcOptions } from './console/slack-oidc.js';
+import type { DisabledReaction } from './reactions/load-reactions.js';
 import { revokeDeadApiTokens } from './http/api-tokens.js';
 import { registerGitHubWebhookRoute } from './http/github-webhook-route.js';
 import { registerTriggerRoute } from './http/trigger-route.js';
@@ -30,7 +34,6 @@ import { Heartbeat, describeThisProcess } from './jobs/heartbeat.js';
 import { Pruner } from './jobs/pruner.js';
 import { defaultRetention, type Retention } from './config/retention.js';
 import { ScriptProvider } from './providers/script/script-provider.js';
-import { OctopusClient } from './providers/octopus/octopus-client.js';
 import { createOctopusDeliveryHandler } from './providers/octopus/octopus-events.js';
 import { OctopusProvider } from './providers/octopus/octopus-provider.js';
 import { registerOctopusWebhookRoute } from './http/octopus-webhook-route.js';
@@ -78,6 +81,8 @@ export interface DeckhandOptions {
   oncall?: { apiUrl: string; apiId?: string | undefined; apiKey?: string | undefined; webhookUrl?: string | undefined; webhookKey?: string | undefined } | undefined;
   /** DECKHAND_METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <token>`. */
   metricsToken?: string | undefined;
+  /** The web console at /console: DECKHAND_CONSOLE_SECRET, "Sign in with Slack" (SLACK_CLIENT_ID/SECRET), the reactions that are off and why. */
+  console?: { secret?: string | undefined; slack?: SlackOidcOptions | undefined; disabledReactions?: readonly DisabledReaction[] } | undefined;
 }
 
 export interface Deckhand {
@@ -128,7 +133,9 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   metrics.watchJobs((now) => store.jobStats(now));
   bus.subscribe(metrics.onEvent);
   const script = new ScriptProvider({ dataDir: options.dataDir, secrets: config.secrets });
-  const octopusClient = options.octopus
+  // Loaded only when Octopus is configured (it brings undici, ~0.1 s of a start).
+  const OctopusClient = options.octopus ? (await import('./providers/octopus/octopus-client.js')).OctopusClient : null;
+  const octopusClient = options.octopus && OctopusClient
     ? new OctopusClient({ url: options.octopus.url, apiKey: options.octopus.apiKey, defaultSpace: options.octopus.space, onRequest: (route, status) => metrics.onApiRequest('octopus', route, status) })
     : null;
   const providers = {
@@ -230,7 +237,13 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
   const scheduler = new Scheduler({ reactions: options.reactions ?? [], store, clock, logger, wake });
   const pruner = new Pruner({ store, clock, logger: logger.child({ component: 'retention' }), retention: options.retention ?? defaultRetention });
   await revokeDeadApiTokens(store, clock, logger); // tokens of runs a killed process left behind
-  await registerApiV1(http, { store, clock, actions, chat: () => chat });
+  await registerApiV1(http, { store, clock, actions, chat: () => chat, config, secrets: () => [...config.secrets, ...(options.reactions ?? []).flatMap((r) => r.secrets)], wake });
+  // The web console (/console): its own scope with cookies, forms and CSRF checks; see src/console.
+  const consoleUrl = () => options.publicUrl?.() ?? 'http://localhost';
+  const consoleContext = { config, store, clock, logger, actions, wake, publicUrl: consoleUrl, slack: options.console?.slack, cookies: { secure: consoleUrl().startsWith('https:') } };
+  const reactionsOff = options.console?.disabledReactions ?? [];
+  const payloadSecrets = [...config.secrets, ...(options.reactions ?? []).flatMap((r) => r.secrets)];
+  await registerConsole(http, { ...consoleContext, reactions: options.reactions ?? [], disabledReactions: reactionsOff, secrets: payloadSecrets }, consoleSecret(options.console?.secret, logger));
   await registerTriggerRoute(http, {
     store,
     clock,

@@ -3,17 +3,14 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
-import { ShellAdapter } from '../adapters/shell/shell-adapter.js';
-import { startSlackAdapter } from '../adapters/slack/slack-adapter.js';
 import { createDeckhand, projectRoot } from './app.js';
 import { loadEnv } from './config/env.js';
 import { loadConfig } from './config/load-config.js';
 import { systemClock } from './core/clock.js';
 import { DeckhandError, ErrorCode, isDeckhandError } from './core/errors.js';
-import { jsonSchemas } from './cli/schema.js';
-import { dryRun, findReaction, manualContext } from './cli/trigger.js';
-import { validate } from './cli/validate.js';
+import { operatorCommands, operatorUsage, runOperatorCommand, type OperatorCommand } from './cli/operators.js';
 import { createLogger } from './core/logger.js';
+import { slackBotTeam } from './console/slack-oidc.js';
 import { loadReactions, type Reaction } from './reactions/load-reactions.js';
 import { describeDatabaseUrl, openStore } from './store/open-store.js';
 import { githubAuthFromEnv } from './github/octokit.js';
@@ -23,7 +20,8 @@ const usage = `Usage: deckhand                      start the bot (Slack when SL
        deckhand validate             check deckhand.yaml and every reaction
        deckhand trigger <reaction> [--payload file.json] [--query k=v ...] [--dry-run]
                                      run a reaction by hand (--dry-run: show what it would send)
-       deckhand schema [reaction|config]   print the JSON Schema of a file format`;
+       deckhand schema [reaction|config]   print the JSON Schema of a file format
+${operatorUsage}`;
 
 async function main(): Promise<void> {
   // Variables already set in the environment win over .env (Node's own loader keeps them).
@@ -39,10 +37,11 @@ async function main(): Promise<void> {
   const reactionsDir = env.DECKHAND_REACTIONS ?? (existsSync('reactions') ? 'reactions' : path.join(projectRoot, 'reactions'));
   const fallbackConfig = path.join(projectRoot, 'deckhand.example.yaml');
   if (command === 'validate') {
+    const { validate } = await import('./cli/validate.js');
     process.exit(validate({ configPath: env.DECKHAND_CONFIG, fallbackConfig, reactionsDir, env: process.env, write: (l) => process.stdout.write(`${l}\n`) }));
   }
   if (command === 'schema') {
-    const schemas = jsonSchemas();
+    const schemas = (await import('./cli/schema.js')).jsonSchemas();
     process.stdout.write(`${JSON.stringify(rest[0] === 'config' ? schemas.config : schemas.reaction, null, 2)}\n`);
     return;
   }
@@ -50,10 +49,28 @@ async function main(): Promise<void> {
     process.stdout.write(`${usage}\n`);
     return;
   }
-  if (command !== undefined && command !== 'trigger') throw new DeckhandError(ErrorCode.Usage, `Unknown command "${command}".\n${usage}`);
+  if (command !== undefined && command !== 'trigger' && !(operatorCommands as readonly string[]).includes(command)) throw new DeckhandError(ErrorCode.Usage, `Unknown command "${command}".\n${usage}`);
   // On the terminal, stdout is the conversation: logs go to stderr and default to warnings only.
   const logger = createLogger(env.LOG_LEVEL ?? 'warn');
   const config = loadConfig({ configPath: env.DECKHAND_CONFIG, fallbackPath: fallbackConfig });
+  if (command !== undefined && command !== 'trigger') {
+    // deckhand token | deliveries | replay | jobs | retry | audit: the store the bot uses, no bot.
+    let reactionSecrets: string[] = [];
+    try {
+      reactionSecrets = loadReactions(reactionsDir).reactions.flatMap((r) => r.secrets);
+    } catch {
+      // A broken reaction does not keep an operator from looking; `deckhand validate` reports it.
+    }
+    const store = await openStore(env.DATABASE_URL);
+    try {
+      const user = `cli:${env.DECKHAND_SHELL_USER ?? os.userInfo().username}`;
+      const cli = { store, config, clock: systemClock, secrets: [...config.secrets, ...reactionSecrets], user, write: (text: string) => void process.stdout.write(text) };
+      process.exitCode = await runOperatorCommand(command as OperatorCommand, rest, cli);
+    } finally {
+      await store.close();
+    }
+    return;
+  }
   // Known once the server listens (PORT=0 picks the port); used for log links.
   let publicUrl = env.DECKHAND_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
   const loaded = loadReactions(reactionsDir);
@@ -61,6 +78,7 @@ async function main(): Promise<void> {
   // deckhand trigger: the reaction and its context first; a dry run needs nothing else (no store, no bot).
   let manual: { reaction: Reaction; context: Record<string, unknown> } | null = null;
   if (command === 'trigger') {
+    const { dryRun, findReaction, manualContext } = await import('./cli/trigger.js');
     const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { payload: { type: 'string' }, query: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } } });
     const reaction = findReaction(loaded, positionals[0] ?? '');
     const query = Object.fromEntries((values.query ?? []).map((q) => [q.split('=')[0] ?? '', q.split('=').slice(1).join('=')]));
@@ -96,6 +114,15 @@ async function main(): Promise<void> {
     },
     publicUrl: () => publicUrl,
     metricsToken: env.DECKHAND_METRICS_TOKEN,
+    console: {
+      secret: env.DECKHAND_CONSOLE_SECRET,
+      // Sign in with Slack when Deckhand runs on Slack: only people of the bot's workspace.
+      slack:
+        env.SLACK_BOT_TOKEN && env.SLACK_CLIENT_ID && env.SLACK_CLIENT_SECRET
+          ? { clientId: env.SLACK_CLIENT_ID, clientSecret: env.SLACK_CLIENT_SECRET, baseUrl: env.SLACK_OIDC_URL, team: slackBotTeam(env.SLACK_BOT_TOKEN, env.SLACK_API_URL) }
+          : undefined,
+      disabledReactions: loaded.disabled,
+    },
   });
   logger.info({ on: loaded.reactions.map((r) => r.name), off: loaded.disabled.map((d) => `${d.name} (${d.reason})`) }, 'reactions loaded');
 
@@ -110,9 +137,10 @@ async function main(): Promise<void> {
     return;
   }
 
-  // The Slack adapter registers /slack/events, so it starts before the server listens.
+  // The Slack adapter registers /slack/events, so it starts before the server listens. Bolt is
+  // loaded only when Slack is configured (on the terminal it is a third of the start).
   const slack = env.SLACK_BOT_TOKEN
-    ? await startSlackAdapter({
+    ? await (await import('../adapters/slack/slack-adapter.js')).startSlackAdapter({
         botToken: env.SLACK_BOT_TOKEN,
         appToken: env.SLACK_APP_TOKEN,
         signingSecret: env.SLACK_SIGNING_SECRET,
@@ -173,6 +201,7 @@ async function main(): Promise<void> {
   }
 
   const user = `shell:${env.DECKHAND_SHELL_USER ?? os.userInfo().username}`;
+  const { ShellAdapter } = await import('../adapters/shell/shell-adapter.js');
   const shell = new ShellAdapter({
     input: process.stdin,
     output: process.stdout,

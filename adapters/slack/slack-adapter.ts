@@ -130,7 +130,13 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     throw explainSlackStartError(err, { variable: 'SLACK_BOT_TOKEN', apiUrl });
   }
 
-  const queue = new ChannelQueue({ logger, ...(options.channelIntervalMs !== undefined ? { intervalMs: options.channelIntervalMs } : {}) });
+  const queue = new ChannelQueue({
+    logger,
+    ...(options.channelIntervalMs !== undefined ? { intervalMs: options.channelIntervalMs } : {}),
+    // Slack's ~1 message/second is per channel, not per process: every replica on this store takes
+    // its turn from the same row. (Wall-clock time, like the queue's own sleeps: not the injected clock.)
+    reserveSlot: (channel, now, intervalMs) => store.reserveChatSlot('slack', channel, now, intervalMs),
+  });
   const notifier = new DeploymentNotifier({
     client: app.client,
     store,

@@ -25,6 +25,8 @@ const hubotListeners: RegExp[] = [
   /(ack|resolve)\s+(\S+)(?:\s+(.+))?$/i,
   /lock(!)?\s+(\S+)(?:\s+(?!because\b)(\S+))?(?:\s+because\s+(.+))?$/i,
   /locks$/i,
+  /holds$/i,
+  /release hold\s+(\S+)(?:\s+to\s+(\S+))?$/i,
   /(?:who is on call|oncall)(?:\s+(.+))?$/i,
   /create release\s+(\S+)\s+(\S+)(?:\s+(.+))?$/i,
   /rollback\s+(\S+)(?:\s+in\s+(\S+))?$/i,

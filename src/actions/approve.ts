@@ -16,7 +16,7 @@ export const decideInput = z.object({
 export function mayApprove(config: DeckhandConfig, actor: Actor, environment: string): boolean {
   if (actor.system) return false;
   const env = config.environments[environment];
-  const roles = new Set(rolesOf(config, actor.id).map((r) => r.name));
+  const roles = new Set(rolesOf(config, actor).map((r) => r.name));
   const listed = (env?.approvers ?? []).some((entry) => (entry.startsWith('role:') ? roles.has(entry.slice(5)) : globMatch(entry, actor.id)));
   return listed || can(config, actor, { verb: 'approve', scope: environment });
 }

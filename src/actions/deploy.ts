@@ -4,8 +4,11 @@ import { blockingLock, describeLock } from '../core/locks.js';
 import type { Actor } from '../core/permissions.js';
 import { resolveApp, resolveAppEnvironment } from '../core/resolve-target.js';
 import type { CheckOutcome } from '../providers/types.js';
-import type { Approval, Deployment, DeploymentSource, ExternalDeployment } from '../core/model.js';
+import type { Approval, Deployment, DeploymentSource, ExternalDeployment, RequestKey } from '../core/model.js';
+import type { TargetHold } from '../core/holds.js';
 import { audit, authorize, type ActionContext } from './context.js';
+import { holdOn } from './holds.js';
+import { isRequestKeyUsed, keyReused, requestKeyFor } from './request-key.js';
 import { nameSchema, parseInput, refSchema } from './validate.js';
 
 export const deployInput = z.object({
@@ -25,8 +28,12 @@ export interface DeployResult {
   deployment: Deployment;
   /** The deployment of the same target that runs before this one, if any. */
   waitingFor: Deployment | null;
+  /** An interrupted deployment whose script may still run, holding the target: this one waits for it too. */
+  heldBy: TargetHold | null;
   /** Checks that failed but were forced past. */
   forcedChecks: CheckOutcome[];
+  /** True when an earlier request with the same idempotency key made this deployment: nothing new was queued. */
+  replayed?: boolean;
   /** Set when the deployment waits for an approval (protected environment). */
   approval: Approval | null;
 }
@@ -35,8 +42,39 @@ export interface DeployResult {
  * The one way to deploy: chat, webhooks, schedules and the API all come here. Validates, checks
  * room, permission, locks and pre-deploy checks, records the deployment as queued, audits it,
  * emits deployment.queued and asks the queue to start it.
+ *
+ * `link.requestKey` makes it idempotent (a reaction step's run id, an API Idempotency-Key): the
+ * deployment is recorded with the key, and a repeat of the same request with it returns that
+ * deployment (replayed) instead of queueing another; a different request with it is E_CONFLICT.
  */
-export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput, link: { external?: ExternalDeployment } = {}): Promise<DeployResult> {
+export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput, link: { external?: ExternalDeployment; requestKey?: string } = {}): Promise<DeployResult> {
+  if (!link.requestKey) return deployOnce(ctx, actor, raw, link, null);
+  // With an idempotency key: a repeat of the request gets the deployment the first one made.
+  const request = requestKeyFor(link.requestKey, 'deploy', actor.id, parseInput(deployInput, raw));
+  const first = await replayDeploy(ctx, request);
+  if (first) return first;
+  try {
+    return await deployOnce(ctx, actor, raw, link, request);
+  } catch (err) {
+    // A concurrent request with the same key made it first.
+    const winner = isRequestKeyUsed(err, request) ? await replayDeploy(ctx, request) : null;
+    if (winner) return winner;
+    throw err;
+  }
+}
+
+/** The deployment an earlier request with this key made (its current record), or null; a different request with the key is refused. */
+async function replayDeploy(ctx: ActionContext, request: RequestKey): Promise<DeployResult | null> {
+  const first = await ctx.store.findDeploymentByRequest(request.key);
+  if (!first) return null;
+  const d = first.deployment;
+  if (first.hash !== request.hash) throw keyReused(`deployment #${d.id} (${d.app}/${d.ref} to ${d.environment})`, { deploymentId: d.id });
+  // Kicked again: a kill -9 may have come between queueing it and starting the queue.
+  if (d.state === 'queued') ctx.queue.kick(d.app, d.environment);
+  return { deployment: d, waitingFor: null, heldBy: null, forcedChecks: [], approval: await ctx.store.approvalForDeployment(d.id), replayed: true };
+}
+
+async function deployOnce(ctx: ActionContext, actor: Actor, raw: DeployInput, link: { external?: ExternalDeployment }, requestKey: RequestKey | null): Promise<DeployResult> {
   const input = parseInput(deployInput, raw);
   const app = resolveApp(ctx.config, input.app);
   const environment = resolveAppEnvironment(ctx.config, app, input.environment);
@@ -92,6 +130,7 @@ export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput,
     external: link.external ?? null,
     createdAt: now.toISOString(),
     approval: needsApproval ? { expiresAt: new Date(now.getTime() + (envConfig?.approvalTimeoutMs ?? 0)).toISOString() } : null,
+    request: requestKey,
   });
   // A tracked app's deployment gets its twin (a GitHub deployment) before anyone hears of it; when
   // that is refused, the deployment is recorded as cancelled and the user gets the reason.
@@ -121,7 +160,9 @@ export async function deploy(ctx: ActionContext, actor: Actor, raw: DeployInput,
   const approval = needsApproval ? await ctx.store.approvalForDeployment(deployment.id) : null;
   if (approval) await ctx.bus.emit('approval.requested', { approval, deployment });
   else ctx.queue.kick(app.name, environment);
-  return { deployment, waitingFor, forcedChecks: failedChecks, approval };
+  // Only a hint for the reply: the deployment is queued whatever this read says.
+  const heldBy = await holdOn(ctx, app.name, environment).catch((err: unknown) => (ctx.logger.warn({ err, deploymentId: deployment.id }, 'could not look up holds on the target'), null));
+  return { deployment, waitingFor, heldBy, forcedChecks: failedChecks, approval };
 }
 
 function providerFor(ctx: ActionContext, kind: string) {

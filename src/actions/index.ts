@@ -3,6 +3,7 @@ import type { ActionContext } from './context.js';
 import { decideApproval } from './approve.js';
 import { createRelease } from './create-release.js';
 import { deploy } from './deploy.js';
+import { holdOn, listHolds, previewReleaseHold, releaseHold } from './holds.js';
 import { actOnIncident, whoIsOnCall } from './incidents.js';
 import { lock, unlock } from './lock.js';
 import { mirrorExternal, type ExternalUpdate } from './mirror.js';
@@ -20,7 +21,7 @@ export function bindActions(ctx: ActionContext) {
     whoIsOnCall: (team?: string) => whoIsOnCall(ctx, team),
     rollback: (actor: Actor, input: Parameters<typeof rollback>[2]) => rollback(ctx, actor, input),
     previewRollback: (input: Parameters<typeof previewRollback>[1]) => previewRollback(ctx, input),
-    createRelease: (actor: Actor, input: Parameters<typeof createRelease>[2]) => createRelease(ctx, actor, input),
+    createRelease: (actor: Actor, input: Parameters<typeof createRelease>[2], options?: Parameters<typeof createRelease>[3]) => createRelease(ctx, actor, input, options),
     decideApproval: (actor: Actor, input: Parameters<typeof decideApproval>[2]) => decideApproval(ctx, actor, input),
     lock: (actor: Actor, input: Parameters<typeof lock>[2]) => lock(ctx, actor, input),
     unlock: (actor: Actor, input: Parameters<typeof unlock>[2]) => unlock(ctx, actor, input),
@@ -28,6 +29,10 @@ export function bindActions(ctx: ActionContext) {
     whereCanDeploy: (actor: Actor, app: string) => whereCanDeploy(ctx, actor, app),
     whoami: (actor: Actor) => whoami(ctx, actor),
     listLocks: () => listLocks(ctx),
+    listHolds: () => listHolds(ctx),
+    holdOn: (app: string, environment: string) => holdOn(ctx, app, environment),
+    previewReleaseHold: (actor: Actor, input: Parameters<typeof releaseHold>[2]) => previewReleaseHold(ctx, actor, input),
+    releaseHold: (actor: Actor, input: Parameters<typeof releaseHold>[2]) => releaseHold(ctx, actor, input),
   };
 }
 

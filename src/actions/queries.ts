@@ -42,7 +42,7 @@ export async function whereCanDeploy(ctx: ActionContext, actor: Actor, app: stri
 }
 
 export function whoami(ctx: ActionContext, actor: Actor): { id: string; roles: string[]; grants: string[] } {
-  const roles = rolesOf(ctx.config, actor.id);
+  const roles = rolesOf(ctx.config, actor);
   return { id: actor.id, roles: roles.map((r) => r.name), grants: [...new Set(roles.flatMap((r) => r.may))] };
 }
 

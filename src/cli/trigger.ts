@@ -65,7 +65,7 @@ export function dryRun(reaction: Reaction, context: Record<string, unknown>, bas
 }
 
 /** Every string inside `value` passed through `redact` (values, not the JSON text, so escaping cannot hide a secret). */
-function redactStrings<T>(value: T, redact: (text: string) => string): T {
+export function redactStrings<T>(value: T, redact: (text: string) => string): T {
   if (typeof value === 'string') return redact(value) as T;
   if (Array.isArray(value)) return value.map((v: unknown) => redactStrings(v, redact)) as T;
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactStrings(v, redact)])) as T;

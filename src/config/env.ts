@@ -38,6 +38,12 @@ const envObject = z.object({
   /** On SIGTERM, how long running deployments and jobs may take to finish before they are stopped. */
   DECKHAND_SHUTDOWN_GRACE: duration('5m', 0),
   /**
+   * PostgreSQL: how long one statement may run (the server cancels it; the store answers
+   * "unavailable", HTTP 503). 0: no limit. A statement_timeout in DATABASE_URL takes precedence.
+   * Read by the store (src/store/postgres/connection.ts); validated here at start.
+   */
+  DECKHAND_PG_STATEMENT_TIMEOUT: duration('30s', 0),
+  /**
    * How long stored history is kept: "deliveries=14d,jobs=14d,seen=30d,events=365d,audit=365d,logs=90d"
    * (the defaults; name only the kinds to change; `off` or 0 keeps a kind forever).
    */
@@ -61,6 +67,8 @@ const envObject = z.object({
   DECKHAND_PUBLIC_URL: z.url().optional(),
   /** When set, GET /metrics needs `Authorization: Bearer <token>` (Prometheus: authorization.credentials). */
   DECKHAND_METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  /** Signs the web console's session and CSRF cookies; unset: a random secret per process (sessions end on restart, not shared by replicas). */
+  DECKHAND_CONSOLE_SECRET: z.string().min(32, 'use at least 32 random characters, e.g. openssl rand -hex 32').optional(),
   LOG_LEVEL: z.enum(logLevels).optional(),
   /** xoxb-...: when set, Deckhand runs on Slack instead of the terminal. */
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'a bot token starts with xoxb-').optional(),
@@ -70,6 +78,11 @@ const envObject = z.object({
   /** Web API base URL, e.g. for a proxy or a test server; default https://slack.com/api/. */
   SLACK_API_URL: z.url().optional(),
   SLACK_SLASH_COMMAND: z.string().regex(/^\/[a-z0-9_-]+$/, 'a slash command looks like /deckhand').default('/deckhand'),
+  /** The Slack app's OAuth client (Basic Information): both set, the web console offers "Sign in with Slack". */
+  SLACK_CLIENT_ID: z.string().min(1).optional(),
+  SLACK_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Where Slack's OpenID Connect endpoints are (a proxy or a test server); default https://slack.com. */
+  SLACK_OIDC_URL: z.url().default('https://slack.com'),
   /** A token with repo_deployment scope (classic) or Deployments: write (fine-grained). */
   GITHUB_TOKEN: z.string().min(1).optional(),
   /** A GitHub App instead of a token: its id, private key and the installation on your organisation. */
@@ -137,6 +150,9 @@ const envSchema = envObject.superRefine((env, ctx) => {
   }
   if (!env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) {
     ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both' });
+  }
+  if (Boolean(env.SLACK_CLIENT_ID) !== Boolean(env.SLACK_CLIENT_SECRET)) {
+    ctx.addIssue({ code: 'custom', path: [env.SLACK_CLIENT_ID ? 'SLACK_CLIENT_SECRET' : 'SLACK_CLIENT_ID'], message: '"Sign in with Slack" needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET' });
   }
 });
 

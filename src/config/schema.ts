@@ -15,7 +15,11 @@ const duration = z
     return ms;
   });
 
-export const permissionVerbs = ['deploy', 'force', 'lock', 'release', 'approve', 'admin'] as const;
+/**
+ * read:<deliveries|jobs|audit|deployments> and operate:<deliveries|jobs|messages> are the operator's
+ * verbs (the REST API and the console): read lists, operate replays and retries. admin:* covers all.
+ */
+export const permissionVerbs = ['deploy', 'force', 'lock', 'release', 'approve', 'read', 'operate', 'admin'] as const;
 export type PermissionVerb = (typeof permissionVerbs)[number];
 
 const permission = z

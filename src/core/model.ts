@@ -68,6 +68,8 @@ export interface ExternalDeployment {
   logUrl?: string;
   /** Where the deployed thing can be seen. */
   environmentUrl?: string;
+  /** Octopus: the server task that runs it, so another Deckhand can follow it again after a take-over. */
+  taskId?: string;
 }
 
 /** Mirrored deployments are run elsewhere: Deckhand's queue never claims them. */
@@ -112,6 +114,18 @@ export interface NewDeployment {
   createdAt: string;
   /** When set, the deployment waits for this approval before it can be claimed. */
   approval?: { expiresAt: string } | null;
+  /** The idempotency key of the request that made it (see RequestKey); a second deployment with the same key is refused. */
+  request?: RequestKey | null;
+}
+
+/**
+ * An idempotency key (a reaction step's run id, an API caller's Idempotency-Key) recorded with the
+ * deployment or release it made (migration 13), and a hash of what was asked: a repeat with the
+ * same key finds the first result instead of making a second; a different request with it is refused.
+ */
+export interface RequestKey {
+  key: string;
+  hash: string;
 }
 
 export interface DeploymentOutcome {
@@ -147,6 +161,8 @@ export interface NewRelease {
   notes?: string | null;
   createdBy: string;
   createdAt: string;
+  /** As NewDeployment.request. */
+  request?: RequestKey | null;
 }
 
 /** A lock on an environment, for every app (app = null) or for one app. */
@@ -179,9 +195,91 @@ export interface AuditRecord {
   target: string;
   outcome: 'ok' | 'denied' | 'failed';
   details: Record<string, unknown>;
+  /**
+   * The app and environment the record is about, for searching (schema version 15). When the
+   * writer leaves them out the store derives them from action and target (src/core/audit-scope.ts).
+   */
+  app?: string | null;
+  environment?: string | null;
 }
 
 export type NewAuditRecord = Omit<AuditRecord, 'id'>;
+
+/** What listAudit filters on; every filter is optional and they combine with AND. */
+export interface AuditQuery {
+  action?: string;
+  actor?: string;
+  app?: string;
+  environment?: string;
+  /** Records at or after this instant. */
+  since?: string;
+  /** Records before this instant. */
+  until?: string;
+  /** Records with an id below this one (the next page of a newest-first list). */
+  beforeId?: number;
+  limit?: number;
+}
+
+/**
+ * A long-lived bearer token for operators and CI (`deckhand token create`): it acts as
+ * `token:<name>` with exactly the permissions of one configured role. Only its hash is stored.
+ */
+export interface OperatorToken {
+  id: number;
+  /** Unique among tokens not revoked. */
+  name: string;
+  hash: string;
+  /** The name of a role in the config. */
+  role: string;
+  createdBy: string;
+  createdAt: string;
+  /** null: it does not expire. */
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export type NewOperatorToken = Omit<OperatorToken, 'id' | 'revokedAt'>;
+
+/** What became of a delivery: the state of the newest job that processes it (a replay makes a new one). */
+export type DeliveryOutcome = 'pending' | 'running' | 'done' | 'dead' | 'unknown';
+
+/** A delivery as operators list it: without its body, with the outcome of its newest job. */
+export interface DeliverySummary {
+  id: number;
+  source: string;
+  deliveryId: string;
+  receivedAt: string;
+  contentType: string;
+  /** 'unknown' when no job of it is left (retention deleted finished jobs). */
+  outcome: DeliveryOutcome;
+  /** The newest job processing it; null when none is left. */
+  job: { id: number; type: string; state: JobState; attempts: number; lastError: string | null; finishedAt: string | null } | null;
+  /** How many jobs processed it (1, plus one per replay). */
+  jobs: number;
+}
+
+export interface DeliveryQuery {
+  /** Just this delivery (a page of one, or none). */
+  id?: number;
+  source?: string;
+  /** Only deliveries whose newest job is in this state ('dead': the failed ones). */
+  outcome?: Exclude<DeliveryOutcome, 'unknown'>;
+  /** Received at or after this instant. */
+  since?: string;
+  /** The `next` of the previous page. */
+  cursor?: number;
+  /** Default 50, at most 500. */
+  limit?: number;
+}
+
+/**
+ * One page of deliveries, newest first: by delivery id, or with `outcome` by the id of the newest
+ * job (the most recently processed first). `next` is the cursor of the next page; null at the end.
+ */
+export interface DeliveryPage {
+  deliveries: DeliverySummary[];
+  next: number | null;
+}
 
 /** A chat message Deckhand posted for something (kind "deployment", key "42"), so any process can edit it. */
 export interface MessageRef {

@@ -14,6 +14,11 @@ export interface Actor {
   origin?: DeploymentOrigin;
   /** True for Deckhand's own triggers: permission checks are skipped, audit still records them. */
   system?: boolean;
+  /**
+   * The roles it acts with, by name, when they come with the actor rather than from membership
+   * (an operator token acts with exactly its one role). When set, `members` lists are not consulted.
+   */
+  roles?: readonly string[];
 }
 
 export interface Permission {
@@ -25,7 +30,13 @@ export function formatPermission(p: Permission): string {
   return `${p.verb}:${p.scope}`;
 }
 
-export function rolesOf(config: DeckhandConfig, userId: string): RoleConfig[] {
+/** The roles of an actor: those it carries (Actor.roles), else those whose members match its id. */
+export function rolesOf(config: DeckhandConfig, who: string | Actor): RoleConfig[] {
+  if (typeof who !== 'string' && who.roles) {
+    const named = new Set(who.roles);
+    return Object.values(config.roles).filter((role) => named.has(role.name));
+  }
+  const userId = typeof who === 'string' ? who : who.id;
   return Object.values(config.roles).filter((role) => role.members.some((member) => globMatch(member, userId)));
 }
 
@@ -38,7 +49,7 @@ export function grantCovers(grant: string, wanted: Permission): boolean {
 
 export function can(config: DeckhandConfig, actor: Actor, wanted: Permission): boolean {
   if (actor.system) return true;
-  return rolesOf(config, actor.id).some((role) => role.may.some((grant) => grantCovers(grant, wanted)));
+  return rolesOf(config, actor).some((role) => role.may.some((grant) => grantCovers(grant, wanted)));
 }
 
 /** Names of the roles that grant a permission, for "ask someone in ..." messages. */

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import { deliveryInbox } from '../store/delivery-inbox.js';
 import type { Store } from '../store/types.js';
 import { keepRawBodies, parseBody, safeEqual } from './webhook-body.js';
 
@@ -30,6 +31,7 @@ const keptHeaders = ['x-github-event', 'x-github-delivery', 'x-github-hook-id', 
  * redelivery is answered 200 and not processed again. `ping` is answered 200.
  */
 export async function registerGitHubWebhookRoute(http: FastifyInstance, options: GitHubWebhookOptions): Promise<void> {
+  const inbox = deliveryInbox(options.store);
   await http.register(async (scope) => {
     keepRawBodies(scope, options.bodyLimit ?? 25 * 1024 * 1024); // GitHub caps payloads at 25 MB
     scope.post('/webhooks/github', async (request, reply) => {
@@ -49,10 +51,13 @@ export async function registerGitHubWebhookRoute(http: FastifyInstance, options:
 
       const headers = Object.fromEntries(keptHeaders.flatMap((h) => (typeof request.headers[h] === 'string' ? [[h, request.headers[h] as string]] : [])));
       const now = options.clock.now().toISOString();
-      const { duplicate } = await options.store.acceptDelivery(
-        { source: 'github', deliveryId, receivedAt: now, contentType: String(request.headers['content-type'] ?? ''), headers, query: {}, body: parsed.body },
-        { type: 'github', runAt: now, maxAttempts: 8 },
-      );
+      // Stored with the other deliveries of this event-loop turn, in one transaction (group commit);
+      // answered only after it committed. The body's JSON text is stored as received.
+      const { duplicate } = await inbox.accept({
+        delivery: { source: 'github', deliveryId, receivedAt: now, contentType: String(request.headers['content-type'] ?? ''), headers, query: {}, body: parsed.body },
+        job: { type: 'github', runAt: now, maxAttempts: 8 },
+        ...(parsed.text !== undefined ? { bodyText: parsed.text } : {}),
+      });
       if (!duplicate) options.wake();
       options.logger.info({ event, deliveryId, duplicate }, 'github webhook accepted');
       return reply.code(duplicate ? 200 : 202).send({ status: duplicate ? 'duplicate' : 'accepted', delivery: deliveryId });

@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import type { WebhookTrigger } from '../reactions/schema.js';
+import { deliveryInbox } from '../store/delivery-inbox.js';
 import type { Store } from '../store/types.js';
 import { keepRawBodies, parseBody, safeEqual, withoutCredentials } from './webhook-body.js';
 
@@ -47,6 +48,7 @@ export function checkAuth(request: FastifyRequest, raw: Buffer, auth: WebhookTri
  * is answered 200 and not processed again.
  */
 export async function registerTriggerRoute(http: FastifyInstance, options: TriggerRouteOptions): Promise<void> {
+  const inbox = deliveryInbox(options.store);
   await http.register(async (scope) => {
     keepRawBodies(scope, options.bodyLimit);
     scope.post<{ Params: { name: string } }>('/triggers/:name', async (request, reply: FastifyReply) => {
@@ -64,10 +66,12 @@ export async function registerTriggerRoute(http: FastifyInstance, options: Trigg
       const headers = withoutCredentials(request.headers);
       const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).filter(([k, v]) => k !== 'apiKey' && typeof v === 'string')) as Record<string, string>;
       const now = options.clock.now().toISOString();
-      const { duplicate } = await options.store.acceptDelivery(
-        { source: `trigger:${name}`, deliveryId, receivedAt: now, contentType: String(request.headers['content-type'] ?? ''), headers, query, body: parsed.body },
-        { type: 'delivery', runAt: now, maxAttempts: 5 },
-      );
+      // Group commit with the other deliveries of this event-loop turn (see DeliveryInbox).
+      const { duplicate } = await inbox.accept({
+        delivery: { source: `trigger:${name}`, deliveryId, receivedAt: now, contentType: String(request.headers['content-type'] ?? ''), headers, query, body: parsed.body },
+        job: { type: 'delivery', runAt: now, maxAttempts: 5 },
+        ...(parsed.text !== undefined ? { bodyText: parsed.text } : {}),
+      });
       if (!duplicate) options.wake();
       return reply.code(duplicate ? 200 : 202).send({ status: duplicate ? 'duplicate' : 'accepted', delivery: deliveryId });
     });

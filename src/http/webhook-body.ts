@@ -47,13 +47,17 @@ export function tooDeepMessage(what = 'the JSON body'): string {
   return `${what} nests arrays and objects more than ${maxJsonDepth} levels deep: flatten it`;
 }
 
-type Parsed = { ok: true; body: unknown } | { ok: false; status: 400 | 415; error: string };
+/**
+ * A parsed body; `text` is the JSON text it was parsed from (the body, or its `payload=` field),
+ * for the store to keep as is rather than serialise the parsed value a second time.
+ */
+type Parsed = { ok: true; body: unknown; text?: string } | { ok: false; status: 400 | 415; error: string };
 
 /** JSON.parse behind the depth check; `where` names the part of the body in error messages. */
 function parseJson(text: string, where: { what: string; malformed: string }): Parsed {
   if (jsonNestsDeeperThan(text, maxJsonDepth)) return { ok: false, status: 400, error: tooDeepMessage(where.what) };
   try {
-    return { ok: true, body: JSON.parse(text) as unknown };
+    return { ok: true, body: JSON.parse(text) as unknown, text };
   } catch (err) {
     return { ok: false, status: 400, error: `${where.malformed}: ${(err as Error).message}` };
   }

@@ -5,6 +5,7 @@ import { blockingLock, describeLock } from '../core/locks.js';
 import type { Deployment, DeploymentOutcome } from '../core/model.js';
 import { describeProcessGroup, pidScope } from '../providers/script/process-identity.js';
 import { isStoreUnavailable } from '../store/store-unavailable.js';
+import type { DeploymentProvider, ProviderResult, ProviderRunOptions } from '../providers/types.js';
 import type { LocalInstance } from './heartbeat.js';
 import { DEADLINE_SLACK_MS, realProcessOps, recoverOnce, type ProcessOps } from './recovery.js';
 
@@ -33,9 +34,12 @@ export interface RunnerOptions {
 export class DeploymentRunner implements DeploymentQueue {
   private readonly active = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
-  private readonly controllers = new Set<AbortController>();
+  /** Each running deployment's controller, and whether another process could follow it again now (Octopus: its task is linked). */
+  private readonly controllers = new Map<AbortController, { resumable: () => boolean }>();
   private readonly processes: ProcessOps;
   private draining = false;
+  /** Set by shutdown: a deployment whose work goes on without this process (an Octopus task) is handed over, running, not cancelled. */
+  private handingOver = false;
   /** Set when a shutdown's grace period ran out: the reason running deployments get. */
   private stopReason: string | null = null;
   private sweeper: NodeJS.Timeout | null = null;
@@ -82,23 +86,28 @@ export class DeploymentRunner implements DeploymentQueue {
     this.stopSweeping();
     this.draining = true;
     this.givenUp = true;
-    for (const controller of this.controllers) controller.abort();
+    for (const controller of this.controllers.keys()) controller.abort();
     await this.idle();
   }
 
   /**
-   * A graceful stop: nothing new starts here; running deployments get `graceMs` to finish. Those
-   * still running then have their script stopped and are recorded as cancelled, saying why. Resolves
-   * how many had to be stopped.
+   * A graceful stop: nothing new starts here. A deployment whose work goes on without this process
+   * (an Octopus task) is handed over at once: this process stops following it and leaves it running,
+   * and once this instance is stopped another Deckhand's recovery adopts it and follows it to its
+   * end (or the next one to start does). Other running deployments get `graceMs` to finish; those
+   * still running then have their script stopped and are recorded as cancelled, saying why.
+   * Resolves how many had to be stopped (handed-over ones do not count).
    */
   async shutdown(graceMs: number): Promise<number> {
     this.stopSweeping();
     this.draining = true;
+    this.handingOver = true;
+    for (const [controller, run] of this.controllers) if (run.resumable()) controller.abort();
     const finished = await Promise.race([this.idle().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref())]);
     if (finished) return 0;
-    const stopped = this.controllers.size;
+    const stopped = [...this.controllers.values()].filter((run) => !run.resumable()).length;
     this.stopReason = `cancelled: Deckhand shut down and its grace period (${formatDuration(graceMs)}) ran out before this deployment finished; its script was stopped`;
-    for (const controller of this.controllers) controller.abort();
+    for (const controller of this.controllers.keys()) controller.abort();
     // Scripts take up to their kill grace to stop. A provider that does not stop in time leaves its
     // deployment running under this instance: once the instance is stopped, recovery takes it over.
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
@@ -114,7 +123,38 @@ export class DeploymentRunner implements DeploymentQueue {
       processes: this.processes,
       finished: async (deployment) => void (await this.ctx.bus.emit('deployment.failed', { deployment })),
       kick: (app, environment) => this.kick(app, environment),
+      resume: { can: (deployment) => !this.draining && this.resumerOf(deployment) !== null, start: (deployment) => this.follow(deployment) },
     });
+  }
+
+  /** The provider that can follow this deployment again here (its app is still configured), or null. */
+  private resumerOf(deployment: Deployment): DeploymentProvider | null {
+    const provider = this.ctx.providers[deployment.provider];
+    return provider?.resume && provider.canResume?.(deployment) && this.ctx.config.apps[deployment.app] ? provider : null;
+  }
+
+  /**
+   * Follows a deployment this process adopted from a stopped one (recovery.ts) until it ends, and
+   * records its outcome; then the target's queue moves on.
+   */
+  private follow(deployment: Deployment): void {
+    const key = `follow\u0000${deployment.id}`;
+    if (this.active.has(key)) return;
+    const provider = this.resumerOf(deployment);
+    const app = this.ctx.config.apps[deployment.app];
+    if (!provider?.resume || !app) return;
+    const resume = provider.resume.bind(provider);
+    const following = (async () => {
+      // Its log goes on after the lines the first owner kept.
+      const seq = (await this.persist(deployment, () => this.ctx.store.readLog(deployment.id, 1_000_000))).at(-1)?.seq ?? 0;
+      await this.execute(deployment, provider, (options) => resume(app, deployment, options), seq);
+    })()
+      .catch((err) => this.ctx.logger.error({ err, deploymentId: deployment.id }, 'following an adopted deployment failed'))
+      .finally(() => {
+        this.active.delete(key);
+        this.kick(deployment.app, deployment.environment);
+      });
+    this.active.set(key, following);
   }
 
   /** Recovery again every `intervalMs` (the heartbeat interval), until stop or shutdown. */
@@ -162,10 +202,21 @@ export class DeploymentRunner implements DeploymentQueue {
       return;
     }
     await this.persist(deployment, () => ctx.bus.emit('deployment.started', { deployment }));
+    await this.execute(deployment, provider, (options) => provider.deploy(app, deployment, options), 0);
+  }
+
+  /**
+   * Runs the provider for a claimed (or adopted) deployment and records its outcome, keeping its
+   * output from log line `seq` + 1 on. A deployment stopped by a shutdown whose work goes on
+   * without this process (resumable) is left running, for another process to follow again.
+   */
+  private async execute(deployment: Deployment, provider: DeploymentProvider, start: (options: ProviderRunOptions) => Promise<ProviderResult>, seq: number): Promise<void> {
+    const { ctx } = this;
     const controller = new AbortController();
-    this.controllers.add(controller);
+    // The record as the provider linked it (an Octopus deployment and its task), for a hand-over.
+    let current = deployment;
+    this.controllers.set(controller, { resumable: () => Boolean(provider.resume && provider.canResume?.(current)) });
     // The whole output is kept for the log URL; writes are chained so lines stay in order.
-    let seq = 0;
     let logged = Promise.resolve();
     const keep = (line: string, stream: 'stdout' | 'stderr') => {
       const entry = { seq: ++seq, stream, line, at: ctx.clock.now().toISOString() };
@@ -181,17 +232,24 @@ export class DeploymentRunner implements DeploymentQueue {
         .catch((err) => ctx.logger.error({ err, deploymentId: deployment.id }, 'could not record the script process group'));
     };
     try {
-      const result = await provider.deploy(app, deployment, {
+      const result = await start({
         onLine: (line, stream) => {
           keep(line, stream);
           ctx.bus.output(deployment, line, stream);
         },
         signal: controller.signal,
-        link: async (external) => void (await ctx.store.linkExternal(deployment.id, external)),
+        link: async (external) => void (current = await ctx.store.linkExternal(deployment.id, external)),
         onProcess,
       });
       await logged;
       const aborted = controller.signal.aborted;
+      if (aborted && this.handingOver && result.resumable && provider.canResume?.(current)) {
+        ctx.logger.warn(
+          { deploymentId: deployment.id, external: current.external },
+          `deployment #${deployment.id} is handed over, still running: its ${current.external?.system ?? 'provider'} work goes on, and another Deckhand follows it to its end once this one has stopped`,
+        );
+        return;
+      }
       const extra = result.reason && result.reason !== 'cancelled' ? ` (${result.reason})` : '';
       await this.finish(deployment, {
         state: result.ok ? 'succeeded' : aborted || result.cancelled ? 'cancelled' : 'failed',

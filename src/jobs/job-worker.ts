@@ -45,6 +45,8 @@ export class JobWorker {
   /** The running jobs' abort controllers, for a shutdown whose grace period ran out. */
   private readonly controllers = new Set<AbortController>();
   private loop: Promise<void> | null = null;
+  /** Jobs finished in this turn, waiting to be marked done together (see complete). */
+  private completions: Array<{ id: number; owner: string; now: string; resolve: () => void; reject: (err: unknown) => void }> = [];
   private wake: (() => void) | null = null;
   private stopped = true;
   /** True once a claim found nothing due (reset by kick). */
@@ -109,24 +111,32 @@ export class JobWorker {
     const slots = this.options.concurrency ?? 8;
     while (!this.stopped) {
       while (!this.stopped && this.active.size < slots) {
-        let job: Job | null;
+        // One claim per turn of the event loop: requests waiting on the listener go first, so a
+        // deep queue of jobs never starves the HTTP side (with SQLite a claim does not yield by itself),
+        // and at most `concurrency` jobs run at once.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.stopped) break;
+        let jobs: Job[];
         try {
-          job = await store.claimJob(this.owner, clock.now().toISOString(), this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS);
+          // As many as there are free slots, in one transaction (one commit instead of one per job).
+          jobs = await store.claimJobs(this.owner, clock.now().toISOString(), this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS, slots - this.active.size);
         } catch (err) {
           // The store is away (a database restart, a network blip): try again at the next poll
           // instead of ending the loop for good.
           this.options.logger.warn({ err }, 'could not claim a job; trying again shortly');
           break;
         }
-        if (!job) {
+        if (jobs.length === 0) {
           this.drained = true;
           break;
         }
-        const running: Promise<void> = this.execute(job).finally(() => {
-          this.active.delete(running);
-          this.wake?.();
-        });
-        this.active.add(running);
+        for (const job of jobs) {
+          const running: Promise<void> = this.execute(job).finally(() => {
+            this.active.delete(running);
+            this.wake?.();
+          });
+          this.active.add(running);
+        }
       }
       // Sleep until a job finishes, someone kicks, or the poll interval passes.
       await new Promise<void>((resolve) => {
@@ -139,6 +149,25 @@ export class JobWorker {
       });
       this.wake = null;
     }
+  }
+
+  /**
+   * Marks a job done together with the others that finish in the same turn of the event loop: one
+   * transaction (one commit) for all of them. Resolves once it committed; a failed commit rejects
+   * for each, and each job is then handled as failed (see execute).
+   */
+  private complete(id: number, now: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.completions.push({ id, owner: this.owner, now, resolve, reject });
+      if (this.completions.length > 1) return;
+      setImmediate(() => {
+        const batch = this.completions.splice(0);
+        this.options.store.completeJobs(batch.map(({ id: jobId, owner, now: at }) => ({ id: jobId, owner, now: at }))).then(
+          () => batch.forEach((c) => c.resolve()),
+          (err: unknown) => batch.forEach((c) => c.reject(err)),
+        );
+      });
+    });
   }
 
   private async execute(job: Job): Promise<void> {
@@ -157,7 +186,7 @@ export class JobWorker {
     try {
       if (!handler) throw new Error(`no handler for job type "${job.type}"`);
       await handler(job, controller.signal);
-      await store.completeJob(job.id, this.owner, clock.now().toISOString());
+      await this.complete(job.id, clock.now().toISOString());
     } catch (err) {
       // Stopped by a shutdown, not failed: the lease stays for stopInstance to hand back, and the
       // attempt is not held against the job beyond the one claim counted.

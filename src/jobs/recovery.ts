@@ -54,6 +54,11 @@ export interface RecoveryOptions {
   finished: (deployment: Deployment) => Promise<void>;
   /** Called for a target whose queue may move on now. */
   kick: (app: string, environment: string) => void;
+  /**
+   * Deployments this process can follow again (an Octopus task, which goes on without Deckhand):
+   * adopted, still running, instead of failed as interrupted; `start` then follows it to its end.
+   */
+  resume?: { can: (deployment: Deployment) => boolean; start: (deployment: Deployment) => void };
   killGraceMs?: number;
 }
 
@@ -61,14 +66,16 @@ export interface RecoveryOptions {
  * One pass of recovery, at start and then every heartbeat interval, in every process:
  * 1. instances found dead are stopped (their jobs handed back at once): a lapsed heartbeat, or —
  *    in this pid scope — a pid that no longer runs (a restart after kill -9 need not wait);
- * 2. running deployments whose owner is not live are taken over: the deployment fails as
- *    "interrupted — outcome unknown" and holds its target; then, in this pid scope, its script is
- *    stopped (SIGTERM, SIGKILL) and once it is seen gone the hold ends. While the script may still
- *    run (another machine, unknown, or it could not be stopped) the target stays held until the
- *    run's deadline;
+ * 2. running deployments whose owner is not live are taken over. One whose work goes on without
+ *    Deckhand and can be followed again (an Octopus deployment whose task is known) is adopted:
+ *    it stays running, now owned by this process, which follows it to the outcome the provider
+ *    reports. Any other fails as "interrupted — outcome unknown" and holds its target; then, in
+ *    this pid scope, its script is stopped (SIGTERM, SIGKILL) and once it is seen gone the hold
+ *    ends. While the script may still run (another machine, unknown, or it could not be stopped)
+ *    the target stays held until the run's deadline;
  * 3. holds whose script is seen to have ended are released;
  * 4. targets with queued deployments are kicked (a process that queued one may be gone).
- * A live instance's deployment is never touched: the store refuses (takeOverDeployment).
+ * A live instance's deployment is never touched: the store refuses (takeOverDeployment, adoptDeployment).
  */
 export async function recoverOnce(options: RecoveryOptions): Promise<void> {
   await stopDeadInstances(options);
@@ -108,6 +115,18 @@ async function takeOver(options: RecoveryOptions, { deployment, run }: OrphanedD
   const { store, clock, logger, processes, instanceId } = options;
   // Only possible when this process's own heartbeat lapsed: it re-registers; its runs are its own.
   if (run.owner !== null && run.owner === instanceId) return;
+  if (instanceId !== null && options.resume?.can(deployment)) {
+    // The store moves the deployment to this process only while its owner is not live, and to one
+    // process only: the others' adoptions (and a returning owner's take-over) find it owned.
+    const adopted = await store.adoptDeployment(deployment.id, instanceId, clock.now().toISOString());
+    if (!adopted) return;
+    logger.warn(
+      { deploymentId: deployment.id, owner: run.owner, external: adopted.external },
+      `took over deployment #${deployment.id} from ${run.owner ?? 'an unknown Deckhand'}, which stopped before it finished; its ${adopted.external?.system ?? 'provider'} work goes on, and this Deckhand follows it to its end`,
+    );
+    options.resume.start(adopted);
+    return;
+  }
   const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const local = run.process !== null && processes.local(run.process);
   const now = clock.now();

@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 
 export interface OnCallIncident {
@@ -66,6 +65,8 @@ export class OnCallClient {
   private async send<T>(method: 'GET' | 'PATCH', path: string, body?: unknown): Promise<T> {
     let response;
     try {
+      // undici is loaded on the first call, not at start (most instances never call the on-call API).
+      const { request } = await import('undici');
       response = await request(`${this.base}${path}`, {
         method,
         headers: {

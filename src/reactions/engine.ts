@@ -127,7 +127,7 @@ export class ReactionEngine {
 
   /** Job handler for an accepted webhook delivery. */
   handleDelivery = async (job: Job): Promise<void> => {
-    const { deliveryId } = job.payload as { deliveryId: number };
+    const { deliveryId, replay } = job.payload as { deliveryId: number; replay?: boolean };
     const delivery = await this.options.store.getDelivery(deliveryId);
     // Deliveries are stored with their job in one transaction: a missing one will not turn up later.
     if (!delivery) throw new DeckhandError(ErrorCode.NotFound, `delivery ${deliveryId} is missing`);
@@ -137,7 +137,8 @@ export class ReactionEngine {
       this.options.logger.warn({ trigger, deliveryId }, 'no reaction serves this trigger any more; delivery kept, not processed');
       return;
     }
-    await this.match(reaction, deliveryContext(delivery, trigger), `delivery:${delivery.id}`);
+    // An operator's replay (src/operators/) runs the reaction again: its own occurrence, keyed by its job.
+    await this.match(reaction, deliveryContext(delivery, trigger), replay ? `delivery:${delivery.id}:replay:${job.id}` : `delivery:${delivery.id}`);
   };
 
   /** Job handler for a schedule tick (enqueued by the scheduler). */
@@ -277,19 +278,26 @@ export class ReactionEngine {
       else await port.react(render(chat.channel), render(chat.ts), chat.react);
       return;
     }
+    // Keyed by the step's run id (the same on every re-run of the step): a re-run after a kill -9
+    // gets the deployment or release the first run made instead of making a second one.
+    const requestKey = `reaction-step:${identity.runId}`;
     if ('deploy' in action) {
       const d = action.deploy;
-      await this.options.actions.deploy(actorFor(reaction), {
-        app: render(d.app),
-        ...(d.ref ? { ref: render(d.ref) } : {}),
-        ...(d.environment ? { environment: render(d.environment) } : {}),
-        source: 'reaction',
-      });
+      await this.options.actions.deploy(
+        actorFor(reaction),
+        {
+          app: render(d.app),
+          ...(d.ref ? { ref: render(d.ref) } : {}),
+          ...(d.environment ? { environment: render(d.environment) } : {}),
+          source: 'reaction',
+        },
+        { requestKey },
+      );
       return;
     }
     if ('create_release' in action) {
       const r = action.create_release;
-      await this.options.actions.createRelease(actorFor(reaction), { app: render(r.app), version: render(r.version), ...(r.notes ? { notes: render(r.notes) } : {}) });
+      await this.options.actions.createRelease(actorFor(reaction), { app: render(r.app), version: render(r.version), ...(r.notes ? { notes: render(r.notes) } : {}) }, { requestKey });
       return;
     }
     const script = typeof action.script === 'string' ? { path: action.script, timeout: 300_000, args: [] as string[], env: {}, api: [] } : action.script;

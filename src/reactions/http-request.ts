@@ -17,7 +17,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import { createRedactor, type Redactor } from '../providers/script/redact.js';
 import { createBodyReader, describeNetworkError, errorCode, errorMessage, MAX_BODY_BYTES, retryAfterFor, type BodyReader } from './http-response.js';
@@ -296,6 +296,8 @@ async function attemptOnce(
   try {
     let response: Dispatcher.ResponseData;
     try {
+      // undici is loaded on a reaction's first http step, not at start.
+      const { request } = await import('undici');
       response = await request(req.url, {
         method: req.method,
         headers: req.headers,

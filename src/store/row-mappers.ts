@@ -106,10 +106,23 @@ export interface AuditRow {
   target: string;
   outcome: string;
   details: unknown;
+  /** Schema version 15. */
+  app?: string | null;
+  environment?: string | null;
 }
 
 export function auditFrom(row: AuditRow, columns: ColumnCodec): AuditRecord {
-  return { id: row.id, at: row.at, actor: row.actor, action: row.action, target: row.target, outcome: row.outcome as AuditRecord['outcome'], details: columns.json<Record<string, unknown>>(row.details) ?? {} };
+  return {
+    id: row.id,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    outcome: row.outcome as AuditRecord['outcome'],
+    details: columns.json<Record<string, unknown>>(row.details) ?? {},
+    app: row.app ?? null,
+    environment: row.environment ?? null,
+  };
 }
 
 export interface DeliveryRow {

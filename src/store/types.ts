@@ -4,6 +4,7 @@
  * model's (src/core/model.ts): the store depends on core, never the reverse.
  */
 
+import type { AuditQuery, DeliveryPage, DeliveryQuery, NewOperatorToken, OperatorToken } from '../core/model.js';
 import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, JobState, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, PendingConfirmation, Release, ScriptProcess, StoredEvent } from '../core/model.js';
 
 /**
@@ -12,6 +13,20 @@ import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord,
  */
 export const pruneKinds = ['deliveries', 'jobs', 'seen', 'events', 'audit', 'logs'] as const;
 export type PruneKind = (typeof pruneKinds)[number];
+
+/** One item of Store.acceptDeliveries. */
+export interface DeliveryToAccept {
+  delivery: NewDelivery;
+  job: Omit<NewJob, 'payload'>;
+  /** `delivery.body` as the JSON text it was parsed from, stored as is (no second serialisation). */
+  bodyText?: string;
+}
+
+export interface AcceptedDelivery {
+  /** The delivery's row id (for a duplicate: the row stored before). */
+  id: number;
+  duplicate: boolean;
+}
 
 /** One job type's live queue (see Store.jobStats). */
 export interface JobTypeStats {
@@ -30,8 +45,14 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  /** Inserts a deployment in state `queued`. Throws E_NOT_FOUND when `rollbackOf` names no deployment. */
+  /**
+   * Inserts a deployment in state `queued`. Throws E_NOT_FOUND when `rollbackOf` names no deployment,
+   * and E_CONFLICT with details.requestKey and details.deployment (the one made first) when
+   * `request.key` was used before — atomically, so of two concurrent requests with one key exactly one inserts.
+   */
   createDeployment(input: NewDeployment): Promise<Deployment>;
+  /** The deployment made by the request with this idempotency key (NewDeployment.request), with that request's hash. */
+  findDeploymentByRequest(key: string): Promise<{ deployment: Deployment; hash: string } | null>;
   /**
    * Atomically: when no deployment of (app, environment) is `running` or holding the target (see
    * takeOverDeployment), moves the oldest `queued` one (not mirrored) whose approval (if any) is
@@ -65,8 +86,13 @@ export interface Store {
   /** Newest first (by id). An empty `states` list matches nothing. */
   listDeployments(query?: DeploymentQuery): Promise<Deployment[]>;
 
-  /** Throws DeckhandError E_RELEASE_EXISTS when (app, version) exists. */
+  /**
+   * Throws E_CONFLICT with details.requestKey and details.release (the one made first) when
+   * `request.key` was used before, else DeckhandError E_RELEASE_EXISTS when (app, version) exists.
+   */
   createRelease(input: NewRelease): Promise<Release>;
+  /** The release made by the request with this idempotency key (NewRelease.request), with that request's hash. */
+  findReleaseByRequest(key: string): Promise<{ release: Release; hash: string } | null>;
   getRelease(app: string, version: string): Promise<Release | null>;
   /** Newest first; default limit 10, at most 100. */
   listReleases(app: string, limit?: number): Promise<Release[]>;
@@ -109,6 +135,15 @@ export interface Store {
    * before for the same source is not stored again: `duplicate` is true and no job is made.
    */
   acceptDelivery(delivery: NewDelivery, job: Omit<NewJob, 'payload'>): Promise<{ delivery: Delivery; duplicate: boolean }>;
+  /**
+   * acceptDelivery for many deliveries in ONE transaction (group commit, see DeliveryInbox):
+   * all are stored, each with its job, or — when it throws — none is. In order, so a delivery id
+   * that comes twice is stored once and the second is a duplicate. Resolves, per item in order,
+   * the stored row's id (the earlier row's for a duplicate) and whether it was a duplicate; reads
+   * no body back. An item's `bodyText` (the body's JSON text as received) is stored as is instead
+   * of serialising `body` again.
+   */
+  acceptDeliveries(items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]>;
   getDelivery(id: number): Promise<Delivery | null>;
 
   /** Creates a job; resolves null (and creates nothing) when its key already exists. */
@@ -118,6 +153,12 @@ export interface Store {
    * lease), atomically, and counts the attempt. Null when there is nothing to do.
    */
   claimJob(owner: string, now: string, leaseMs: number): Promise<Job | null>;
+  /**
+   * claimJob for up to `limit` due jobs at once, in one transaction (a worker with free slots
+   * takes them in one round trip and one commit instead of one each): in (runAt, id) order, each
+   * leased and its attempt counted, as claimJob does. Empty when nothing is due.
+   */
+  claimJobs(owner: string, now: string, leaseMs: number, limit: number): Promise<Job[]>;
   /** Extends the lease of a running job `owner` holds; false when it no longer holds it. */
   renewJobLease(id: number, owner: string, until: string): Promise<boolean>;
   /**
@@ -129,6 +170,8 @@ export interface Store {
   onJobsAvailable?(listener: () => void): () => void;
   /** Marks a job done, if `owner` still holds it. */
   completeJob(id: number, owner: string, now: string): Promise<void>;
+  /** completeJob for several jobs in one transaction (the worker groups the jobs finished in one turn). */
+  completeJobs(done: ReadonlyArray<{ id: number; owner: string; now: string }>): Promise<void>;
   /** Records a failure: pending again at `retryAt`, or dead when retryAt is null. */
   failJob(id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void>;
   getJob(id: number): Promise<Job | null>;
@@ -165,6 +208,16 @@ export interface Store {
   markSeen(scope: string, key: string, at: string): Promise<boolean>;
   /** Whether markSeen(scope, key) was called before. */
   isSeen(scope: string, key: string): Promise<boolean>;
+
+  /**
+   * Reserves the next send slot of a chat channel, shared by every process on the store (Slack
+   * allows about one message a second per channel, whichever replica sends it). Atomically: the
+   * slot is the later of the channel's next free time and `now`; the next free time becomes the
+   * slot plus `intervalMs`. Resolves the slot; the caller sends at (not before) it. Of concurrent
+   * reservations for one channel, from any processes, no two get slots less than `intervalMs`
+   * apart. Rows a day past their slot are deleted in passing.
+   */
+  reserveChatSlot(adapter: string, channel: string, now: string, intervalMs: number): Promise<string>;
 
   /**
    * Stores a chat confirmation question, replacing any open one with the same key (a new question
@@ -235,6 +288,15 @@ export interface Store {
   takeOverDeployment(id: number, now: string, outcome: DeploymentOutcome, holdUntil: string | null): Promise<Deployment | null>;
   /** Ends a finished deployment's hold on its target (its script is known to have ended); false when it held nothing. */
   releaseHold(id: number): Promise<boolean>;
+  /**
+   * Moves a running deployment (not mirrored) whose owner is not live at `now` to `owner`, which
+   * must be live at `now`, in one transaction; it stays running (its outcome is still to come: an
+   * Octopus task that goes on without Deckhand). The recorded script process is cleared; the
+   * deadline stays. Resolves the deployment, or null (changing nothing) when it is not running,
+   * its owner is live, or `owner` is not — the same refusal as takeOverDeployment's, so of several
+   * processes recovering one deployment exactly one gets it.
+   */
+  adoptDeployment(id: number, owner: string, now: string): Promise<Deployment | null>;
 
   /**
    * Retention: deletes at most `limit` rows of one kind older than `before` (oldest first, through an
@@ -249,6 +311,28 @@ export interface Store {
   prune(kind: PruneKind, before: string, limit: number): Promise<number>;
 
   appendAudit(record: NewAuditRecord): Promise<AuditRecord>;
-  /** Newest first; default limit 50, at most 500. */
-  listAudit(query?: { action?: string; actor?: string; limit?: number }): Promise<AuditRecord[]>;
+  /** Newest first; default limit 50, at most 500. Every filter is served by an index. */
+  listAudit(query?: AuditQuery): Promise<AuditRecord[]>;
+
+  // --- operators: deliveries, dead jobs, operator tokens (src/operators/) -----------------------
+
+  /** Deliveries without their bodies, each with the outcome of its newest job (see DeliveryPage). */
+  listDeliveries(query?: DeliveryQuery): Promise<DeliveryPage>;
+  /**
+   * A dead job runs once more: pending at `now`, with one more attempt allowed (attempts stay
+   * counted, so a run token of an earlier attempt never comes back to life). Resolves the job, or
+   * null (changing nothing) when it is not dead.
+   */
+  retryJob(id: number, now: string): Promise<Job | null>;
+  /**
+   * Stores an operator token. A token of the same name that expired at or before `now` and was
+   * not revoked is revoked first; a live one makes it throw E_CONFLICT.
+   */
+  createOperatorToken(token: NewOperatorToken, now: string): Promise<OperatorToken>;
+  /** The token with this hash, if it is not revoked and has not expired at `now`. */
+  findOperatorToken(hash: string, now: string): Promise<OperatorToken | null>;
+  /** Tokens not revoked (expired ones too), by name. */
+  listOperatorTokens(): Promise<OperatorToken[]>;
+  /** Revokes the token of this name that is not revoked yet; null when there is none. */
+  revokeOperatorToken(name: string, now: string): Promise<OperatorToken | null>;
 }

@@ -22,6 +22,7 @@ export interface OctopusRelease {
   ProjectId: string;
   ChannelId: string;
   ReleaseNotes?: string | null;
+  SelectedPackages?: Array<{ ActionName?: string; StepName?: string; PackageReferenceName?: string; Version: string }>;
   Links?: Record<string, string>;
 }
 export interface OctopusDeployment {

@@ -45,6 +45,23 @@ export class OctopusProvider implements DeploymentProvider {
     return (await this.release(app, ref)).Version;
   }
 
+  /** Octopus's release of this version of the app's project, with the package versions it selected; null when there is none. */
+  async findRelease(app: AppConfig, version: string) {
+    const octopus = octopusOf(app);
+    const space = await this.client.spaceId(octopus.space);
+    const project = await this.client.project(space, octopus.project);
+    const release = await this.client.releaseByVersion(space, project.Id, version);
+    if (!release) return null;
+    const template = await this.client.get<ReleaseTemplate>(`/api/${space}/deploymentprocesses/${project.DeploymentProcessId}/template`, { channel: release.ChannelId });
+    const packages: Record<string, string> = {};
+    for (const selected of release.SelectedPackages ?? []) {
+      const action = selected.ActionName ?? selected.StepName ?? '';
+      const pkg = template.Packages.find((p) => (p.ActionName ?? p.StepName ?? '') === action && (p.PackageReferenceName ?? '') === (selected.PackageReferenceName ?? ''));
+      packages[pkg?.PackageId ?? pkg?.NuGetPackageId ?? action] = selected.Version;
+    }
+    return { id: release.Id, url: this.client.webUrl(release.Links?.Web), packages };
+  }
+
   async createRelease(app: AppConfig, input: { version: string; notes: string | null; packages: Readonly<Record<string, string>> }) {
     const octopus = octopusOf(app);
     const space = await this.client.spaceId(octopus.space);
@@ -96,19 +113,47 @@ export class OctopusProvider implements DeploymentProvider {
       Comments: `Deckhand #${deployment.id}, requested by ${deployment.requestedBy}`,
     });
     const url = client.webUrl(created.Links?.Web);
-    await options.link?.({ system: 'octopus', id: created.Id, ...(url ? { url, logUrl: url } : {}) });
+    // With its task id, so another Deckhand can follow the task again if this one dies or shuts down.
+    await options.link?.({ system: 'octopus', id: created.Id, taskId: created.TaskId, ...(url ? { url, logUrl: url } : {}) });
     options.onLine(`Octopus: deploying ${octopus.project} ${release.Version} to ${environment.Name}: ${created.Id}, task ${created.TaskId}${url ? ` (${url})` : ''}`, 'stdout');
+    return this.followToEnd(space, created.TaskId, octopus, options, Date.now() + octopus.timeoutMs);
+  }
 
-    const task = await this.follow(space, created.TaskId, octopus, options);
-    const log = await client.getText(`/api/tasks/${created.TaskId}/raw`).catch(() => '');
+  /** A deployment whose Octopus task is known can be followed again by any Deckhand on the store. */
+  canResume(deployment: Deployment): boolean {
+    return deployment.provider === this.kind && !deployment.dryRun && deployment.external?.system === 'octopus' && typeof deployment.external.taskId === 'string';
+  }
+
+  /**
+   * Follows the task of a deployment another Deckhand started (it died or shut down) until it ends,
+   * within the deployment's timeout counted from its start, as if it had never stopped.
+   */
+  async resume(app: AppConfig, deployment: Deployment, options: ProviderRunOptions): Promise<ProviderResult> {
+    const octopus = octopusOf(app);
+    const taskId = this.canResume(deployment) ? deployment.external?.taskId : undefined;
+    if (!taskId) throw new DeckhandError(ErrorCode.Internal, `Deployment #${deployment.id} has no Octopus task to follow.`);
+    const space = await this.client.spaceId(octopus.space);
+    options.onLine(`Octopus: following task ${taskId} again (this Deckhand took deployment #${deployment.id} over)`, 'stdout');
+    const started = new Date(deployment.startedAt ?? deployment.createdAt).getTime();
+    return this.followToEnd(space, taskId, octopus, options, started + octopus.timeoutMs);
+  }
+
+  /** Follows the task until it ends, `deadline` passes or options.signal aborts; its outcome, with its log. */
+  private async followToEnd(space: string, taskId: string, octopus: OctopusProviderConfig, options: ProviderRunOptions, deadline: number): Promise<ProviderResult> {
+    const task = await this.follow(space, taskId, octopus, options, deadline);
+    if (!task && options.signal?.aborted) {
+      // Deckhand stopped following: the task goes on in Octopus, and another Deckhand can follow it
+      // again (its log is read by whoever sees it end, so it is not kept twice).
+      return { ok: false, exitCode: null, reason: `Deckhand stopped: Deckhand stopped following Octopus task ${taskId}, which may still finish in Octopus`, logTail: '', resumable: true };
+    }
+    const log = await this.client.getText(`/api/tasks/${taskId}/raw`).catch(() => '');
     const lines = log.split(/\r?\n/).filter((l) => l.trim() !== '');
     for (const line of lines) options.onLine(line, 'stdout');
     const logTail = lines.slice(-tailLines).join('\n');
 
     if (!task) {
       // Deckhand stopped following: the task goes on in Octopus.
-      const why = options.signal?.aborted ? 'Deckhand stopped' : `still running after ${formatDuration(octopus.timeoutMs)}`;
-      return { ok: false, exitCode: null, reason: `${why}: Deckhand stopped following Octopus task ${created.TaskId}, which may still finish in Octopus`, logTail };
+      return { ok: false, exitCode: null, reason: `still running after ${formatDuration(octopus.timeoutMs)}: Deckhand stopped following Octopus task ${taskId}, which may still finish in Octopus`, logTail };
     }
     switch (task.State) {
       case 'Success':
@@ -122,9 +167,8 @@ export class OctopusProvider implements DeploymentProvider {
     }
   }
 
-  /** Polls the task until it is completed; null when Deckhand gives up (its timeout, or shutting down). */
-  private async follow(space: string, taskId: string, octopus: OctopusProviderConfig, options: ProviderRunOptions): Promise<OctopusTask | null> {
-    const deadline = Date.now() + octopus.timeoutMs;
+  /** Polls the task (at least once) until it is completed; null when Deckhand gives up (`deadline`, or shutting down). */
+  private async follow(space: string, taskId: string, octopus: OctopusProviderConfig, options: ProviderRunOptions, deadline: number): Promise<OctopusTask | null> {
     let lastState = '';
     let failures = 0;
     for (;;) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type pg from 'pg';
 import { DeckhandError, ErrorCode, isDeckhandError } from '../../core/errors.js';
+import { parseDuration } from '../../config/duration.js';
 import { typeParsers } from './db.js';
 
 /**
@@ -21,6 +22,8 @@ const tlsParams = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompa
 export interface PostgresTarget {
   /** For node-postgres; holds the password. */
   config: pg.PoolConfig;
+  /** Statements each new pooled connection runs first (its time limits); see db.ts openPool. */
+  session: readonly string[];
   /** host:port/database (or the socket directory), for messages. Never the user's password. */
   where: string;
 }
@@ -57,6 +60,64 @@ function tlsOptions(mode: SslMode, url: URL): pg.PoolConfig['ssl'] {
   return { ...options, checkServerIdentity: () => undefined };
 }
 
+/** How long one statement may run unless DECKHAND_PG_STATEMENT_TIMEOUT or DATABASE_URL says otherwise. */
+export const defaultStatementTimeoutMs = 30_000;
+
+/**
+ * PostgreSQL's own time values ("5000", "5s", "2min"; a bare number is milliseconds) in
+ * milliseconds; 0 means no limit; null when it is not one.
+ */
+export function parsePgDuration(value: string): number | null {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$/.exec(value);
+  if (!match) return null;
+  const unitMs: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+  return Math.round(Number(match[1]) * (unitMs[match[2] ?? 'ms'] ?? 1));
+}
+
+/** A setting's value in a libpq `options` string ("-c statement_timeout=5s --lock_timeout=1s"); undefined when absent. */
+function optionSetting(options: string | undefined, name: string): string | undefined {
+  if (!options) return undefined;
+  const match = new RegExp(`(?:^|\\s)(?:-c\\s*|--)${name}=(\\S+)`).exec(options);
+  return match?.[1];
+}
+
+/**
+ * Time limits. The server cancels a statement past statement_timeout itself (SQLSTATE 57014), and
+ * ends a session left idle inside a transaction as long (its client gone quiet), so its row and
+ * advisory locks do not block the other replicas; the client waits a little longer for any answer
+ * (query_timeout), for a connection that stopped answering at all (a network partition), where
+ * only the client can give up. The limit is DATABASE_URL's statement_timeout (?statement_timeout=
+ * or ?options=-c statement_timeout=, or PGOPTIONS), else DECKHAND_PG_STATEMENT_TIMEOUT, else 30 s;
+ * 0 means none. Migrations set their own (none: db.ts untimedPool).
+ *
+ * The server's limits are SET on each new connection, not sent as startup parameters: PgBouncer
+ * refuses startup parameters it does not know ("unsupported startup parameter"), while a SET
+ * passes through it (and lasts the session in its session mode).
+ */
+function timeLimits(url: URL, env: NodeJS.ProcessEnv): { session: string[]; queryTimeoutMs: number | null } {
+  const param = url.searchParams.get('statement_timeout');
+  const options = url.searchParams.get('options') ?? env.PGOPTIONS;
+  const inOptions = optionSetting(options, 'statement_timeout');
+  let ms: number | null;
+  if (param !== null) {
+    ms = parsePgDuration(param);
+    if (ms === null) throw invalid(`DATABASE_URL has statement_timeout=${param}, which is not a time: write milliseconds (30000) or with a unit (30s, 2min); 0 means no limit.`);
+  } else if (inOptions !== undefined) {
+    // The server reads it, units and all; a value Deckhand cannot read leaves the client the default bound.
+    ms = parsePgDuration(inOptions) ?? defaultStatementTimeoutMs;
+  } else {
+    const raw = env.DECKHAND_PG_STATEMENT_TIMEOUT?.trim();
+    ms = raw ? (/^0+(\.0+)?\s*(ms|s|m|h)?$/.test(raw) ? 0 : parseDuration(raw)) : defaultStatementTimeoutMs;
+    if (ms === null) throw new DeckhandError(ErrorCode.EnvInvalid, `DECKHAND_PG_STATEMENT_TIMEOUT=${JSON.stringify(raw)} is not a duration: write e.g. 30s or 2m; 0 means no limit.`, { variable: 'DECKHAND_PG_STATEMENT_TIMEOUT' });
+  }
+  if (ms === 0) return { session: [], queryTimeoutMs: null };
+  const session: string[] = [];
+  // In options, the server has applied it already.
+  if (inOptions === undefined) session.push(`SET statement_timeout = ${ms}`);
+  if (optionSetting(options, 'idle_in_transaction_session_timeout') === undefined) session.push(`SET idle_in_transaction_session_timeout = ${ms}`);
+  return { session, queryTimeoutMs: ms + Math.min(5_000, ms) };
+}
+
 /** Parses a postgres:// URL. Messages never echo the URL: it holds the password. */
 export function postgresTarget(databaseUrl: string, env: NodeJS.ProcessEnv = process.env): PostgresTarget {
   let url: URL;
@@ -75,8 +136,9 @@ export function postgresTarget(databaseUrl: string, env: NodeJS.ProcessEnv = pro
   const database = decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username) || env.PGDATABASE || env.USER || '';
   const ssl = tlsOptions(mode as SslMode, url);
   const timeoutSeconds = Number(url.searchParams.get('connect_timeout') ?? env.PGCONNECT_TIMEOUT ?? 10);
+  const limits = timeLimits(url, env);
   const stripped = new URL(url.href);
-  for (const name of [...tlsParams, 'connect_timeout']) stripped.searchParams.delete(name);
+  for (const name of [...tlsParams, 'connect_timeout', 'statement_timeout']) stripped.searchParams.delete(name);
   return {
     config: {
       connectionString: stripped.href,
@@ -86,7 +148,9 @@ export function postgresTarget(databaseUrl: string, env: NodeJS.ProcessEnv = pro
       fallback_application_name: 'deckhand',
       keepAlive: true,
       types: typeParsers,
+      ...(limits.queryTimeoutMs !== null ? { query_timeout: limits.queryTimeoutMs } : {}),
     },
+    session: limits.session,
     where: host.startsWith('/') ? `${host} (socket), database ${database}` : `${host}:${port}/${database}`,
   };
 }

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { markStoreError } from '../store-unavailable.js';
+import { isStoreUnavailable, markStoreError } from '../store-unavailable.js';
+import type { PostgresTarget } from './connection.js';
 
 /**
  * The connection pool and the few things every PostgreSQL query module shares: how rows come
@@ -25,8 +26,14 @@ export function constraintOf(err: unknown): string | undefined {
 
 /** Node's socket errors that mean the server cannot be reached or the connection broke. */
 const unreachable = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT']);
-/** SQLSTATEs of a server that is going away, not up yet, or full: admin/crash shutdown, cannot connect now, too many connections. */
-const unavailableStates = new Set(['57P01', '57P02', '57P03', '53300']);
+/**
+ * SQLSTATEs of a server that is going away, not up yet, full or too slow just now: admin/crash
+ * shutdown, cannot connect now, too many connections; a statement cancelled past
+ * statement_timeout (57014, query_canceled), a lock not had within lock_timeout (55P03), a session
+ * ended for idling in a transaction (25P03). Each is worth trying again later; none is about what
+ * the statement said.
+ */
+const unavailableStates = new Set(['57P01', '57P02', '57P03', '53300', '57014', '55P03', '25P03']);
 
 /**
  * Whether an error from a query or a connection attempt means "the database is not there just
@@ -41,6 +48,12 @@ export function isPostgresUnavailable(err: unknown): boolean {
   const code = sqlStateOf(err);
   if (code !== undefined) return unreachable.has(code) || code.startsWith('08') || unavailableStates.has(code);
   return !(err instanceof pg.DatabaseError) && Object.getPrototypeOf(err) === Error.prototype;
+}
+
+/** The connection itself failed (socket error, ended, no answer in time), not a statement the server answered. */
+function connectionLost(err: unknown): boolean {
+  const cause = isStoreUnavailable(err) ? (err as Error).cause : err; // the statements inside mark their errors already
+  return cause instanceof Error && !(cause instanceof pg.DatabaseError) && isPostgresUnavailable(cause);
 }
 
 /** A query's or connection's error as E_STORE_UNAVAILABLE when it is one (see isPostgresUnavailable). */
@@ -116,6 +129,31 @@ export function wholeSpaceKey(space: number): string {
   return ((BigInt(lockPrefix + space) << 32n) | 0n).toString();
 }
 
+/**
+ * The store's pool: each new connection runs `target.session` (its time limits) before the pool
+ * hands it out; should that fail, the connection is closed and whoever asked for it gets the
+ * error. An idle connection that dies (database restart) is reported as an 'error' event;
+ * unhandled, it would end the process. The pool discards it, and the next query opens a new one
+ * (or fails, where its caller sees it).
+ */
+export function openPool(target: Pick<PostgresTarget, 'config' | 'session'>, max: number): pg.Pool {
+  const settings = target.session.join('; ');
+  const pool = new pg.Pool({ ...target.config, max, ...(settings !== '' ? { onConnect: async (client: pg.ClientBase) => void (await client.query(settings)) } : {}) });
+  pool.on('error', () => {});
+  return pool;
+}
+
+/**
+ * A pool for work that may rightly take longer than any request: migrations, and the
+ * session-level advisory lock replicas queue on while one of them migrates. No client
+ * query_timeout, and each session without statement, lock and idle-in-transaction limits (also
+ * those DATABASE_URL sets). One connection; end it when done.
+ */
+export function untimedPool(target: Pick<PostgresTarget, 'config'>): pg.Pool {
+  const { query_timeout: _untimed, ...config } = target.config;
+  return openPool({ config, session: ['SET statement_timeout = 0', 'SET lock_timeout = 0', 'SET idle_in_transaction_session_timeout = 0'] }, 1);
+}
+
 export class Db extends Statements {
   constructor(readonly pool: pg.Pool) {
     super(pool);
@@ -134,8 +172,11 @@ export class Db extends Statements {
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      // A connection that cannot even roll back is not given back to the pool.
-      await client.query('ROLLBACK').catch(() => (broken = true));
+      // A connection that broke or stopped answering (no answer within query_timeout) is dropped,
+      // which rolls back on the server: a ROLLBACK would only wait behind the unanswered statement.
+      // One that cannot even roll back is not given back to the pool either.
+      if (connectionLost(err)) broken = true;
+      else await client.query('ROLLBACK').catch(() => (broken = true));
       throw marked(err);
     } finally {
       client.release(broken);

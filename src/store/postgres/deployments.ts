@@ -6,6 +6,7 @@ import { clampLimit, listLimits } from '../sqlite/query.js';
 import { insertApproval } from './approvals.js';
 import { type Db, type Sql, constraintOf, lockSpace, serialize, sqlState, sqlStateOf } from './db.js';
 import { clearLapsedHolds } from './ownership.js';
+import { requestKeyUsed } from '../request-key.js';
 import { type DeploymentRow, toDeployment, toJson } from './rows.js';
 import { where } from './where.js';
 
@@ -24,8 +25,8 @@ export async function createDeployment(db: Db, input: NewDeployment): Promise<De
     return await db.tx(async (sql) => {
       const row = await sql.row<DeploymentRow>(
         `INSERT INTO deployments
-           (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, origin, log_token, created_at, external, external_key)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+           (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, origin, log_token, created_at, external, external_key, request_key, request_hash)
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          RETURNING *`,
         [
           input.app,
@@ -43,6 +44,8 @@ export async function createDeployment(db: Db, input: NewDeployment): Promise<De
           input.createdAt,
           input.external ? toJson(input.external) : null,
           input.external ? externalKey(input.external.system, input.external.id) : null,
+          input.request?.key ?? null,
+          input.request?.hash ?? null,
         ],
       );
       const created = toDeployment(row!);
@@ -53,6 +56,11 @@ export async function createDeployment(db: Db, input: NewDeployment): Promise<De
     });
   } catch (err) {
     if (input.external && isExternalTaken(err)) throw externalTaken(input.external, err);
+    // A concurrent request with the same key waited for the first to commit, then got here.
+    if (input.request && sqlStateOf(err) === sqlState.uniqueViolation && constraintOf(err) === 'deployments_by_request_key') {
+      const first = await findDeploymentByRequest(db, input.request.key);
+      if (first) throw requestKeyUsed(input.request.key, { deployment: first.deployment });
+    }
     if (sqlStateOf(err) === sqlState.foreignKeyViolation) {
       throw new DeckhandError(ErrorCode.NotFound, `Cannot roll back deployment #${input.rollbackOf}: it does not exist.`, { rollbackOf: input.rollbackOf }, { cause: err });
     }
@@ -104,6 +112,11 @@ export async function finishDeployment(db: Db, id: number, outcome: DeploymentOu
     );
     return toDeployment(row!);
   });
+}
+
+export async function findDeploymentByRequest(sql: Sql, key: string): Promise<{ deployment: Deployment; hash: string } | null> {
+  const row = await sql.row<DeploymentRow & { request_hash: string }>('SELECT * FROM deployments WHERE request_key = $1', [key]);
+  return row === undefined ? null : { deployment: toDeployment(row), hash: row.request_hash };
 }
 
 export async function deploymentById(sql: Sql, id: number, lock: '' | 'FOR UPDATE' = ''): Promise<Deployment | null> {

@@ -1,10 +1,10 @@
-import type { AuditRecord, NewAuditRecord, StoredEvent } from '../../core/model.js';
+import type { StoredEvent } from '../../core/model.js';
 import { clampLimit, listLimits } from '../sqlite/query.js';
 import { type Db, type Sql, lockSpace, serialize } from './db.js';
-import { type AuditRow, type EventRow, toAudit, toEvent, toJson } from './rows.js';
+import { type EventRow, toEvent, toJson } from './rows.js';
 import { where } from './where.js';
 
-/** The event log and the audit log of the PostgreSQL store. */
+/** The event log of the PostgreSQL store. */
 
 /**
  * Appends take turns (an advisory lock held to commit), so ids become visible in order and
@@ -30,20 +30,4 @@ export async function listEvents(sql: Sql, query: { type?: string; afterId?: num
   return rows.map(toEvent);
 }
 
-export async function appendAudit(sql: Sql, record: NewAuditRecord): Promise<AuditRecord> {
-  const row = await sql.row<AuditRow>(
-    'INSERT INTO audit_log (at, actor, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
-    [record.at, record.actor, record.action, record.target, record.outcome, toJson(record.details)],
-  );
-  return toAudit(row!);
-}
-
-export async function listAudit(sql: Sql, query: { action?: string; actor?: string; limit?: number } = {}): Promise<AuditRecord[]> {
-  const filter = where([
-    query.action === undefined ? undefined : ['action = $', query.action],
-    query.actor === undefined ? undefined : ['actor = $', query.actor],
-  ]);
-  const limit = clampLimit(query.limit, listLimits.audit);
-  const rows = await sql.rows<AuditRow>(`SELECT * FROM audit_log ${filter.sql} ORDER BY id DESC LIMIT $${filter.params.length + 1}`, [...filter.params, limit]);
-  return rows.map(toAudit);
-}
+// The audit log's queries are in operator-queries.ts (appending derives app and environment).

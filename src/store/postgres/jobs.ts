@@ -1,5 +1,7 @@
 import type { Delivery, Job, NewDelivery, NewJob } from '../../core/model.js';
+import type { AcceptedDelivery, DeliveryToAccept } from '../types.js';
 import type { Sql } from './db.js';
+import { where } from './where.js';
 import { toDelivery, toJob, toJson, type DeliveryRow, type JobRow } from './rows.js';
 
 /** The webhook inbox and the job queue of the PostgreSQL store: the same semantics as SQLite's (src/store/sqlite/jobs.ts). */
@@ -17,6 +19,38 @@ export async function insertDelivery(sql: Sql, d: NewDelivery): Promise<Delivery
     [d.source, d.deliveryId, d.receivedAt, d.contentType, toJson(d.headers), toJson(d.query), toJson(d.body)],
   );
   return row ? toDelivery(row) : null;
+}
+
+/**
+ * Store.acceptDeliveries inside the caller's transaction: per item one statement stores the
+ * delivery (its body text as given, or serialised once) and its job, and returns only the id (the
+ * earlier row's for a duplicate: the main query's snapshot does not see the row its own CTE
+ * inserts, so that branch finds only a row stored before). One notification for the whole batch.
+ */
+export async function insertDeliveries(sql: Sql, items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]> {
+  const accepted: AcceptedDelivery[] = [];
+  for (const { delivery: d, job: j, bodyText } of items) {
+    const row = await sql.row<{ id: number; duplicate: boolean }>(
+      `WITH d AS (
+         INSERT INTO deliveries (source, delivery_id, received_at, content_type, headers, query, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (source, delivery_id) DO NOTHING
+         RETURNING id
+       ), j AS (
+         INSERT INTO jobs (type, key, payload, state, max_attempts, run_at, created_at)
+         SELECT $8, $9, json_build_object('deliveryId', d.id), 'pending', $10, $11, $3 FROM d
+         ON CONFLICT (key) DO NOTHING
+       )
+       SELECT id, false AS duplicate FROM d
+       UNION ALL
+       SELECT id, true AS duplicate FROM deliveries WHERE source = $1 AND delivery_id = $2 AND NOT EXISTS (SELECT 1 FROM d)`,
+      [d.source, d.deliveryId, d.receivedAt, d.contentType, toJson(d.headers), toJson(d.query), bodyText ?? toJson(d.body), j.type, j.key ?? null, j.maxAttempts ?? 5, j.runAt],
+    );
+    if (!row) throw new Error(`delivery ${d.source}/${d.deliveryId} was neither stored nor found`);
+    accepted.push({ id: row.id, duplicate: row.duplicate });
+  }
+  if (accepted.some((a) => !a.duplicate)) await sql.run(`SELECT pg_notify('${jobsChannel}', '')`);
+  return accepted;
 }
 
 export async function deliveryBy(sql: Sql, where: 'id' | 'source_delivery', ...args: Array<string | number>): Promise<Delivery | null> {
@@ -69,6 +103,25 @@ export async function claimDueJob(sql: Sql, owner: string, now: string, leaseExp
   return row ? toJob(row) : null;
 }
 
+/** claimJobSql for up to $4 jobs (SKIP LOCKED as there); in (runAt, id) order. */
+export async function claimDueJobs(sql: Sql, owner: string, now: string, leaseExpiresAt: string, limit: number): Promise<Job[]> {
+  const rows = await sql.rows<JobRow>(
+    `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, lease_expires_at = $3
+     WHERE id IN (
+       SELECT id FROM jobs
+       WHERE state IN ('pending', 'running') AND run_at <= $2
+         AND (state = 'pending' OR lease_expires_at <= $2)
+       ORDER BY run_at, id
+       LIMIT $4
+       FOR UPDATE SKIP LOCKED
+     )
+     RETURNING *`,
+    [owner, now, leaseExpiresAt, limit],
+  );
+  // RETURNING comes in no promised order.
+  return rows.map(toJob).sort((a, b) => (a.runAt < b.runAt ? -1 : a.runAt > b.runAt ? 1 : a.id - b.id));
+}
+
 export async function finishJob(sql: Sql, id: number, owner: string, now: string): Promise<void> {
   await sql.run(`UPDATE jobs SET state = 'done', finished_at = $1, lease_owner = NULL, lease_expires_at = NULL WHERE id = $2 AND lease_owner = $3 AND state = 'running'`, [now, id, owner]);
 }
@@ -87,11 +140,10 @@ export async function jobById(sql: Sql, id: number): Promise<Job | null> {
   return row ? toJob(row) : null;
 }
 
+/** Newest first; each filter set walks an index in id order (jobs_by_state, jobs_by_type). */
 export async function listJobRows(sql: Sql, query: { state?: Job['state']; type?: string; limit?: number }): Promise<Job[]> {
-  const rows = await sql.rows<JobRow>(
-    'SELECT * FROM jobs WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR type = $2) ORDER BY id DESC LIMIT $3',
-    [query.state ?? null, query.type ?? null, Math.min(Math.max(query.limit ?? 50, 1), 500)],
-  );
+  const filter = where([query.state === undefined ? undefined : ['state = $', query.state], query.type === undefined ? undefined : ['type = $', query.type]]);
+  const rows = await sql.rows<JobRow>(`SELECT * FROM jobs ${filter.sql} ORDER BY id DESC LIMIT $${filter.params.length + 1}`, [...filter.params, Math.min(Math.max(query.limit ?? 50, 1), 500)]);
   return rows.map(toJob);
 }
 

@@ -78,6 +78,22 @@ export async function takeOver(db: Db, id: number, now: string, outcome: Deploym
   });
 }
 
+/** Moves a running deployment whose owner is not live to the live instance `owner`; null when it may not. */
+export async function adopt(db: Db, id: number, owner: string, now: string): Promise<Deployment | null> {
+  return db.tx(async (sql) => {
+    // Both instance rows, in id order: neither's heartbeat or stop can change the decision meanwhile.
+    await sql.run('SELECT 1 FROM instances WHERE id IN ((SELECT run_owner FROM deployments WHERE id = $1), $2) ORDER BY id FOR UPDATE', [id, owner]);
+    const row = await sql.row<DeploymentRow>(
+      `UPDATE deployments AS d SET run_owner = $2, run_process = NULL
+       WHERE d.id = $1 AND d.state = 'running' AND d.provider NOT LIKE 'external:%' AND NOT ${ownerIsLive('d', '$3::timestamptz')}
+         AND EXISTS (SELECT 1 FROM instances i WHERE i.id = $2 AND i.stopped_at IS NULL AND i.expires_at > $3::timestamptz)
+       RETURNING *`,
+      [id, owner, now],
+    );
+    return row === undefined ? null : toDeployment(row);
+  });
+}
+
 export async function clearHold(sql: Sql, id: number): Promise<boolean> {
   return (await sql.run('UPDATE deployments SET held_until = NULL WHERE id = $1 AND held_until IS NOT NULL', [id])) === 1;
 }

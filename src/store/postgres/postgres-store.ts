@@ -1,19 +1,22 @@
 import pg from 'pg';
 import type { AcquireLockResult, ApiToken, Approval, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, PendingConfirmation, Release, ScriptProcess, StoredEvent } from '../../core/model.js';
-import type { JobTypeStats, PruneKind, Store } from '../types.js';
+import type { AcceptedDelivery, DeliveryToAccept, JobTypeStats, PruneKind, Store } from '../types.js';
+import type { AuditQuery, DeliveryPage, DeliveryQuery, NewOperatorToken, OperatorToken } from '../../core/model.js';
 import { jobStatsByType } from './job-stats.js';
 import { deleteConfirmation, upsertConfirmation } from './confirmations.js';
 import { deleteApiToken, deleteDeadApiTokens, insertApiToken, liveApiToken } from './api-tokens.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { postgresTarget } from './connection.js';
-import { Db } from './db.js';
+import { Db, openPool, untimedPool } from './db.js';
 import * as deployments from './deployments.js';
-import { appendAudit, appendEvent, listAudit, listEvents } from './events.js';
+import { appendEvent, listEvents } from './events.js';
+import { insertAudit, insertOperatorToken, listAuditRows, listDeliveryRows, liveOperatorToken, operatorTokenRows, retryDeadJob, revokeOperatorTokenRow } from './operator-queries.js';
 import { applyIncidentUpdate, incidentBy } from './incidents.js';
-import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
+import { claimDueJob, claimDueJobs, deliveryBy, failedJob, finishJob, insertDeliveries, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
 import * as locks from './locks.js';
 import { appendLogLines, readLogLines } from './logs.js';
 import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
+import { reserveSlot } from './chat-pacing.js';
 import { runMigrations } from './migrations.js';
 import { pruneRows } from './prune.js';
 import { JobNotifications } from './notifications.js';
@@ -30,6 +33,8 @@ export class PostgresStore implements Store {
   /** host:port/database, for messages (never the password). */
   readonly where: string;
   private readonly pool: pg.Pool;
+  /** How to connect (connection.ts), for the migrations' own pool. */
+  private readonly config: pg.PoolConfig;
   private readonly db: Db;
   private readonly notifications: JobNotifications;
   private closing: Promise<void> | null = null;
@@ -38,17 +43,21 @@ export class PostgresStore implements Store {
   constructor(databaseUrl: string, options: { maxConnections?: number } = {}) {
     const target = postgresTarget(databaseUrl);
     this.where = target.where;
-    this.pool = new pg.Pool({ ...target.config, max: options.maxConnections ?? 10 });
-    // An idle pooled connection that dies (database restart) is reported here; unhandled, the
-    // event would end the process. The pool discards it, and the next query opens a new one (or
-    // fails, where its caller sees it).
-    this.pool.on('error', () => {});
+    this.config = target.config;
+    // Its connections run under the time limits (connection.ts); a dead idle one is discarded (db.ts).
+    this.pool = openPool(target, options.maxConnections ?? 10);
     this.db = new Db(this.pool);
     this.notifications = new JobNotifications({ ...target.config, fallback_application_name: 'deckhand-listen' });
   }
 
   async migrate(): Promise<void> {
-    await runMigrations(this.pool);
+    // A migration, and waiting for another replica's, may take longer than any statement may.
+    const pool = untimedPool({ config: this.config });
+    try {
+      await runMigrations(pool);
+    } finally {
+      await pool.end();
+    }
   }
 
   async ping(): Promise<void> {
@@ -71,6 +80,7 @@ export class PostgresStore implements Store {
     deployments.claimNextDeployment(this.db, app, environment, now, run);
   finishDeployment = (id: number, outcome: DeploymentOutcome): Promise<Deployment> => deployments.finishDeployment(this.db, id, outcome);
   getDeployment = (id: number): Promise<Deployment | null> => deployments.deploymentById(this.db, id);
+  findDeploymentByRequest = (key: string): Promise<{ deployment: Deployment; hash: string } | null> => deployments.findDeploymentByRequest(this.db, key);
   linkExternal = (id: number, external: ExternalDeployment): Promise<Deployment> => deployments.linkExternal(this.db, id, external);
   findByExternal = (system: string, id: string): Promise<Deployment | null> => deployments.findByExternal(this.db, system, id);
   markMirrorStarted = (id: number, now: string): Promise<Deployment | null> => deployments.markMirrorStarted(this.db, id, now);
@@ -78,6 +88,7 @@ export class PostgresStore implements Store {
 
   createRelease = (input: NewRelease): Promise<Release> => releases.createRelease(this.db, input);
   getRelease = (app: string, version: string): Promise<Release | null> => releases.getRelease(this.db, app, version);
+  findReleaseByRequest = (key: string): Promise<{ release: Release; hash: string } | null> => releases.findReleaseByRequest(this.db, key);
   listReleases = (app: string, limit?: number): Promise<Release[]> => releases.listReleases(this.db, app, limit);
 
   acquireLock = (lock: Lock, options?: { takeover?: boolean }): Promise<AcquireLockResult> => locks.acquireLock(this.db, lock, options);
@@ -90,8 +101,17 @@ export class PostgresStore implements Store {
 
   appendEvent = (event: { type: string; at: string; data: unknown }): Promise<StoredEvent> => appendEvent(this.db, event);
   listEvents = (query?: { type?: string; afterId?: number; limit?: number }): Promise<StoredEvent[]> => listEvents(this.db, query);
-  appendAudit = (record: NewAuditRecord): Promise<AuditRecord> => appendAudit(this.db, record);
-  listAudit = (query?: { action?: string; actor?: string; limit?: number }): Promise<AuditRecord[]> => listAudit(this.db, query);
+  appendAudit = (record: NewAuditRecord): Promise<AuditRecord> => insertAudit(this.db, record);
+  listAudit = (query: AuditQuery = {}): Promise<AuditRecord[]> => listAuditRows(this.db, query);
+
+  // --- operators: operator-queries.ts
+
+  listDeliveries = (query: DeliveryQuery = {}): Promise<DeliveryPage> => listDeliveryRows(this.db, query);
+  retryJob = (id: number, now: string): Promise<Job | null> => retryDeadJob(this.db, id, now);
+  createOperatorToken = (token: NewOperatorToken, now: string): Promise<OperatorToken> => insertOperatorToken(this.db, token, now);
+  findOperatorToken = (hash: string, now: string): Promise<OperatorToken | null> => liveOperatorToken(this.db, hash, now);
+  listOperatorTokens = (): Promise<OperatorToken[]> => operatorTokenRows(this.db);
+  revokeOperatorToken = (name: string, now: string): Promise<OperatorToken | null> => revokeOperatorTokenRow(this.db, name, now);
 
   appendLog = (deploymentId: number, lines: readonly LogLine[]): Promise<void> => appendLogLines(this.db, deploymentId, lines);
   readLog = (deploymentId: number, limit = 20_000): Promise<LogLine[]> => readLogLines(this.db, deploymentId, limit);
@@ -115,6 +135,8 @@ export class PostgresStore implements Store {
     });
   }
 
+  acceptDeliveries = async (items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]> => (items.length === 0 ? [] : this.db.tx((sql) => insertDeliveries(sql, items)));
+
   getDelivery = (id: number): Promise<Delivery | null> => deliveryBy(this.db, 'id', id);
   enqueueJob = (job: NewJob): Promise<Job | null> => insertJob(this.db, job, job.runAt);
 
@@ -123,8 +145,22 @@ export class PostgresStore implements Store {
     return claimDueJob(this.db, owner, now, leaseExpiresAt);
   }
 
+  async claimJobs(owner: string, now: string, leaseMs: number, limit: number): Promise<Job[]> {
+    if (limit < 1) return [];
+    const leaseExpiresAt = new Date(new Date(now).getTime() + leaseMs).toISOString();
+    return claimDueJobs(this.db, owner, now, leaseExpiresAt, limit);
+  }
+
   renewJobLease = (id: number, owner: string, until: string): Promise<boolean> => renewLease(this.db, id, owner, until);
   completeJob = (id: number, owner: string, now: string): Promise<void> => finishJob(this.db, id, owner, now);
+  completeJobs = async (done: ReadonlyArray<{ id: number; owner: string; now: string }>): Promise<void> => {
+    const [only] = done;
+    if (!only) return;
+    if (done.length === 1) return finishJob(this.db, only.id, only.owner, only.now);
+    await this.db.tx(async (sql) => {
+      for (const d of done) await finishJob(sql, d.id, d.owner, d.now);
+    });
+  };
   failJob = (id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void> => failedJob(this.db, id, owner, error, now, retryAt);
   getJob = (id: number): Promise<Job | null> => jobById(this.db, id);
   listJobs = (query: { state?: Job['state']; type?: string; limit?: number } = {}): Promise<Job[]> => listJobRows(this.db, query);
@@ -140,6 +176,7 @@ export class PostgresStore implements Store {
   listOrphanedDeployments = (now: string): Promise<OrphanedDeployment[]> => ownership.orphanedDeployments(this.db, now);
   takeOverDeployment = (id: number, now: string, outcome: DeploymentOutcome, holdUntil: string | null): Promise<Deployment | null> => ownership.takeOver(this.db, id, now, outcome, holdUntil);
   releaseHold = (id: number): Promise<boolean> => ownership.clearHold(this.db, id);
+  adoptDeployment = (id: number, owner: string, now: string): Promise<Deployment | null> => ownership.adopt(this.db, id, owner, now);
 
   // --- API tokens, chat message references, seen keys: api-tokens.ts, message-refs.ts
 
@@ -153,6 +190,7 @@ export class PostgresStore implements Store {
   findMessage = (kind: string, key: string, adapter: string): Promise<MessageRef | null> => messageRef(this.db, kind, key, adapter);
   markSeen = (scope: string, key: string, at: string): Promise<boolean> => insertSeenKey(this.db, scope, key, at);
   isSeen = (scope: string, key: string): Promise<boolean> => seenKeyExists(this.db, scope, key);
+  reserveChatSlot = (adapter: string, channel: string, now: string, intervalMs: number): Promise<string> => reserveSlot(this.db, adapter, channel, now, intervalMs);
 
   // --- pending chat confirmations: confirmations.ts
 

@@ -1,5 +1,7 @@
 import type { Delivery, Job, NewDelivery, NewJob } from '../../core/model.js';
+import type { AcceptedDelivery, DeliveryToAccept } from '../types.js';
 import type { Prepare } from './approvals.js';
+import { whereClause } from './query.js';
 import { toDelivery, toJob, toJson, type DeliveryRow, type JobRow } from './rows.js';
 
 /** Inserts a delivery; null when (source, deliveryId) is already stored. Run inside a transaction with its job. */
@@ -10,6 +12,29 @@ export function insertDelivery(prepare: Prepare, d: NewDelivery): Delivery | nul
     ON CONFLICT (source, delivery_id) DO NOTHING
     RETURNING *`).get({ ...d, headers: toJson(d.headers), query: toJson(d.query), body: toJson(d.body) }) as DeliveryRow | undefined;
   return row ? toDelivery(row) : null;
+}
+
+/**
+ * Store.acceptDeliveries inside the caller's transaction: per item, the delivery (its body text
+ * as given, or serialised once) and its job; RETURNING only the id, so no body is read back.
+ */
+export function insertDeliveries(prepare: Prepare, items: readonly DeliveryToAccept[]): AcceptedDelivery[] {
+  const insert = prepare(`
+    INSERT INTO deliveries (source, delivery_id, received_at, content_type, headers, query, body)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (source, delivery_id) DO NOTHING
+    RETURNING id`);
+  const existing = prepare('SELECT id FROM deliveries WHERE source = ? AND delivery_id = ?');
+  const job = prepare(`
+    INSERT INTO jobs (type, key, payload, state, max_attempts, run_at, created_at)
+    VALUES (?, ?, ?, 'pending', ?, ?, ?)
+    ON CONFLICT (key) DO NOTHING`);
+  return items.map(({ delivery: d, job: j, bodyText }) => {
+    const row = insert.get(d.source, d.deliveryId, d.receivedAt, d.contentType, toJson(d.headers), toJson(d.query), bodyText ?? toJson(d.body)) as { id: number } | undefined;
+    if (!row) return { id: (existing.get(d.source, d.deliveryId) as { id: number }).id, duplicate: true };
+    job.run(j.type, j.key ?? null, toJson({ deliveryId: row.id }), j.maxAttempts ?? 5, j.runAt, d.receivedAt);
+    return { id: row.id, duplicate: false };
+  });
 }
 
 export function deliveryBy(prepare: Prepare, where: 'id' | 'source_delivery', ...args: Array<string | number>): Delivery | null {
@@ -31,15 +56,33 @@ export function claimDueJob(prepare: Prepare, owner: string, now: string, leaseE
   const row = prepare(`
     UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @leaseExpiresAt
     WHERE id = (
-      SELECT id FROM jobs
-      -- "state IN (...)" first: it is the partial index jobs_due's own condition, so the claim walks
-      -- that index (pending and running jobs only) instead of every job ever stored.
-      WHERE state IN ('pending', 'running')
-        AND ((state = 'pending' AND run_at <= @now) OR (state = 'running' AND lease_expires_at <= @now))
+      -- Through the partial index jobs_due (pending and running jobs only, in (run_at, id) order): a
+      -- bounded range scan however many done or dead jobs there are, and no sort. INDEXED BY, because
+      -- with jobs_by_state (state, id) the planner took that one and sorted every pending job on each
+      -- claim — under load, with a backlog, most of the bot's CPU. run_at <= now holds for both kinds
+      -- (a lease ends after the claim, which came after run_at).
+      SELECT id FROM jobs INDEXED BY jobs_due
+      WHERE state IN ('pending', 'running') AND run_at <= @now
+        AND (state = 'pending' OR lease_expires_at <= @now)
       ORDER BY run_at, id LIMIT 1
     )
     RETURNING *`).get({ owner, now, leaseExpiresAt }) as JobRow | undefined;
   return row ? toJob(row) : null;
+}
+
+/** claimDueJob for up to `limit` jobs in one statement (run it in a transaction); in (runAt, id) order. */
+export function claimDueJobs(prepare: Prepare, owner: string, now: string, leaseExpiresAt: string, limit: number): Job[] {
+  const rows = prepare(`
+    UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @leaseExpiresAt
+    WHERE id IN (
+      SELECT id FROM jobs INDEXED BY jobs_due
+      WHERE state IN ('pending', 'running') AND run_at <= @now
+        AND (state = 'pending' OR lease_expires_at <= @now)
+      ORDER BY run_at, id LIMIT @limit
+    )
+    RETURNING *`).all({ owner, now, leaseExpiresAt, limit }) as JobRow[];
+  // RETURNING comes in no promised order.
+  return rows.map(toJob).sort((a, b) => (a.runAt < b.runAt ? -1 : a.runAt > b.runAt ? 1 : a.id - b.id));
 }
 
 export function finishJob(prepare: Prepare, id: number, owner: string, now: string): void {
@@ -58,12 +101,10 @@ export function jobById(prepare: Prepare, id: number): Job | null {
   return row ? toJob(row) : null;
 }
 
+/** Newest first; each filter set walks an index in id order (jobs_by_state, jobs_by_type), none the primary key. */
 export function listJobRows(prepare: Prepare, query: { state?: Job['state']; type?: string; limit?: number }): Job[] {
-  const rows = prepare(`SELECT * FROM jobs WHERE (@state IS NULL OR state = @state) AND (@type IS NULL OR type = @type) ORDER BY id DESC LIMIT @limit`).all({
-    state: query.state ?? null,
-    type: query.type ?? null,
-    limit: Math.min(Math.max(query.limit ?? 50, 1), 500),
-  }) as JobRow[];
+  const where = whereClause([query.state === undefined ? undefined : ['state = ?', query.state], query.type === undefined ? undefined : [query.state === undefined ? 'type = ?' : '+type = ?', query.type]]);
+  const rows = prepare(`SELECT * FROM jobs ${where.sql} ORDER BY id DESC LIMIT ?`).all(...where.params, Math.min(Math.max(query.limit ?? 50, 1), 500)) as JobRow[];
   return rows.map(toJob);
 }
 

@@ -295,6 +295,62 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX deployments_by_finished ON deployments (finished_at);
     `,
   },
+  {
+    version: 13,
+    name: 'request keys',
+    sql: `
+      -- The idempotency key of the request that made a deployment or release (a reaction step's run id,
+      -- an API Idempotency-Key) and a hash of what it asked: a repeat finds the first result.
+      ALTER TABLE deployments ADD COLUMN request_key TEXT;
+      ALTER TABLE deployments ADD COLUMN request_hash TEXT;
+      CREATE UNIQUE INDEX deployments_by_request_key ON deployments (request_key) WHERE request_key IS NOT NULL;
+      ALTER TABLE releases ADD COLUMN request_key TEXT;
+      ALTER TABLE releases ADD COLUMN request_hash TEXT;
+      CREATE UNIQUE INDEX releases_by_request_key ON releases (request_key) WHERE request_key IS NOT NULL;
+    `,
+  },
+  {
+    version: 14,
+    name: 'chat pacing',
+    sql: `
+      -- The next free send slot of each chat channel, shared by every process (Store.reserveChatSlot).
+      CREATE TABLE chat_pacing (
+        adapter TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        next_at TEXT NOT NULL,
+        PRIMARY KEY (adapter, channel)
+      );
+      CREATE INDEX chat_pacing_by_next_at ON chat_pacing (next_at);
+    `,
+  },
+  {
+    version: 15,
+    name: 'operator tokens; operator queries on deliveries, jobs and the audit log',
+    sql: `
+      -- Long-lived tokens of people and CI (deckhand token create); only the hash is kept.
+      CREATE TABLE operator_tokens (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        name       TEXT NOT NULL,
+        hash       TEXT NOT NULL UNIQUE,
+        role       TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT
+      );
+      CREATE UNIQUE INDEX operator_tokens_live_name ON operator_tokens (name) WHERE revoked_at IS NULL;
+      -- The audit log searched by app and environment (earlier records have neither).
+      ALTER TABLE audit_log ADD COLUMN app TEXT;
+      ALTER TABLE audit_log ADD COLUMN environment TEXT;
+      CREATE INDEX audit_by_app ON audit_log (app, id DESC);
+      CREATE INDEX audit_by_environment ON audit_log (environment, id DESC);
+      -- Deliveries by source, each with the jobs that processed it, and jobs by state (dead ones).
+      CREATE INDEX deliveries_by_source ON deliveries (source, id);
+      CREATE INDEX jobs_by_delivery ON jobs (json_extract(payload, '$.deliveryId'), id) WHERE json_extract(payload, '$.deliveryId') IS NOT NULL;
+      CREATE INDEX jobs_by_state ON jobs (state, id);
+      CREATE INDEX jobs_by_type ON jobs (type, id);
+    `,
+  },
 ];
 
 const createTrackingTable = `

@@ -78,6 +78,16 @@ export function takeOver(prepare: Prepare, id: number, now: string, outcome: Dep
   return row === undefined ? null : toDeployment(row);
 }
 
+/** Moves a running deployment whose owner is not live to the live instance `owner`; null when it may not. */
+export function adopt(prepare: Prepare, id: number, owner: string, now: string): Deployment | null {
+  const row = prepare(`
+    UPDATE deployments AS d SET run_owner = @owner, run_process = NULL
+    WHERE d.id = @id AND d.state = 'running' AND d.provider NOT LIKE 'external:%' AND NOT ${ownerIsLive('d')}
+      AND EXISTS (SELECT 1 FROM instances i WHERE i.id = @owner AND i.stopped_at IS NULL AND i.expires_at > @now)
+    RETURNING *`).get({ id, owner, now }) as DeploymentRow | undefined;
+  return row === undefined ? null : toDeployment(row);
+}
+
 export function clearHold(prepare: Prepare, id: number): boolean {
   return prepare('UPDATE deployments SET held_until = NULL WHERE id = ? AND held_until IS NOT NULL').run(id).changes === 1;
 }

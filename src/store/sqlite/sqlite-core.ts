@@ -3,21 +3,21 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { DeckhandError, ErrorCode } from '../../core/errors.js';
-import type { AcquireLockResult, AuditRecord, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Lock, NewAuditRecord, NewDeployment, NewRelease, Release, StoredEvent } from '../../core/model.js';
+import type { AcquireLockResult, AuditQuery, AuditRecord, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Lock, NewAuditRecord, NewDeployment, NewRelease, Release, StoredEvent } from '../../core/model.js';
 import { finishedStates } from '../../core/model.js';
 import { insertApproval } from './approvals.js';
+import { insertAudit, listAuditRows } from './operator-queries.js';
 import { runMigrations } from './migrations.js';
+import { requestKeyUsed } from '../request-key.js';
 import { clearLapsedHolds } from './ownership.js';
 import { clampLimit, listLimits, whereClause } from './query.js';
 import {
-  type AuditRow,
   type DeploymentRow,
   type EventRow,
   type LockRow,
   type ReleaseRow,
   environmentWide,
   lockAppColumn,
-  toAudit,
   toDeployment,
   toEvent,
   toJson,
@@ -73,9 +73,9 @@ export class SqliteCore {
   async createDeployment(input: NewDeployment): Promise<Deployment> {
     const insert = this.statement(`
       INSERT INTO deployments
-        (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, origin, log_token, created_at, external, external_key)
+        (app, environment, ref, state, provider, source, requested_by, room, dry_run, forced, rollback_of, origin, log_token, created_at, external, external_key, request_key, request_hash)
       VALUES
-        (@app, @environment, @ref, 'queued', @provider, @source, @requestedBy, @room, @dryRun, @forced, @rollbackOf, @origin, @logToken, @createdAt, @external, @externalKey)
+        (@app, @environment, @ref, 'queued', @provider, @source, @requestedBy, @room, @dryRun, @forced, @rollbackOf, @origin, @logToken, @createdAt, @external, @externalKey, @requestKey, @requestHash)
       RETURNING *`);
     const params = {
       app: input.app,
@@ -93,9 +93,14 @@ export class SqliteCore {
       createdAt: input.createdAt,
       external: input.external ? toJson(input.external) : null,
       externalKey: input.external ? externalKey(input.external.system, input.external.id) : null,
+      requestKey: input.request?.key ?? null,
+      requestHash: input.request?.hash ?? null,
     };
     try {
       return this.immediate(() => {
+        // Inside the write lock: of two requests with one key, the second sees the first's row.
+        const first = input.request ? this.deploymentByRequest(input.request.key) : null;
+        if (first) throw requestKeyUsed(input.request!.key, { deployment: first.deployment });
         const created = toDeployment(insert.get(params) as DeploymentRow);
         if (input.approval) {
           insertApproval(this.prepare, { deploymentId: created.id, environment: created.environment, requestedBy: created.requestedBy, createdAt: created.createdAt, expiresAt: input.approval.expiresAt });
@@ -169,6 +174,15 @@ export class SqliteCore {
     return this.deploymentById(id);
   }
 
+  async findDeploymentByRequest(key: string): Promise<{ deployment: Deployment; hash: string } | null> {
+    return this.deploymentByRequest(key);
+  }
+
+  private deploymentByRequest(key: string): { deployment: Deployment; hash: string } | null {
+    const row = this.statement('SELECT * FROM deployments WHERE request_key = ?').get(key) as (DeploymentRow & { request_hash: string }) | undefined;
+    return row === undefined ? null : { deployment: toDeployment(row), hash: row.request_hash };
+  }
+
   async linkExternal(id: number, external: ExternalDeployment): Promise<Deployment> {
     try {
       const row = this.statement('UPDATE deployments SET external = ?, external_key = ? WHERE id = ? RETURNING *').get(
@@ -221,24 +235,34 @@ export class SqliteCore {
   // --- releases ----------------------------------------------------------------------------
 
   async createRelease(input: NewRelease): Promise<Release> {
+    // No conflict target: a used request key and an existing (app, version) both insert nothing.
     const inserted = this.statement(`
-      INSERT INTO releases (app, version, notes, created_by, created_at)
-      VALUES (@app, @version, @notes, @createdBy, @createdAt)
-      ON CONFLICT (app, version) DO NOTHING
+      INSERT INTO releases (app, version, notes, created_by, created_at, request_key, request_hash)
+      VALUES (@app, @version, @notes, @createdBy, @createdAt, @requestKey, @requestHash)
+      ON CONFLICT DO NOTHING
       RETURNING *`).get({
       app: input.app,
       version: input.version,
       notes: input.notes ?? null,
       createdBy: input.createdBy,
       createdAt: input.createdAt,
+      requestKey: input.request?.key ?? null,
+      requestHash: input.request?.hash ?? null,
     }) as ReleaseRow | undefined;
     if (inserted !== undefined) return toRelease(inserted);
+    const first = input.request ? await this.findReleaseByRequest(input.request.key) : null;
+    if (first) throw requestKeyUsed(input.request!.key, { release: first.release });
     const existing = await this.getRelease(input.app, input.version);
     throw new DeckhandError(
       ErrorCode.ReleaseExists,
       `Release ${input.version} of ${input.app} already exists.`,
       { release: existing },
     );
+  }
+
+  async findReleaseByRequest(key: string): Promise<{ release: Release; hash: string } | null> {
+    const row = this.statement('SELECT * FROM releases WHERE request_key = ?').get(key) as (ReleaseRow & { request_hash: string }) | undefined;
+    return row === undefined ? null : { release: toRelease(row), hash: row.request_hash };
   }
 
   async getRelease(app: string, version: string): Promise<Release | null> {
@@ -333,24 +357,11 @@ export class SqliteCore {
   }
 
   async appendAudit(record: NewAuditRecord): Promise<AuditRecord> {
-    const row = this.statement(`
-      INSERT INTO audit_log (at, actor, action, target, outcome, details)
-      VALUES (@at, @actor, @action, @target, @outcome, @details)
-      RETURNING *`).get({ ...record, details: toJson(record.details) });
-    return toAudit(row as AuditRow);
+    return insertAudit(this.prepare, record);
   }
 
-  async listAudit(query: { action?: string; actor?: string; limit?: number } = {}): Promise<AuditRecord[]> {
-    const where = whereClause([
-      query.action === undefined ? undefined : ['action = ?', query.action],
-      query.actor === undefined ? undefined : ['actor = ?', query.actor],
-    ]);
-    const limit = clampLimit(query.limit, listLimits.audit);
-    const rows = this.statement(`SELECT * FROM audit_log ${where.sql} ORDER BY id DESC LIMIT ?`).all(
-      ...where.params,
-      limit,
-    );
-    return (rows as AuditRow[]).map(toAudit);
+  async listAudit(query: AuditQuery = {}): Promise<AuditRecord[]> {
+    return listAuditRows(this.prepare, query);
   }
 
   // --- helpers -----------------------------------------------------------------------------

@@ -1,14 +1,17 @@
-import type { JobTypeStats, PruneKind, Store } from '../types.js';
+import type { AcceptedDelivery, DeliveryToAccept, JobTypeStats, PruneKind, Store } from '../types.js';
 import type { ApiToken, Approval, Delivery, Deployment, DeploymentOutcome, Incident, IncidentUpdate, Instance, Job, LogLine, MessageRef, NewDelivery, NewInstance, NewJob, OrphanedDeployment, PendingConfirmation, ScriptProcess } from '../../core/model.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
-import { claimDueJob, deliveryBy, failedJob, finishJob, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
+import { claimDueJob, claimDueJobs, deliveryBy, failedJob, finishJob, insertDeliveries, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
 import { applyIncidentUpdate, incidentBy } from './incidents.js';
 import { appendLogLines, readLogLines } from './logs.js';
 import { deleteApiToken, deleteDeadApiTokens, insertApiToken, liveApiToken } from './api-tokens.js';
 import { deleteConfirmation, upsertConfirmation } from './confirmations.js';
 import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
-import { clearHold, liveOrLapsedInstances, orphanedDeployments, renewInstanceRow, setDeploymentProcess, stopInstanceRow, takeOver, upsertInstance } from './ownership.js';
+import { reserveSlot } from './chat-pacing.js';
+import { adopt, clearHold, liveOrLapsedInstances, orphanedDeployments, renewInstanceRow, setDeploymentProcess, stopInstanceRow, takeOver, upsertInstance } from './ownership.js';
 import { SqliteCore } from './sqlite-core.js';
+import { insertOperatorToken, listDeliveryRows, liveOperatorToken, operatorTokenRows, retryDeadJob, revokeOperatorTokenRow } from './operator-queries.js';
+import type { DeliveryPage, DeliveryQuery, NewOperatorToken, OperatorToken } from '../../core/model.js';
 import { jobStatsByType } from './job-stats.js';
 import { markSqliteErrors } from './unavailable.js';
 import { pruneRows } from './prune.js';
@@ -73,6 +76,10 @@ export class SqliteStore extends SqliteCore implements Store {
     });
   }
 
+  async acceptDeliveries(items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]> {
+    return items.length === 0 ? [] : this.immediate(() => insertDeliveries(this.prepare, items));
+  }
+
   async getDelivery(id: number): Promise<Delivery | null> {
     return deliveryBy(this.prepare, 'id', id);
   }
@@ -86,12 +93,22 @@ export class SqliteStore extends SqliteCore implements Store {
     return this.immediate(() => claimDueJob(this.prepare, owner, now, leaseExpiresAt));
   }
 
+  async claimJobs(owner: string, now: string, leaseMs: number, limit: number): Promise<Job[]> {
+    if (limit < 1) return [];
+    const leaseExpiresAt = new Date(new Date(now).getTime() + leaseMs).toISOString();
+    return this.immediate(() => claimDueJobs(this.prepare, owner, now, leaseExpiresAt, limit));
+  }
+
   async renewJobLease(id: number, owner: string, until: string): Promise<boolean> {
     return renewLease(this.prepare, id, owner, until);
   }
 
   async completeJob(id: number, owner: string, now: string): Promise<void> {
     finishJob(this.prepare, id, owner, now);
+  }
+
+  async completeJobs(done: ReadonlyArray<{ id: number; owner: string; now: string }>): Promise<void> {
+    if (done.length > 0) this.immediate(() => done.forEach((d) => finishJob(this.prepare, d.id, d.owner, d.now)));
   }
 
   async failJob(id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void> {
@@ -126,6 +143,32 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async pruneApiTokens(now: string): Promise<number> {
     return deleteDeadApiTokens(this.prepare, now);
+  }
+
+  // --- operators: queries in operator-queries.ts
+
+  async listDeliveries(query: DeliveryQuery = {}): Promise<DeliveryPage> {
+    return listDeliveryRows(this.prepare, query);
+  }
+
+  async retryJob(id: number, now: string): Promise<Job | null> {
+    return retryDeadJob(this.prepare, id, now);
+  }
+
+  async createOperatorToken(token: NewOperatorToken, now: string): Promise<OperatorToken> {
+    return this.immediate(() => insertOperatorToken(this.prepare, token, now));
+  }
+
+  async findOperatorToken(hash: string, now: string): Promise<OperatorToken | null> {
+    return liveOperatorToken(this.prepare, hash, now);
+  }
+
+  async listOperatorTokens(): Promise<OperatorToken[]> {
+    return operatorTokenRows(this.prepare);
+  }
+
+  async revokeOperatorToken(name: string, now: string): Promise<OperatorToken | null> {
+    return revokeOperatorTokenRow(this.prepare, name, now);
   }
 
   async prune(kind: PruneKind, before: string, limit: number): Promise<number> {
@@ -166,6 +209,10 @@ export class SqliteStore extends SqliteCore implements Store {
     return clearHold(this.prepare, id);
   }
 
+  async adoptDeployment(id: number, owner: string, now: string): Promise<Deployment | null> {
+    return this.immediate(() => adopt(this.prepare, id, owner, now));
+  }
+
   async rememberMessage(ref: MessageRef): Promise<void> {
     upsertMessageRef(this.prepare, ref);
   }
@@ -180,6 +227,10 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async isSeen(scope: string, key: string): Promise<boolean> {
     return seenKeyExists(this.prepare, scope, key);
+  }
+
+  async reserveChatSlot(adapter: string, channel: string, now: string, intervalMs: number): Promise<string> {
+    return this.immediate(() => reserveSlot(this.prepare, adapter, channel, now, intervalMs));
   }
 
   // --- pending chat confirmations: queries in confirmations.ts

@@ -405,6 +405,19 @@ describe('fake Octopus', () => {
     expect(await readTask(deployment.TaskId)).toMatchObject({ State: 'Canceled' });
   });
 
+  it('setTaskState ends a hanging task at once, with its error and log; the script is dropped', async () => {
+    const release = await createRelease();
+    octopus.nextTaskScript(['Queued', 'Executing']);
+    const deployment = await deploy(release.Id);
+    await readTask(deployment.TaskId);
+    expect(await readTask(deployment.TaskId)).toMatchObject({ State: 'Executing', IsCompleted: false });
+    octopus.setTaskState(deployment.TaskId, 'Failed', { errorMessage: 'disk full', log: ['Unpacking', 'No space left'] });
+    expect(await readTask(deployment.TaskId)).toMatchObject({ State: 'Failed', IsCompleted: true, FinishedSuccessfully: false, ErrorMessage: 'disk full', CompletedTime: expect.any(String) });
+    expect(await readTask(deployment.TaskId)).toMatchObject({ State: 'Failed' });
+    expect((await get(`/api/tasks/${deployment.TaskId}/raw`)).text).toContain('No space left');
+    expect(() => octopus.setTaskState('ServerTasks-999', 'Success')).toThrow('fake Octopus: setTaskState: no task "ServerTasks-999"');
+  });
+
   it('uses scripts in order, one per deployment, then the default', async () => {
     const release = await createRelease();
     octopus.nextTaskScript(['Failed']);

@@ -353,10 +353,22 @@ export interface FakeOctopus {
    */
   nextTaskScript(states: OctopusTaskState[], options?: TaskScriptOptions): void;
   /**
+   * Moves a task to `state` now, as Octopus moving on by itself (whoever follows it sees it at their
+   * next read); the rest of its script is dropped. For tests where the task ends while nobody, or
+   * another Deckhand, follows it.
+   */
+  setTaskState(taskId: string, state: OctopusTaskState, options?: TaskScriptOptions): void;
+  /**
    * The next `times` requests matching method (`*` = any) and path answer `status` with an Octopus
    * error body (after the API-key check; they change no state). Status 0 drops the connection.
    */
   failNext(method: string, pathPattern: RegExp, status: number, times?: number): void;
+  /**
+   * The next request matching method and path is carried out (a release or deployment is made) but
+   * its answer is held back until `release()`: Octopus did the work, and the caller has not heard
+   * yet — the moment to kill it. `arrived` resolves with the call once it came.
+   */
+  holdNext(method: string, pathPattern: RegExp): { arrived: Promise<FakeOctopusCall>; release(): void };
 
   /** Stored objects, oldest first (the live objects: they change as the fake moves on). */
   releases(): Release[];
@@ -522,6 +534,8 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
   const log = new CallLog<FakeOctopusCall>('fake Octopus');
   const calls = log.calls;
   const faults: Fault[] = [];
+  const holds: Array<{ method: string; pathPattern: RegExp; gate: Promise<void>; arrive: (call: FakeOctopusCall) => void }> = [];
+  const releaseHolds: Array<() => void> = [];
   const scripts: Array<{ states: OctopusTaskState[]; options: TaskScriptOptions }> = [];
   let baseUrl = '';
 
@@ -844,6 +858,16 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
       if (!TASK_STATES.includes(state)) throw new Error(`fake Octopus: nextTaskScript: unknown state ${JSON.stringify(state)}`);
     }
     scripts.push({ states: [...states], options: { ...scriptOptions, ...(scriptOptions.log ? { log: [...scriptOptions.log] } : {}) } });
+  }
+
+  function setTaskState(taskId: string, state: OctopusTaskState, scriptOptions: TaskScriptOptions = {}): void {
+    const runtime = runtimeOf(taskId);
+    if (!runtime) throw new Error(`fake Octopus: setTaskState: no task ${JSON.stringify(taskId)}`);
+    if (!TASK_STATES.includes(state)) throw new Error(`fake Octopus: setTaskState: unknown state ${JSON.stringify(state)}`);
+    runtime.queue = [];
+    if (scriptOptions.errorMessage !== undefined) runtime.errorMessage = scriptOptions.errorMessage;
+    if (scriptOptions.log !== undefined) runtime.log = [...scriptOptions.log];
+    applyState(runtime, state);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1586,6 +1610,12 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { call, rawBody } = await readIncoming(req, baseUrl);
     const reply = respond(call, rawBody);
+    const hold = holds.find((h) => matchesMethod(h.method, call.method) && testPattern(h.pathPattern, call.path));
+    if (hold) {
+      holds.splice(holds.indexOf(hold), 1);
+      hold.arrive(call);
+      await hold.gate;
+    }
     call.status = reply.status;
     if (reply.status === 0) {
       res.destroy();
@@ -1632,8 +1662,18 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
     addTenant,
     addMachine,
     nextTaskScript,
+    setTaskState,
     failNext(method, pathPattern, status, times = 1) {
       faults.push({ method, pathPattern, status, remaining: times });
+    },
+    holdNext(method, pathPattern) {
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      releaseHolds.push(release);
+      let arrive: (call: FakeOctopusCall) => void = () => {};
+      const arrived = new Promise<FakeOctopusCall>((resolve) => (arrive = resolve));
+      holds.push({ method, pathPattern, gate, arrive });
+      return { arrived, release };
     },
     releases: () => [...releases],
     deployments: () => [...deployments],
@@ -1643,6 +1683,7 @@ export async function startFakeOctopus(options: FakeOctopusOptions = {}): Promis
     emitSubscriptionEvent,
     close() {
       closed ??= new Promise<void>((resolve) => {
+        for (const release of releaseHolds) release();
         log.close();
         server.close(() => resolve());
         server.closeAllConnections();

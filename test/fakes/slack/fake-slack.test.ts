@@ -353,7 +353,7 @@ describe('Socket Mode', () => {
 
     const payload = appMentionPayload({ channel: 'C1', user: 'U1', text: '<@UDECKHAND> deploy api' });
     const ack = await fake.socket.sendEvent({ type: 'events_api', payload, envelope_id: 'env-1' });
-    expect(ack).toEqual({ envelope_id: 'env-1', payload: {}, at: expect.any(Number) });
+    expect(ack).toEqual({ envelope_id: 'env-1', payload: {}, at: expect.any(Number), connection: 1 });
     expect(received).toEqual([payload.event]);
     expect(fake.socket.acks).toHaveLength(1);
   });
@@ -389,6 +389,67 @@ describe('Socket Mode', () => {
     await reconnected;
     expect(fake.callsTo('apps.connections.open')).toHaveLength(2);
     expect(fake.socket.connectionCount).toBe(1);
+  });
+
+  test('several connections (replicas): envelopes are spread over all of them, not all sent to one', async () => {
+    const clients = [newSocketClient(), new SocketModeClient({ appToken: fake.workspace.appToken, logLevel: LogLevel.ERROR, autoReconnectEnabled: false, clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } } })];
+    const got: number[][] = [[], []];
+    clients.forEach((sm, i) =>
+      sm.on('app_mention', async ({ ack, event }: { ack: () => Promise<void>; event: { text: string } }) => {
+        got[i]!.push(Number(event.text));
+        await ack();
+      }),
+    );
+    try {
+      for (const sm of clients) await sm.start();
+      await fake.socket.waitForConnections(2);
+      for (let n = 0; n < 10; n++) await fake.socket.sendEvent({ type: 'events_api', payload: appMentionPayload({ channel: 'C1', user: 'U1', text: String(n) }) });
+      expect(got.map((g) => g.length)).toEqual([5, 5]);
+      expect([...got[0]!, ...got[1]!].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(new Set(fake.socket.deliveries.map((d) => d.connection))).toEqual(new Set(fake.socket.openConnections));
+    } finally {
+      await clients[1]!.disconnect();
+    }
+  });
+
+  test('redeliver(): an unacked Events API envelope goes again, to the next connection, marked as a retry', async () => {
+    const sm = newSocketClient();
+    const attempts: Array<{ attempt: number; reason: string }> = [];
+    sm.on('app_mention', async ({ ack, retry_num, retry_reason }: { ack: () => Promise<void>; retry_num: number; retry_reason: string }) => {
+      attempts.push({ attempt: retry_num, reason: retry_reason });
+      await ack();
+    });
+    await sm.start();
+    // A second "replica" that receives envelopes and never acks them (it hangs).
+    const url = (await webClient(fake.workspace.appToken).apps.connections.open()).url as string;
+    const { WebSocket } = await import('ws');
+    const hung = new WebSocket(url);
+    const hungGot: unknown[] = [];
+    hung.on('message', (data) => hungGot.push(JSON.parse(String(data))));
+    try {
+      await fake.socket.waitForConnections(2);
+      fake.socket.redeliver({ afterMs: 100 });
+      const payload = appMentionPayload({ channel: 'C1', user: 'U1', text: 'hi' });
+      // The first envelope goes to the first connection (acked at once), the second to the hung one ...
+      await fake.socket.sendEvent({ type: 'events_api', payload, envelope_id: 'env-a' });
+      const ack = await fake.socket.sendEvent({ type: 'events_api', payload, envelope_id: 'env-b' });
+      // ... which never acks: after 100 ms it goes again, to the other, as retry 1.
+      expect(ack.envelope_id).toBe('env-b');
+      expect(fake.socket.deliveries.filter((d) => d.envelope_id === 'env-b').map((d) => d.attempt)).toEqual([0, 1]);
+      expect(attempts).toEqual([
+        { attempt: 0, reason: '' },
+        { attempt: 1, reason: 'timeout' },
+      ]);
+      expect(hungGot).toContainEqual(expect.objectContaining({ envelope_id: 'env-b', retry_attempt: 0 }));
+      // Slash commands and interactive payloads are not retried by Slack, nor by the fake.
+      fake.socket.redeliver({ afterMs: 50 });
+      await expect(fake.socket.sendEvent({ type: 'slash_commands', payload: slashCommandPayload({ command: '/deploy', text: 'x', userId: 'U1', channelId: 'C1' }) }, { timeoutMs: 100 })).rejects.toThrow(/No ack/);
+      await expect(fake.socket.sendEvent({ type: 'interactive', payload: { type: 'shortcut' } }, { timeoutMs: 100 })).rejects.toThrow(/No ack/);
+      expect(fake.socket.deliveries.filter((d) => d.type !== 'events_api').map((d) => d.attempt)).toEqual([0, 0]);
+    } finally {
+      fake.socket.redeliver(null);
+      hung.terminate();
+    }
   });
 
   test('sendEvent without a connected client fails fast', async () => {

@@ -5,7 +5,13 @@
  *     `{"type":"hello"}` message (SocketModeClient.start() resolves on it);
  *  3. the server pushes envelopes `{ envelope_id, type, payload, accepts_response_payload }`;
  *  4. the client acks each with `{ envelope_id, payload }` (payload is `{}` for a bare ack()).
- * Real Slack retries an event that is not acked within 3 seconds; the fake only reports the timeout.
+ * An app may hold up to 10 connections at once (several replicas, each with its own); Slack sends
+ * each envelope to one of them, not to all — the fake takes them in turn (round robin), and sends a
+ * retry to another connection than the last try when there is one.
+ * Real Slack retries an Events API envelope that is not acked within 3 seconds (retry_attempt 1..3,
+ * retry_reason "timeout"), over whichever connection is open then; slash commands and interactive
+ * payloads are not retried. The fake does the same after redeliver({ afterMs }); by default it only
+ * reports the timeout.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -28,11 +34,33 @@ export interface SocketAck {
   envelope_id: string;
   payload?: Record<string, unknown>;
   at: number;
+  /** The connection it came over (see SocketDelivery.connection). */
+  connection?: number;
 }
 
 export interface SendEventOptions {
-  /** How long to wait for the client's ack; Slack's own deadline is 3 s. */
+  /** How long to wait for the client's ack (for each delivery when redelivering); Slack's own deadline is 3 s. */
   timeoutMs?: number;
+  /** Send the first try over this connection (see SocketDelivery.connection) instead of the next in turn: "Slack picked that one". */
+  connection?: number;
+}
+
+export interface RedeliveryOptions {
+  /** How long an envelope may stay unacked before it is sent again (Slack: 3 s). */
+  afterMs: number;
+  /** Redeliveries after the first attempt (Slack: 3). */
+  maxRetries?: number;
+}
+
+/** One envelope sent over one connection (a redelivery is a delivery of its own). */
+export interface SocketDelivery {
+  envelope_id: string;
+  type: EnvelopeType;
+  /** Which connection got it: connections are numbered 1, 2, ... in the order they were opened. */
+  connection: number;
+  /** 0 for the first try, then 1, 2, ... (events_api envelopes carry it as retry_attempt). */
+  attempt: number;
+  at: number;
 }
 
 const ACK_DEADLINE_MS = 3000;
@@ -50,12 +78,19 @@ export class FakeSocketMode {
   readonly acks: SocketAck[] = [];
   /** Every message the client sent, parsed. */
   readonly received: unknown[] = [];
+  /** Every envelope sent, to which connection, in order. */
+  readonly deliveries: SocketDelivery[] = [];
   /** Resolves once the first client has connected and been sent `hello`. */
   readonly connected: Promise<void>;
 
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly tickets = new Set<string>();
   private readonly open: WebSocket[] = [];
+  private readonly ids = new Map<WebSocket, number>();
+  private opened = 0;
+  /** Round robin over the open connections. */
+  private turn = 0;
+  private redelivery: RedeliveryOptions | null = null;
   private readonly pendingAcks = new Map<string, { settle: (ack: SocketAck | Error) => void }>();
   private connectionWaiters: Array<() => void> = [];
   private resolveConnected!: () => void;
@@ -78,6 +113,25 @@ export class FakeSocketMode {
     return this.open.length;
   }
 
+  /** The numbers of the open connections (see SocketDelivery.connection), oldest first. */
+  get openConnections(): number[] {
+    return this.open.map((ws) => this.ids.get(ws) as number);
+  }
+
+  /** Slack's redelivery of unacked Events API envelopes; null turns it off (the default). */
+  redeliver(options: RedeliveryOptions | null): void {
+    this.redelivery = options;
+  }
+
+  /** Resolves once `count` connections are open. */
+  async waitForConnections(count: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.open.length < count) {
+      if (Date.now() > deadline) throw new Error(`${this.open.length} Socket Mode connections open, not ${count}, after ${timeoutMs}ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   /** Hooked to the HTTP server's 'upgrade' event. Tickets are single-use, as on Slack. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -91,7 +145,8 @@ export class FakeSocketMode {
 
   private onConnection(ws: WebSocket): void {
     this.open.push(ws);
-    ws.on('message', (data, isBinary) => !isBinary && this.onMessage(data.toString()));
+    this.ids.set(ws, ++this.opened);
+    ws.on('message', (data, isBinary) => !isBinary && this.onMessage(data.toString(), this.ids.get(ws) as number));
     ws.on('close', () => {
       const index = this.open.indexOf(ws);
       if (index >= 0) this.open.splice(index, 1);
@@ -110,7 +165,7 @@ export class FakeSocketMode {
     waiters.forEach((wake) => wake());
   }
 
-  private onMessage(text: string): void {
+  private onMessage(text: string, connection: number): void {
     let message: unknown;
     try {
       message = JSON.parse(text);
@@ -121,7 +176,7 @@ export class FakeSocketMode {
     this.received.push(message);
     const { envelope_id: id, payload } = (message ?? {}) as { envelope_id?: unknown; payload?: unknown };
     if (typeof id !== 'string') return;
-    const ack: SocketAck = { envelope_id: id, at: Date.now() };
+    const ack: SocketAck = { envelope_id: id, at: Date.now(), connection };
     if (payload && typeof payload === 'object') ack.payload = payload as Record<string, unknown>;
     this.acks.push(ack);
     this.pendingAcks.get(id)?.settle(ack);
@@ -143,36 +198,60 @@ export class FakeSocketMode {
     });
   }
 
+  /** The next open connection in turn; for a redelivery, another than the last one tried, if there is one. */
+  private pick(previous?: WebSocket): WebSocket | undefined {
+    const open = this.open.filter((ws) => ws.readyState === ws.OPEN);
+    const ready = open.length > 1 ? open.filter((ws) => ws !== previous) : open;
+    if (ready.length === 0) return undefined;
+    return ready[this.turn++ % ready.length];
+  }
+
   /**
-   * Pushes an envelope to the most recently connected client and resolves with its ack.
-   * Rejects at once when no client is connected, or after `timeoutMs` without an ack.
+   * Pushes an envelope to one connected client (each in turn) and resolves with its ack. Rejects
+   * at once when no client is connected, or after `timeoutMs` without an ack — with redeliver()
+   * on, an events_api envelope is first sent again (retry_attempt + 1, retry_reason "timeout") to
+   * the next connection, up to maxRetries times, and the first ack of any delivery resolves.
    */
   sendEvent(input: EnvelopeInput, options: SendEventOptions = {}): Promise<SocketAck> {
-    const ws = this.open.at(-1);
     const envelopeId = input.envelope_id ?? randomUUID();
-    if (!ws) return Promise.reject(new Error(`Cannot send ${input.type} envelope: no Socket Mode client is connected`));
-    const timeoutMs = options.timeoutMs ?? ACK_DEADLINE_MS;
-    const envelope = {
+    if (this.open.length === 0) return Promise.reject(new Error(`Cannot send ${input.type} envelope: no Socket Mode client is connected`));
+    const redelivery = input.type === 'events_api' ? this.redelivery : null;
+    const timeoutMs = options.timeoutMs ?? redelivery?.afterMs ?? ACK_DEADLINE_MS;
+    const firstAttempt = input.retry_attempt ?? 0;
+    const lastAttempt = firstAttempt + (redelivery ? (redelivery.maxRetries ?? 3) : 0);
+    const envelope = (attempt: number) => ({
       envelope_id: envelopeId,
       type: input.type,
       payload: input.payload,
       accepts_response_payload: input.accepts_response_payload ?? defaultAcceptsResponsePayload(input),
       // events_api envelopes carry the delivery attempt (0 = first try).
-      ...(input.type === 'events_api' ? { retry_attempt: input.retry_attempt ?? 0, retry_reason: input.retry_reason ?? '' } : {}),
-    };
+      ...(input.type === 'events_api' ? { retry_attempt: attempt, retry_reason: attempt === firstAttempt ? (input.retry_reason ?? '') : 'timeout' } : {}),
+    });
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
       const settle = (outcome: SocketAck | Error) => {
         clearTimeout(timer);
         this.pendingAcks.delete(envelopeId);
         if (outcome instanceof Error) reject(outcome);
         else resolve(outcome);
       };
-      const timer = setTimeout(
-        () => settle(new Error(`No ack for ${input.type} envelope ${envelopeId} within ${timeoutMs}ms (acks so far: ${this.acks.length})`)),
-        timeoutMs,
-      );
+      let previous: WebSocket | undefined;
+      const pinned = options.connection === undefined ? undefined : this.open.find((ws) => this.ids.get(ws) === options.connection);
+      if (options.connection !== undefined && !pinned) return reject(new Error(`Socket Mode connection ${options.connection} is not open`));
+      const deliver = (attempt: number) => {
+        const ws = attempt === firstAttempt && pinned ? pinned : this.pick(previous);
+        previous = ws;
+        if (ws) {
+          this.deliveries.push({ envelope_id: envelopeId, type: input.type, connection: this.ids.get(ws) as number, attempt, at: Date.now() });
+          ws.send(JSON.stringify(envelope(attempt)));
+        }
+        timer = setTimeout(() => {
+          if (attempt < lastAttempt) deliver(attempt + 1);
+          else settle(new Error(`No ack for ${input.type} envelope ${envelopeId} within ${timeoutMs}ms (acks so far: ${this.acks.length})`));
+        }, timeoutMs);
+      };
       this.pendingAcks.set(envelopeId, { settle });
-      ws.send(JSON.stringify(envelope));
+      deliver(firstAttempt);
     });
   }
 

@@ -68,9 +68,9 @@ describe('the job worker when the store goes away', () => {
   test('a claim that fails (database restarting) does not end the loop: the next poll claims again', async () => {
     const store = new SqliteStore(':memory:');
     await store.migrate();
-    const realClaim = store.claimJob.bind(store);
+    const realClaim = store.claimJobs.bind(store);
     let failures = 3;
-    store.claimJob = async (...args) => {
+    store.claimJobs = async (...args) => {
       if (failures > 0) {
         failures -= 1;
         throw new Error('connection terminated unexpectedly');

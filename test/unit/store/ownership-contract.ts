@@ -165,6 +165,65 @@ export function describeOwnershipContract(name: string, makeStore: () => Promise
       });
     });
 
+    describe("adoption: a dead owner's deployment moves, still running, to a live instance", () => {
+      it("refuses while the owner is live; once its heartbeat lapsed, moves it to the adopter, running, deadline kept, process cleared", async () => {
+        const id = await running('a');
+        await store.recordDeploymentProcess(id, 'a', proc);
+        await store.registerInstance(instance('b', { expiresAt: at(90) }));
+        expect(await store.adoptDeployment(id, 'b', at(10))).toBeNull();
+        expect(await store.listOrphanedDeployments(at(10))).toEqual([]);
+        const adopted = await store.adoptDeployment(id, 'b', at(31));
+        expect(adopted).toMatchObject({ id, state: 'running', finishedAt: null, reason: null });
+        // b is live: no orphan any more, and a's return cannot take it back.
+        expect(await store.listOrphanedDeployments(at(32))).toEqual([]);
+        await store.registerInstance(instance('a', { startedAt: at(33), expiresAt: at(120) }));
+        expect(await store.adoptDeployment(id, 'a', at(34))).toBeNull();
+        expect(await store.takeOverDeployment(id, at(34), failed(34), null)).toBeNull();
+        // Once b is gone too, it is an orphan again, owned by b, with the claim's deadline and no process.
+        await store.stopInstance('b', at(40));
+        const [orphan] = await store.listOrphanedDeployments(at(41));
+        expect(orphan?.run).toEqual({ owner: 'b', deadline: at(120), process: null, heldUntil: null });
+        // Its outcome is recorded once, by whoever finishes it.
+        expect(await store.adoptDeployment(id, 'a', at(42))).toMatchObject({ id, state: 'running' });
+        expect(await store.finishDeployment(id, { state: 'succeeded', finishedAt: at(50) })).toMatchObject({ state: 'succeeded' });
+        expect((await rejection(store.finishDeployment(id, { state: 'failed', finishedAt: at(51) }))).code).toBe('E_CONFLICT');
+      });
+
+      it('of several live instances adopting one orphan, exactly one gets it', async () => {
+        const id = await running('a');
+        await store.stopInstance('a', at(2));
+        for (const other of ['b', 'c', 'd']) await store.registerInstance(instance(other));
+        const results = await Promise.all(['b', 'c', 'd'].map((other) => store.adoptDeployment(id, other, at(3))));
+        expect(results.filter((r) => r !== null)).toHaveLength(1);
+      });
+
+      it('an adopter that is not live (stopped, lapsed, unknown) gets nothing', async () => {
+        const id = await running('a');
+        await store.stopInstance('a', at(2));
+        await store.registerInstance(instance('stopped'));
+        await store.stopInstance('stopped', at(2));
+        await store.registerInstance(instance('lapsed', { expiresAt: at(3) }));
+        expect(await store.adoptDeployment(id, 'stopped', at(4))).toBeNull();
+        expect(await store.adoptDeployment(id, 'lapsed', at(4))).toBeNull();
+        expect(await store.adoptDeployment(id, 'nobody', at(4))).toBeNull();
+        expect((await store.listOrphanedDeployments(at(4))).map((o) => o.run.owner)).toEqual(['a']);
+      });
+
+      it('a queued, finished or mirrored deployment is never adopted', async () => {
+        await store.registerInstance(instance('b'));
+        const queued = await store.createDeployment(deployment({ app: 'api' }));
+        expect(await store.adoptDeployment(queued.id, 'b', at(1))).toBeNull();
+        const id = await running('a');
+        await store.takeOverDeployment(id, at(31), failed(31), null);
+        await store.registerInstance(instance('c', { expiresAt: at(90) }));
+        expect(await store.adoptDeployment(id, 'c', at(32))).toBeNull();
+        const mirrored = await store.createDeployment(deployment({ app: 'mirror', provider: 'external:octopus', external: { system: 'octopus', id: 'Deployments-1' } }));
+        await store.markMirrorStarted(mirrored.id, at(1));
+        expect(await store.adoptDeployment(mirrored.id, 'c', at(32))).toBeNull();
+        expect(await store.getDeployment(mirrored.id)).toMatchObject({ state: 'running' });
+      });
+    });
+
     describe('holds: never two deploy scripts of one target at once', () => {
       it('holds the target until heldUntil: nothing is claimed meanwhile, though nothing runs', async () => {
         const id = await running('a');

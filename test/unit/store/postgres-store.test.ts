@@ -11,6 +11,7 @@ import { describeDatabaseUrl, parseDatabaseUrl } from '../../../src/store/open-s
 import { raceClaims } from './claim-race.js';
 import { type TestDatabase, createTestDatabase, freshStore, postgresReachable } from './pg-test-db.js';
 import { describeOwnershipContract } from './ownership-contract.js';
+import { describeOperatorContract } from './operator-contract.js';
 import { describeStoreContract, rejection } from './store-contract.js';
 
 // Locally without PostgreSQL: skipped with a note. In CI: this throws, and the file fails.
@@ -54,6 +55,7 @@ describePg('PostgresStore (PostgreSQL, a database of its own)', () => {
 
   describeStoreContract('PostgresStore', () => freshStore(db));
   describeOwnershipContract('PostgresStore', () => freshStore(db));
+  describeOperatorContract('PostgresStore', () => freshStore(db));
 
   describe('migrations', () => {
     /** A pool like the store's, for running migrations by hand. */

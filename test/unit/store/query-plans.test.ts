@@ -24,6 +24,11 @@ describe('query plans of the hot statements (SQLite)', () => {
     const delivery = { source: 'github', deliveryId: 'd-1', receivedAt: now, contentType: 'application/json', headers: {}, query: {}, body: { a: 1 } };
     const { delivery: stored } = await store.acceptDelivery(delivery, { type: 'github', runAt: now, maxAttempts: 3 });
     await store.acceptDelivery(delivery, { type: 'github', runAt: now, maxAttempts: 3 });
+    // Group commit: a new delivery and a duplicate in one batch.
+    await store.acceptDeliveries([
+      { delivery: { ...delivery, deliveryId: 'd-2' }, job: { type: 'github', runAt: now, maxAttempts: 3 }, bodyText: '{"a":1}' },
+      { delivery, job: { type: 'github', runAt: now, maxAttempts: 3 } },
+    ]);
     await store.getDelivery(stored.id);
     const job = await store.claimJob('instance-1', now, 30_000);
     if (!job) throw new Error('expected a job');
@@ -31,6 +36,7 @@ describe('query plans of the hot statements (SQLite)', () => {
     await store.failJob(job.id, 'instance-1', 'boom', now, now);
     const again = await store.claimJob('instance-1', now, 30_000);
     await store.completeJob(again?.id ?? 0, 'instance-1', now);
+    await store.claimJobs('instance-1', now, 30_000, 4);
     await store.enqueueJob({ type: 'reaction', key: 'reaction:x:1', payload: {}, runAt: now, maxAttempts: 1 });
     await store.enqueueJob({ type: 'reaction', key: 'reaction:x:1', payload: {}, runAt: now, maxAttempts: 1 });
     await store.markSeen('slack', 'message:C1:1.2', now);
@@ -49,6 +55,45 @@ describe('query plans of the hot statements (SQLite)', () => {
       for (const { detail } of plan) {
         const bareScan = new RegExp(`^SCAN (${growing.join('|')})$`).test(detail);
         if (bareScan || detail.startsWith('USE TEMP B-TREE')) problems.push(`${detail}\n    in: ${sql.replace(/\s+/g, ' ').trim()}`);
+      }
+    }
+    await store.close();
+    expect(problems).toEqual([]);
+  });
+
+  test("operators' lists (deliveries, jobs, audit, tokens) walk an index: no scan of a growing table except an unfiltered newest-first page, no temporary sort", async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    const now = new Date().toISOString();
+    const { delivery } = await store.acceptDelivery({ source: 'github', deliveryId: 'd-1', receivedAt: now, contentType: 'application/json', headers: {}, query: {}, body: {} }, { type: 'github', runAt: now });
+    const pages = [{}, { source: 'github' }, { since: now }, { cursor: 5 }, { source: 'github', since: now, cursor: 5 }, { id: delivery.id }];
+    for (const page of pages) {
+      await store.listDeliveries(page);
+      await store.listDeliveries({ ...page, outcome: 'dead' });
+    }
+    for (const jobs of [{}, { state: 'dead' as const }, { type: 'github' }, { state: 'dead' as const, type: 'github' }]) await store.listJobs(jobs);
+    await store.retryJob(1, now);
+    const audits = [{}, { actor: 'a' }, { action: 'deploy' }, { app: 'web' }, { environment: 'prod' }, { since: now }, { until: now }, { since: now, until: now }, { beforeId: 9 }, { app: 'web', environment: 'prod', since: now }];
+    for (const audit of audits) await store.listAudit(audit);
+    await store.appendAudit({ at: now, actor: 'a', action: 'deploy', target: 'web/main to prod', outcome: 'ok', details: {} });
+    await store.createOperatorToken({ name: 'ci', hash: 'h', role: 'r', createdBy: 'cli', createdAt: now, expiresAt: null }, now);
+    await store.findOperatorToken('h', now);
+    await store.listOperatorTokens();
+    await store.revokeOperatorToken('ci', now);
+
+    const db = (store as unknown as { db: Database.Database }).db;
+    const statements = [...(store as unknown as { statements: Map<string, unknown> }).statements.keys()].filter((sql) => /deliveries|FROM jobs|audit_log|operator_tokens/.test(sql) && !/^\s*INSERT INTO (deliveries|jobs)\b/.test(sql));
+    expect(statements.length).toBeGreaterThan(25);
+    const problems: string[] = [];
+    for (const sql of statements) {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(parametersOf(sql)) as Array<{ detail: string }>;
+      // An unfiltered page ("the newest 50") walks the primary key backwards and stops at its LIMIT.
+      let outer = sql;
+      while (/\([^()]*\)/.test(outer)) outer = outer.replace(/\([^()]*\)/g, '');
+      const unfilteredPage = !/\bWHERE\b/.test(outer) && /ORDER BY (\w+\.)?id DESC LIMIT \?\s*$/.test(sql);
+      for (const { detail } of plan) {
+        const bareScan = new RegExp(`^SCAN (\\w+ )?(${growing.join('|')}|d|j)$`).test(detail) || /^SCAN operator_tokens$/.test(detail);
+        if ((bareScan && !unfilteredPage) || detail.startsWith('USE TEMP B-TREE')) problems.push(`${detail}\n    in: ${sql.replace(/\s+/g, ' ').trim()}`);
       }
     }
     await store.close();

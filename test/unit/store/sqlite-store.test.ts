@@ -8,6 +8,7 @@ import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { NewDeployment } from '../../../src/core/model.js';
 import { raceClaims } from './claim-race.js';
 import { describeOwnershipContract } from './ownership-contract.js';
+import { describeOperatorContract } from './operator-contract.js';
 import { describeStoreContract, rejection } from './store-contract.js';
 
 const tempDirs: string[] = [];
@@ -38,6 +39,7 @@ const queued: NewDeployment = {
 
 describeStoreContract('SqliteStore :memory:', () => migratedStore(':memory:'));
 describeStoreContract('SqliteStore file', () => migratedStore(join(tempDir(), 'deckhand.db')));
+describeOperatorContract('SqliteStore :memory:', () => migratedStore(':memory:'));
 describeOwnershipContract('SqliteStore :memory:', () => migratedStore(':memory:'));
 describeOwnershipContract('SqliteStore file', () => migratedStore(join(tempDir(), 'deckhand.db')));
 

@@ -324,6 +324,54 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('request keys (idempotency): a repeat finds the first result', () => {
+      const request = (key: string, hash = 'h1') => ({ key, hash });
+      const release = { app: 'web', version: '1.2.0', createdBy: 'alice', createdAt: at(0) };
+
+      it('finds the deployment a key made, with its hash; an unknown key finds nothing', async () => {
+        const made = await store.createDeployment(deployment({ request: request('step:a') }));
+        expect(await store.findDeploymentByRequest('step:a')).toEqual({ deployment: made, hash: 'h1' });
+        expect(await store.findDeploymentByRequest('step:b')).toBeNull();
+        // Deployments without a key do not collide with each other.
+        await store.createDeployment(deployment());
+        await store.createDeployment(deployment());
+      });
+
+      it('refuses a second deployment with a used key: E_CONFLICT naming the key and the first deployment', async () => {
+        const first = await store.createDeployment(deployment({ request: request('api:alice:k1') }));
+        const err = await rejection(store.createDeployment(deployment({ ref: 'other', request: request('api:alice:k1', 'h2') })), 'E_CONFLICT');
+        expect(err.details).toMatchObject({ requestKey: 'api:alice:k1', deployment: first });
+        expect(await store.listDeployments()).toEqual([first]);
+      });
+
+      it('of concurrent creations with one key exactly one inserts; the others get the winner', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 6 }, () => store.createDeployment(deployment({ request: request('race') }))));
+        const made = results.filter((r) => r.status === 'fulfilled');
+        expect(made).toHaveLength(1);
+        const winner = (made[0] as PromiseFulfilledResult<{ id: number }>).value;
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'E_CONFLICT', details: { deployment: { id: winner.id } } });
+        expect(await store.listDeployments()).toHaveLength(1);
+      });
+
+      it('finds the release a key made; a used key is E_CONFLICT with the first release, even for another version', async () => {
+        const first = await store.createRelease({ ...release, request: request('step:r') });
+        expect(await store.findReleaseByRequest('step:r')).toEqual({ release: first, hash: 'h1' });
+        expect(await store.findReleaseByRequest('step:x')).toBeNull();
+        const again = await rejection(store.createRelease({ ...release, request: request('step:r') }), 'E_CONFLICT');
+        expect(again.details).toMatchObject({ requestKey: 'step:r', release: first });
+        const other = await rejection(store.createRelease({ ...release, version: '1.3.0', request: request('step:r', 'h2') }), 'E_CONFLICT');
+        expect(other.details.release).toEqual(first);
+        expect(await store.getRelease('web', '1.3.0')).toBeNull();
+      });
+
+      it('a new key for a version that exists is still E_RELEASE_EXISTS (another request made it)', async () => {
+        const existing = await store.createRelease(release);
+        const err = await rejection(store.createRelease({ ...release, request: request('step:new') }), 'E_RELEASE_EXISTS');
+        expect(err.details.release).toEqual(existing);
+        expect(await store.findReleaseByRequest('step:new')).toBeNull();
+      });
+    });
+
     describe('locks', () => {
       it('acquires a free lock', async () => {
         const result = await store.acquireLock(lock());
@@ -512,6 +560,76 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(jobs[0]).toMatchObject({ type: 'delivery', payload: { deliveryId: first.delivery.id }, state: 'pending', attempts: 0 });
       });
 
+      it('acceptDeliveries stores a batch in order in one go: each with its job, duplicates (earlier or in the batch) without one, body text as given', async () => {
+        const earlier = await store.acceptDelivery(delivery('b-0'), { type: 'delivery', runAt: at(0) });
+        const job = { type: 'delivery', runAt: at(0) };
+        const accepted = await store.acceptDeliveries([
+          { delivery: delivery('b-1'), job, bodyText: '{ "Payload" : { "PackageVersion" : "1.4.0" } }' },
+          { delivery: delivery('b-0'), job },
+          { delivery: { ...delivery('b-2'), body: { n: 2 } }, job },
+          { delivery: delivery('b-1'), job },
+        ]);
+        expect(accepted.map((a) => a.duplicate)).toEqual([false, true, false, true]);
+        const [b1 = -1, b0 = -1, b2 = -1, b1again = -1] = accepted.map((a) => a.id);
+        expect(b0).toBe(earlier.delivery.id);
+        expect(b1again).toBe(b1);
+        expect(await store.getDelivery(b1)).toEqual({ ...delivery('b-1'), id: b1 });
+        expect((await store.getDelivery(b2))?.body).toEqual({ n: 2 });
+        const jobs = await store.listJobs();
+        expect(jobs.map((j) => j.payload).sort((a, b) => (a as { deliveryId: number }).deliveryId - (b as { deliveryId: number }).deliveryId)).toEqual(
+          [earlier.delivery.id, b1, b2].sort((a, b) => a - b).map((deliveryId) => ({ deliveryId })),
+        );
+        expect(await store.acceptDeliveries([])).toEqual([]);
+      });
+
+      it('acceptDeliveries is all or nothing: when one item cannot be stored, none of the batch is', async () => {
+        const job = { type: 'delivery', runAt: at(0) };
+        await expect(
+          store.acceptDeliveries([
+            { delivery: delivery('n-1'), job },
+            { delivery: delivery('n-2'), job: { ...job, type: null as unknown as string } }, // violates NOT NULL
+          ]),
+        ).rejects.toThrow();
+        expect(await store.listJobs()).toEqual([]);
+        expect((await store.acceptDelivery(delivery('n-1'), job)).duplicate).toBe(false);
+      });
+
+      it('claimJobs takes up to `limit` due jobs at once, oldest first, each leased once; expired leases are taken over', async () => {
+        const a = await store.enqueueJob({ type: 'x', payload: { n: 'a' }, runAt: at(1) });
+        const b = await store.enqueueJob({ type: 'x', payload: { n: 'b' }, runAt: at(0) });
+        const c = await store.enqueueJob({ type: 'x', payload: { n: 'c' }, runAt: at(1) });
+        await store.enqueueJob({ type: 'x', payload: { n: 'later' }, runAt: at(5) });
+        expect(await store.claimJobs('w1', at(1), 60_000, 0)).toEqual([]);
+        const first = await store.claimJobs('w1', at(1), 60_000, 2);
+        expect(first.map((j) => [j.id, j.state, j.attempts, j.leaseOwner])).toEqual([
+          [b!.id, 'running', 1, 'w1'],
+          [a!.id, 'running', 1, 'w1'],
+        ]);
+        expect((await store.claimJobs('w2', at(1), 60_000, 5)).map((j) => j.id)).toEqual([c!.id]);
+        expect(await store.claimJobs('w2', at(1), 60_000, 5)).toEqual([]);
+        // A minute's lease is over at minute 3: all three are taken over, in order; the later one is not due yet.
+        const taken = await store.claimJobs('w3', at(3), 60_000, 10);
+        expect(taken.map((j) => [j.id, j.attempts, j.leaseOwner])).toEqual([
+          [b!.id, 2, 'w3'],
+          [a!.id, 2, 'w3'],
+          [c!.id, 2, 'w3'],
+        ]);
+      });
+
+      it('completeJobs marks several jobs done at once, each only if the owner still holds it', async () => {
+        for (const n of [1, 2, 3]) await store.enqueueJob({ type: 'x', payload: { n }, runAt: at(0) });
+        const [a, b, c] = await store.claimJobs('w1', at(0), 60_000, 3);
+        await store.completeJobs([]);
+        await store.completeJobs([
+          { id: a!.id, owner: 'w1', now: at(1) },
+          { id: b!.id, owner: 'w1', now: at(2) },
+          { id: c!.id, owner: 'someone-else', now: at(1) },
+        ]);
+        expect(await store.getJob(a!.id)).toMatchObject({ state: 'done', finishedAt: at(1), leaseOwner: null });
+        expect(await store.getJob(b!.id)).toMatchObject({ state: 'done', finishedAt: at(2) });
+        expect(await store.getJob(c!.id)).toMatchObject({ state: 'running', leaseOwner: 'w1' });
+      });
+
       it('claims due jobs once, with a lease; an expired lease lets another worker take over', async () => {
         const job = await store.enqueueJob({ type: 'x', payload: { n: 1 }, runAt: at(1) });
         expect(await store.claimJob('w1', at(0), 60_000)).toBeNull(); // not due yet
@@ -661,6 +779,46 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.isSeen('slack-event', 'Ev9')).toBe(false);
         const results = await Promise.all(Array.from({ length: 10 }, () => store.markSeen('slack-event', 'Ev2', at(2))));
         expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('reserveChatSlot', () => {
+      const plus = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
+
+      it('gives now when the channel is free, then the slots after it; a later now starts afresh', async () => {
+        expect(await store.reserveChatSlot('slack', 'C1', at(0), 1000)).toBe(at(0));
+        expect(await store.reserveChatSlot('slack', 'C1', at(0), 1000)).toBe(plus(at(0), 1000));
+        // A caller whose clock reads a little earlier still gets the slot after the last one.
+        expect(await store.reserveChatSlot('slack', 'C1', plus(at(0), -500), 1000)).toBe(plus(at(0), 2000));
+        // Once the channel's slots are past, the slot is now again.
+        expect(await store.reserveChatSlot('slack', 'C1', at(1), 1000)).toBe(at(1));
+        expect(await store.reserveChatSlot('slack', 'C1', plus(at(1), 250), 1000)).toBe(plus(at(1), 1000));
+      });
+
+      it('paces each (adapter, channel) on its own', async () => {
+        expect(await store.reserveChatSlot('slack', 'C1', at(0), 1000)).toBe(at(0));
+        expect(await store.reserveChatSlot('slack', 'C2', at(0), 1000)).toBe(at(0));
+        expect(await store.reserveChatSlot('teams', 'C1', at(0), 1000)).toBe(at(0));
+        expect(await store.reserveChatSlot('slack', 'C1', at(0), 1000)).toBe(plus(at(0), 1000));
+      });
+
+      it('never gives concurrent reservations the same slot: each gets the next', async () => {
+        const slots = await Promise.all(Array.from({ length: 20 }, () => store.reserveChatSlot('slack', 'C1', at(0), 1000)));
+        expect([...slots].sort()).toEqual(Array.from({ length: 20 }, (_, k) => plus(at(0), k * 1000)));
+        const mixed = await Promise.all(Array.from({ length: 20 }, (_, i) => store.reserveChatSlot('slack', `C${i % 2}`, at(5), 1000)));
+        for (const channel of [0, 1]) {
+          expect(mixed.filter((_, i) => i % 2 === channel).sort()).toEqual(Array.from({ length: 10 }, (_, k) => plus(at(5), k * 1000)));
+        }
+      });
+
+      it('forgets a channel a day after its last slot', async () => {
+        expect(await store.reserveChatSlot('slack', 'C1', at(0), 60_000)).toBe(at(0));
+        // Still remembered within the day: an earlier clock waits for the reserved slot.
+        await store.reserveChatSlot('slack', 'C2', plus(at(0), 3_600_000), 1000);
+        expect(await store.reserveChatSlot('slack', 'C1', at(0), 60_000)).toBe(at(1));
+        // A reservation anywhere more than a day later deletes C1's row: C1 is free again even for an old clock.
+        await store.reserveChatSlot('slack', 'C2', plus(at(0), 2 * 86_400_000), 1000);
+        expect(await store.reserveChatSlot('slack', 'C1', at(0), 60_000)).toBe(at(0));
       });
     });
 
@@ -849,7 +1007,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       it('appends a record and round-trips its details', async () => {
         const stored = await store.appendAudit(record);
-        expect(stored).toEqual({ id: expect.any(Number), ...record });
+        expect(stored).toEqual({ id: expect.any(Number), ...record, app: null, environment: null });
         expect(await store.listAudit()).toEqual([stored]);
       });
 

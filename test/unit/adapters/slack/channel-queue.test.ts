@@ -1,5 +1,7 @@
 import { ChannelQueue } from '../../../../adapters/slack/channel-queue.js';
+import { pino } from 'pino';
 import { silentLogger } from '../../../../src/core/logger.js';
+import { SqliteStore } from '../../../../src/store/sqlite/sqlite-store.js';
 
 const rateLimited = (retryAfter: number) => Object.assign(new Error('rate limited'), { code: 'slack_webapi_rate_limited_error', retryAfter });
 
@@ -173,5 +175,102 @@ describe('ChannelQueue', () => {
     expect(log).toContain('reply');
     // Two pauses between three emoji; the lone reply needed none.
     expect(sleeps).toEqual([5, 5]);
+  });
+});
+
+describe('ChannelQueue paced through the store (several processes, one channel)', () => {
+  /** Lines a pino logger wrote, parsed. */
+  function capturedLogger() {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    return { logger, lines };
+  }
+
+  test('two queues on one store never send into a channel closer than the interval, and each keeps its order', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    const sent: Array<{ who: string; n: number; at: number }> = [];
+    const queues = ['a', 'b'].map(
+      (who) => [who, new ChannelQueue({ logger: silentLogger, intervalMs: 30, reserveSlot: (channel, now, interval) => store.reserveChatSlot('slack', channel, now, interval) })] as const,
+    );
+    await Promise.all(
+      queues.flatMap(([who, queue]) => Array.from({ length: 6 }, (_, n) => queue.enqueue('C1', { run: async () => void sent.push({ who, n, at: Date.now() }) }))),
+    );
+    expect(sent).toHaveLength(12);
+    for (const who of ['a', 'b']) expect(sent.filter((s) => s.who === who).map((s) => s.n)).toEqual([0, 1, 2, 3, 4, 5]);
+    const gaps = sent.slice(1).map((s, i) => s.at - sent[i]!.at);
+    // An op woken more than a quarter interval late takes a later slot (a timer may also fire a
+    // millisecond early); without the store the two queues would send at once.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(30 - 30 / 4 - 1);
+    await store.close();
+  });
+
+  test('each send waits for its slot (a retry after a 429 too); a reply still goes before what waits behind', async () => {
+    const reservations: string[] = [];
+    const waits: Array<{ ms: number; wake: () => void }> = [];
+    let clock = 0;
+    const queue = new ChannelQueue({
+      logger: silentLogger,
+      intervalMs: 1000,
+      now: () => clock,
+      sleep: (ms) => new Promise<void>((wake) => waits.push({ ms, wake })),
+      // Another process has the next two seconds.
+      reserveSlot: async (channel, now) => (reservations.push(channel), new Date(Date.parse(now) + 2000).toISOString()),
+    });
+    const log: string[] = [];
+    let tries = 0;
+    const notice = queue.enqueue('C1', {
+      run: async () => {
+        tries += 1;
+        if (tries === 1) throw rateLimited(1);
+        log.push('notice');
+      },
+    });
+    await settle();
+    expect(waits.map((w) => w.ms)).toEqual([2000]);
+    // The notice waiting for its slot is on its way; the reply passes only what waits behind it.
+    const later = queue.enqueue('C1', { run: async () => void log.push('later notice') });
+    const reply = queue.enqueue('C1', { priority: 'reply', run: async () => void log.push('reply') });
+    const wakeAll = async () => {
+      while (waits.length > 0 || log.length < 3) {
+        clock += waits[0]?.ms ?? 0;
+        waits.shift()?.wake();
+        await settle();
+      }
+    };
+    await Promise.all([notice, later, reply, wakeAll()]);
+    expect(log).toEqual(['notice', 'reply', 'later notice']);
+    // notice (429), notice again, reply, later notice: a slot for each of the four sends.
+    expect(reservations).toEqual(['C1', 'C1', 'C1', 'C1']);
+  });
+
+  test('when the store fails or does not answer, nothing is lost: the lane paces itself and says so once', async () => {
+    const { logger, lines } = capturedLogger();
+    let mode: 'fail' | 'hang' | 'ok' = 'fail';
+    const sleeps: number[] = [];
+    const queue = new ChannelQueue({
+      logger,
+      intervalMs: 5,
+      reserveTimeoutMs: 50,
+      sleep: async (ms) => void sleeps.push(ms),
+      reserveSlot: async (_channel, now) => {
+        if (mode === 'fail') throw new Error('SQLITE_BUSY: database is locked');
+        if (mode === 'hang') return new Promise<string>(() => {});
+        return now;
+      },
+    });
+    const log: string[] = [];
+    await Promise.all(['a', 'b', 'c'].map((n) => queue.enqueue('C1', { run: async () => void log.push(n) })));
+    mode = 'hang';
+    await Promise.all(['d', 'e'].map((n) => queue.enqueue('C1', { run: async () => void log.push(n) })));
+    expect(log).toEqual(['a', 'b', 'c', 'd', 'e']);
+    // Paced locally: a pause between the ops of each burst.
+    expect(sleeps).toEqual([5, 5, 5]);
+    const warnings = () => lines.filter((l) => l.level === 40).map((l) => l.msg);
+    expect(warnings()).toEqual(['could not reserve a chat slot in the store; pacing this process on its own until it answers']);
+    mode = 'ok';
+    await queue.enqueue('C1', { run: async () => void log.push('f') });
+    expect(log.at(-1)).toBe('f');
+    expect(warnings().at(-1)).toBe('chat slots come from the store again');
   });
 });

@@ -1,0 +1,105 @@
+import { replicaBackends } from '../fixtures/replicas.js';
+import { until } from '../fixtures/in-process.js';
+import type { RecordedCall } from '../fakes/slack/fake-slack.js';
+import { appMentionRequest, postToBolt } from '../fakes/slack/signed-request.js';
+import { signingSecret, slackReplicas, type SlackReplicas } from './slack-replicas-setup.js';
+
+/**
+ * Slack allows about one message a second per channel — per channel, not per process. Two real
+ * Deckhand processes on one store post into one channel of the fake Slack — the answers to chat
+ * commands each process received (a process answers what it received), and webhook-triggered
+ * reactions (jobs either process may run), each posting three messages in order: the fake records
+ * when each post arrived, and no two arrive closer than the interval (less a small tolerance),
+ * whichever process sent them. Nothing is lost, nothing posted twice, and the messages of one
+ * webhook keep their order — with 429s too.
+ */
+const key = 'pacing-trigger-key-0123456789';
+const channel = 'C0BURST';
+const webhooks = 4;
+/** whoami commands per process. */
+const commands = 2;
+const steps = 3;
+/**
+ * Slack's interval (the default, as in production) less the tolerance: a send may start up to a
+ * quarter interval after its slot (later, it takes another), and its request then takes a moment
+ * to arrive — allowed up to 150 ms here, for a loaded test machine.
+ */
+const minGapMs = 1000 - 250 - 150;
+
+// Each replica says who it is: ${env.REPLICA} is read when the reaction loads.
+const announce = `on:
+  webhook: announce
+  auth: { api_key: "\${secret.ANNOUNCE_KEY}" }
+do:
+${Array.from({ length: steps }, (_, i) => `  - chat: { channel: ${channel}, text: "{{ payload.id }} step ${i + 1} from \${env.REPLICA}" }`).join('\n')}
+`;
+
+let setup: SlackReplicas | undefined;
+afterEach(async () => {
+  await setup?.cleanup();
+  setup = undefined;
+});
+
+const posts = (calls: RecordedCall[]) => calls.filter((c) => c.method === 'chat.postMessage' && c.body.channel === channel);
+
+/** Fires the webhooks and commands alternately at the two processes and waits until every message is in the channel. */
+async function burst(s: SlackReplicas, ports: number[]): Promise<void> {
+  for (let n = 0; n < commands; n++) {
+    for (const port of ports) {
+      const text = `<@${s.slack.workspace.botUserId}> whoami`;
+      const ts = s.slack.addUserMessage(channel, { user: 'U0ALICE', text });
+      expect((await postToBolt(`http://127.0.0.1:${port}/slack/events`, signingSecret, appMentionRequest({ channel, user: 'U0ALICE', text, ts }))).status).toBe(200);
+    }
+  }
+  const responses = await Promise.all(
+    Array.from({ length: webhooks }, (_, n) =>
+      fetch(`http://127.0.0.1:${ports[n % ports.length]}/triggers/announce`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify({ id: `w${n}` }),
+      }),
+    ),
+  );
+  expect(responses.map((r) => r.status)).toEqual(Array.from({ length: webhooks }, () => 202));
+  await until(() => s.slack.messages(channel).filter((m) => m.user === s.slack.workspace.botUserId).length >= webhooks * steps + commands * ports.length, 'every message to be posted', 60_000);
+  // A moment more: anything posted twice would show up now.
+  await new Promise((r) => setTimeout(r, 1500));
+}
+
+function expectPacedAndComplete(s: SlackReplicas): void {
+  const sent = posts(s.slack.calls);
+  // Every request into the channel (a 429'd one too), from either process, at least the interval apart.
+  const gaps = sent.slice(1).map((c, i) => c.at - sent[i]!.at);
+  expect(Math.min(...gaps)).toBeGreaterThanOrEqual(minGapMs);
+  const bot = s.slack.messages(channel).filter((m) => m.user === s.slack.workspace.botUserId);
+  // Each process answered the commands it received: both posted into the channel.
+  expect(bot.filter((m) => String(m.text).startsWith('You are U0ALICE.'))).toHaveLength(commands * 2);
+  // Each reaction message exactly once ...
+  const what = bot.map((m) => String(m.text)).filter((t) => t.includes(' from ')).map((t) => t.split(' from ')[0]);
+  expect([...what].sort()).toEqual(Array.from({ length: webhooks }, (_, n) => Array.from({ length: steps }, (_, i) => `w${n} step ${i + 1}`)).flat().sort());
+  // ... and the messages of one webhook in their order.
+  for (let n = 0; n < webhooks; n++) expect(what.filter((t) => t.startsWith(`w${n} `))).toEqual(Array.from({ length: steps }, (_, i) => `w${n} step ${i + 1}`));
+}
+
+describe.each(await replicaBackends())('two Slack replicas on %s posting into one channel', (backend) => {
+  test('share its pace: never closer than the interval, nothing lost, nothing twice, order kept', async () => {
+    const s = (setup = await slackReplicas({ backend, reactions: { announce }, env: { ANNOUNCE_KEY: key } }));
+    s.slack.addChannel(channel, { name: 'burst' });
+    const a = await s.start('http', 'a');
+    const b = await s.start('http', 'b');
+    await burst(s, [a.port, b.port]);
+    expectPacedAndComplete(s);
+    expect(posts(s.slack.calls).every((c) => c.response?.status === 200)).toBe(true);
+  }, 90_000);
+
+  test('with 429s from Slack: still nothing lost, nothing twice, order kept, pace kept', async () => {
+    const s = (setup = await slackReplicas({ backend, reactions: { announce }, env: { ANNOUNCE_KEY: key } }));
+    s.slack.addChannel(channel, { name: 'burst' });
+    const a = await s.start('http', 'a');
+    const b = await s.start('http', 'b');
+    s.slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 }, 4);
+    await burst(s, [a.port, b.port]);
+    expectPacedAndComplete(s);
+    expect(posts(s.slack.calls).filter((c) => c.response?.status === 429)).toHaveLength(4);
+  }, 90_000);
+});
