@@ -75,7 +75,7 @@ function expectPacedAndComplete(s: SlackReplicas): void {
   // Each process answered the commands it received: both posted into the channel.
   expect(bot.filter((m) => String(m.text).startsWith('You are U0ALICE.'))).toHaveLength(commands * 2);
   // Each reaction message exactly once ...
-  const what = bot.map((m) => String(m.text)).filter((t) => t.includes(' from ')).map((t) => t.split(' from ')[0]);
+  const what = bot.map((m) => String(m.text)).filter((t) => t.includes(' from ')).map((t) => t.split(' from ')[0] as string);
   expect([...what].sort()).toEqual(Array.from({ length: webhooks }, (_, n) => Array.from({ length: steps }, (_, i) => `w${n} step ${i + 1}`)).flat().sort());
   // ... and the messages of one webhook in their order.
   for (let n = 0; n < webhooks; n++) expect(what.filter((t) => t.startsWith(`w${n} `))).toEqual(Array.from({ length: steps }, (_, i) => `w${n} step ${i + 1}`));
