@@ -1,6 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
-import { openPostgresStore } from './postgres/open.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './types.js';
 
@@ -58,7 +57,8 @@ export function describeDatabaseUrl(databaseUrl: string): string {
 /** Opens the store DATABASE_URL points to and brings its schema up to date. */
 export async function openStore(databaseUrl: string, options: { cwd?: string } = {}): Promise<Store> {
   const target = parseDatabaseUrl(databaseUrl, options.cwd);
-  if (target.kind === 'postgres') return openPostgresStore(target.url);
+  // node-postgres is loaded only for a PostgreSQL URL (a SQLite start does not pay for it).
+  if (target.kind === 'postgres') return (await import('./postgres/open.js')).openPostgresStore(target.url);
   let store: SqliteStore;
   try {
     store = new SqliteStore(target.path);
