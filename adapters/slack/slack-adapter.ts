@@ -1,4 +1,4 @@
-import { App, HTTPReceiver, SocketModeReceiver, type BlockAction, type ButtonAction, type Receiver, type ReceiverEvent } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, webApi, type BlockAction, type ButtonAction, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { Actions } from '../../src/actions/index.js';
 import { isDeckhandError } from '../../src/core/errors.js';
 import { addReaction } from './add-reaction.js';
@@ -20,6 +20,7 @@ import { ChannelQueue, type OpPriority } from './channel-queue.js';
 import { countingFetch } from './counting-fetch.js';
 import { slackRequestGate } from './slack-request-gate.js';
 import { DeploymentNotifier } from './deployment-notifier.js';
+import { postOnce } from './post-once.js';
 
 export interface SlackAdapterOptions {
   botToken: string;
@@ -290,9 +291,19 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   }
   logger.info({ mode, botUserId }, 'slack adapter started');
 
+  // A reaction step's message is posted exactly once (post-once.ts), with a client that never
+  // retries a call by itself: the channel queue retries, and looks for the message first.
+  const exactlyOnce = postOnce({ client: new webApi.WebClient(options.botToken, { ...clientOptions, logger: log, retryConfig: { retries: 0 } }), store, logger });
   const chat: ChatPort = {
     // Reactions' and the API's messages answer no one in particular: notices.
-    post: (channel, text, thread) => postMessage(channel, text, thread, 'notice'),
+    post: async (channel, text, thread, once) => {
+      if (!once) return postMessage(channel, text, thread, 'notice');
+      const post = { channel, text, thread, runId: once.runId };
+      const prepared = await exactlyOnce.prepare(post);
+      if (prepared === 'posted') return;
+      const state = { intentMs: prepared.intentMs, mayExist: prepared.earlier };
+      await queue.enqueue(channel, { priority: 'notice', run: () => exactlyOnce.send(post, state) });
+    },
     react: (channel, ts, name) => queue.enqueue(channel, { priority: 'reaction', run: () => addReaction(app.client, channel, ts, name) }),
   };
 

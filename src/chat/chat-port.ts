@@ -1,5 +1,10 @@
 /** How reactions (and later webhooks) talk to chat without knowing the platform. */
 export interface ChatPort {
-  post(channel: string, text: string, thread?: string): Promise<void>;
+  /**
+   * `once.runId`: the message is one step of a durable run (a reaction step's run id), and a re-run
+   * of that step — a retry, a take-over after a kill -9 — must not post it a second time. Adapters
+   * that can look for what they posted (Slack) make it exactly once; the others post again.
+   */
+  post(channel: string, text: string, thread?: string, once?: { runId: string }): Promise<void>;
   react(channel: string, ts: string, emoji: string): Promise<void>;
 }

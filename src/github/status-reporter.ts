@@ -17,7 +17,8 @@ const stateFor: Record<string, 'queued' | 'in_progress' | 'success' | 'failure' 
 /**
  * Reports a Deckhand deployment's progress to the GitHub deployment it runs, as deployment
  * statuses. Each status is a durable job (keyed by deployment and state), so a GitHub outage
- * delays statuses instead of losing them, and a retry never posts one twice.
+ * delays statuses instead of losing them; a retry of the job (after a kill -9, or an answer that
+ * never came) first looks at the deployment's statuses, so it never posts one twice.
  */
 export class GitHubStatusReporter {
   constructor(private readonly options: { store: Store; config: DeckhandConfig; clock: Clock; octokit: Octokit; publicUrl: () => string | null; wake: () => void }) {}
@@ -46,13 +47,16 @@ export class GitHubStatusReporter {
     const { state, githubId } = payload;
     if (!('deployment' in payload)) {
       // Deckhand refused to run it: nothing ran, so there is no log and no environment to link.
-      await this.options.octokit.rest.repos.createDeploymentStatus({ owner, repo, deployment_id: githubId, state, description: payload.description.slice(0, 140), auto_inactive: false });
+      const description = payload.description.slice(0, 140);
+      if (await this.postedBefore(job, { owner, repo, githubId, state, description })) return;
+      await this.options.octokit.rest.repos.createDeploymentStatus({ owner, repo, deployment_id: githubId, state, description, auto_inactive: false });
       return;
     }
     const { deployment } = payload;
     const base = this.options.publicUrl();
     const environmentUrl = this.options.config.apps[deployment.app]?.urls[deployment.environment];
     const description = (deployment.reason ? `${deployment.state}: ${deployment.reason}` : `Deckhand #${deployment.id} ${deployment.state}`).slice(0, 140);
+    if (await this.postedBefore(job, { owner, repo, githubId, state, description })) return;
     await this.options.octokit.rest.repos.createDeploymentStatus({
       owner,
       repo,
@@ -64,6 +68,24 @@ export class GitHubStatusReporter {
       auto_inactive: state === 'success',
     });
   };
+
+  /**
+   * Whether an earlier attempt of this job already posted its status: the attempt GitHub answered
+   * and that never got to complete the job (killed with SIGKILL, its answer lost on the way). A
+   * first attempt does not look. The statuses of the deployment are listed newest first; the one
+   * this job posts has its state and description (each job posts one state of one Deckhand
+   * deployment, and the description names it). At most `maxPages` pages are read.
+   */
+  private async postedBefore(job: Job, s: { owner: string; repo: string; githubId: number; state: string; description: string }): Promise<boolean> {
+    if (job.attempts <= 1) return false;
+    const maxPages = 10;
+    let pages = 0;
+    for await (const page of this.options.octokit.paginate.iterator(this.options.octokit.rest.repos.listDeploymentStatuses, { owner: s.owner, repo: s.repo, deployment_id: s.githubId, per_page: 100 })) {
+      if (page.data.some((status) => status.state === s.state && status.description === s.description)) return true;
+      if (++pages >= maxPages) break;
+    }
+    return false;
+  }
 }
 
 type StatusState = NonNullable<(typeof stateFor)[string]>;

@@ -274,7 +274,8 @@ export class ReactionEngine {
       // The adapter is set before the worker starts: without one now, there will not be one.
       if (!port) throw new DeckhandError(ErrorCode.Conflict, 'no chat adapter is running');
       const chat = action.chat;
-      if ('text' in chat) await port.post(render(chat.channel), render(chat.text), chat.thread ? render(chat.thread) : undefined);
+      // Keyed by the step's run id: a re-run after a kill -9 does not post the message again (on Slack).
+      if ('text' in chat) await port.post(render(chat.channel), render(chat.text), chat.thread ? render(chat.thread) : undefined, { runId: identity.runId });
       else await port.react(render(chat.channel), render(chat.ts), chat.react);
       return;
     }

@@ -93,7 +93,10 @@ describe('messages', () => {
   test('chat.postMessage stores the message, hands out increasing ts and decodes JSON blocks', async () => {
     const first = await client.chat.postMessage({ channel: 'C1', text: 'deploying api', blocks });
     const second = await client.chat.postMessage({ channel: 'C1', text: 'done' });
-    expect(first).toMatchObject({ ok: true, channel: 'C1', ts: '1700000000.000100' });
+    expect(first).toMatchObject({ ok: true, channel: 'C1' });
+    // As on Slack, a ts is the time of posting: seconds and microseconds.
+    expect(first.ts).toMatch(/^\d{10}\.\d{6}$/);
+    expect(Math.abs(Number(first.ts) * 1000 - Date.now())).toBeLessThan(5000);
     expect(first.message).toMatchObject({ text: 'deploying api', user: 'UDECKHAND', bot_id: 'BDECKHAND', blocks });
     expect(Number(second.ts)).toBeGreaterThan(Number(first.ts));
     // WebClient sends blocks as a JSON string inside the form body; the fake decodes it.
@@ -281,6 +284,79 @@ describe('failure injection', () => {
     // The server still processed it: a timed-out post may well have been delivered.
     await fake.waitForCall('chat.postMessage');
     expect(fake.messages('C1')).toHaveLength(1);
+  });
+});
+
+describe('message metadata and history', () => {
+  const step = (runId: string) => ({ event_type: 'deckhand_step', event_payload: { run_id: runId } });
+
+  test('chat.postMessage stores metadata; conversations.history lists it only with include_all_metadata', async () => {
+    const posted = await client.chat.postMessage({ channel: 'C1', text: 'hi', metadata: step('r1') });
+    expect(fake.messages('C1')[0]?.metadata).toEqual(step('r1'));
+    const plain = await client.conversations.history({ channel: 'C1' });
+    expect(plain.messages).toEqual([expect.objectContaining({ ts: posted.ts, text: 'hi' })]);
+    expect(plain.messages?.[0]).not.toHaveProperty('metadata');
+    const withMetadata = await client.conversations.history({ channel: 'C1', include_all_metadata: true });
+    expect(withMetadata.messages?.[0]?.metadata).toEqual(step('r1'));
+    expect(fake.countByMetadata('deckhand_step', 'run_id')).toEqual(new Map([['r1', 1]]));
+    const bad = await failure(client.chat.postMessage({ channel: 'C1', text: 'x', metadata: { event_type: '', event_payload: {} } }));
+    expect(bad).toMatchObject({ data: expect.objectContaining({ error: 'invalid_metadata_format' }) });
+  });
+
+  test('conversations.history: newest first, oldest / latest exclusive unless inclusive, limit and cursor pages', async () => {
+    const ts: string[] = [];
+    for (let i = 0; i < 5; i++) ts.push((await client.chat.postMessage({ channel: 'C1', text: `m${i}` })).ts as string);
+    const texts = (r: { messages?: Array<{ text?: string }> }) => r.messages?.map((m) => m.text);
+    expect(texts(await client.conversations.history({ channel: 'C1' }))).toEqual(['m4', 'm3', 'm2', 'm1', 'm0']);
+    expect(texts(await client.conversations.history({ channel: 'C1', oldest: ts[1], latest: ts[4] }))).toEqual(['m3', 'm2']);
+    expect(texts(await client.conversations.history({ channel: 'C1', oldest: ts[1], latest: ts[4], inclusive: true }))).toEqual(['m4', 'm3', 'm2', 'm1']);
+    const first = await client.conversations.history({ channel: 'C1', limit: 2 });
+    expect([texts(first), first.has_more]).toEqual([['m4', 'm3'], true]);
+    const second = await client.conversations.history({ channel: 'C1', limit: 2, cursor: first.response_metadata?.next_cursor as string });
+    const third = await client.conversations.history({ channel: 'C1', limit: 2, cursor: second.response_metadata?.next_cursor as string });
+    expect([texts(second), texts(third), third.has_more, third.response_metadata?.next_cursor]).toEqual([['m2', 'm1'], ['m0'], false, '']);
+    expect(await failure(client.conversations.history({ channel: 'C1', cursor: 'bm9wZQ==' }))).toMatchObject({ data: expect.objectContaining({ error: 'invalid_cursor' }) });
+  });
+
+  test('history leaves thread replies out; conversations.replies lists a thread, parent first', async () => {
+    const parent = (await client.chat.postMessage({ channel: 'C1', text: 'parent' })).ts as string;
+    await client.chat.postMessage({ channel: 'C1', text: 'reply', thread_ts: parent, metadata: step('r2') });
+    expect((await client.conversations.history({ channel: 'C1' })).messages?.map((m) => [m.text, m.reply_count])).toEqual([['parent', 1]]);
+    const thread = await client.conversations.replies({ channel: 'C1', ts: parent, include_all_metadata: true });
+    expect(thread.messages?.map((m) => [m.text, m.metadata?.event_payload])).toEqual([['parent', undefined], ['reply', { run_id: 'r2' }]]);
+    expect(await failure(client.conversations.replies({ channel: 'C1', ts: '1.000001' }))).toMatchObject({ data: expect.objectContaining({ error: 'thread_not_found' }) });
+  });
+
+  test('reading needs membership and a channel id; a missing scope can be injected', async () => {
+    fake.addChannel('C2', { name: 'private', isPrivate: true, isMember: false });
+    expect(await failure(client.conversations.history({ channel: 'C2' }))).toMatchObject({ data: expect.objectContaining({ error: 'not_in_channel' }) });
+    expect(await failure(client.conversations.history({ channel: '#private' }))).toMatchObject({ data: expect.objectContaining({ error: 'channel_not_found' }) });
+    fake.failNext('conversations.history', { error: 'missing_scope', needed: 'groups:history', provided: 'chat:write' });
+    expect(await failure(client.conversations.history({ channel: 'C1' }))).toMatchObject({ data: expect.objectContaining({ error: 'missing_scope', needed: 'groups:history' }) });
+  });
+});
+
+describe('faults after the effect', () => {
+  test('failAfterNext drop: the message is stored, the caller gets no answer', async () => {
+    fake.failAfterNext('chat.postMessage', { drop: true });
+    expect(await failure(client.chat.postMessage({ channel: 'C1', text: 'lost answer' }))).toMatchObject({ code: ErrorCode.RequestError });
+    expect(fake.messages('C1').map((m) => m.text)).toEqual(['lost answer']);
+    expect(fake.callsTo('chat.postMessage')[0]).toMatchObject({ done: true, response: { status: 0 } });
+  });
+
+  test('holdAnswers: stored at once, answered on release; apiUrlFor tags the caller', async () => {
+    const tagged = webClient(fake.workspace.botToken, { slackApiUrl: fake.apiUrlFor('replica-a') });
+    const release = fake.holdAnswers('chat.postMessage');
+    const pending = tagged.chat.postMessage({ channel: 'C1', text: 'held' });
+    await new Promise<void>((resolve) => {
+      const check = () => (fake.callsTo('chat.postMessage')[0]?.done ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    expect(fake.messages('C1').map((m) => m.text)).toEqual(['held']);
+    expect(fake.callsTo('chat.postMessage')[0]).toMatchObject({ via: 'replica-a', done: true });
+    expect(fake.callsTo('chat.postMessage')[0]?.response).toBeUndefined();
+    release();
+    expect(await pending).toMatchObject({ ok: true, channel: 'C1' });
   });
 });
 

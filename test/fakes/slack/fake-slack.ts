@@ -13,12 +13,12 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EphemeralMessage, FakeChannel, FakeUser, StoredMessage } from './message-store.js';
 import { MessageStore } from './message-store.js';
-import { Faults, injectedAnswer, type Answer, type InjectedFailure, type RateLimitOptions } from './faults.js';
+import { Faults, injectedAnswer, type AfterEffectFault, type Answer, type InjectedFailure, type RateLimitOptions } from './faults.js';
 import { BadRequestBody, readArgs, tokenOf } from './request-body.js';
 import { FakeSocketMode } from './socket-mode.js';
 import { methods, tokenKindFor, type MethodContext, type SlackResponse, type Workspace } from './web-api.js';
 
-export type { InjectedFailure, RateLimitOptions } from './faults.js';
+export type { AfterEffectFault, InjectedFailure, RateLimitOptions } from './faults.js';
 export type { EnvelopeInput, SocketAck } from './socket-mode.js';
 export type { EphemeralMessage, FakeChannel, FakeUser, Reaction, StoredMessage } from './message-store.js';
 export type { Workspace } from './web-api.js';
@@ -41,6 +41,10 @@ export interface RecordedCall {
   at: number;
   /** Filled in once the fake has answered (status 0 = connection dropped on purpose). */
   response?: { status: number; body: unknown };
+  /** Set once the method has done its work (a message is stored), which may be before it answers. */
+  done?: true;
+  /** The tag of the URL the client was given (apiUrlFor), if any: which client called. */
+  via?: string;
 }
 
 interface CallWaiter {
@@ -98,6 +102,11 @@ export class FakeSlack {
   /** Pass as `slackApiUrl`. WebClient appends the method name directly, so the trailing slash matters. */
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  /** The same Web API under a URL of its own: calls made through it are recorded with `via: tag` (one per process of a test). */
+  apiUrlFor(tag: string): string {
+    return `http://127.0.0.1:${this.port}/via/${encodeURIComponent(tag)}/api/`;
   }
 
   // ---- recorded calls --------------------------------------------------------------------------
@@ -211,6 +220,45 @@ export class FakeSlack {
   }
 
   /**
+   * The next `times` calls to `method` do their work (a message is stored) and then the connection
+   * is dropped without an answer (`{ drop: true }`), or the answer waits `stallMs` first: the client
+   * cannot tell whether its call took effect — the window a kill -9 or a retry lands in.
+   */
+  failAfterNext(method: string, fault: AfterEffectFault, times = 1): void {
+    this.faults.failAfterNext(method, fault, times);
+  }
+
+  /**
+   * Until the returned release() is called, every call to `method` does its work (the message is
+   * stored, the call marked `done`) and then waits for it before answering: a process killed now
+   * has done the effect and never heard so.
+   */
+  holdAnswers(method: string): () => void {
+    return this.faults.holdAnswers(method);
+  }
+
+  /** Every successful call to `method` does its work at once and answers `ms` later (0 stops it). */
+  stallAnswers(method: string, ms: number): void {
+    this.faults.stallAnswers(method, ms);
+  }
+
+  /** Messages carrying metadata of `eventType` whose payload's `key` is `value`, in every channel (threads too). */
+  messagesWithMetadata(eventType: string, key: string, value: unknown): StoredMessage[] {
+    return this.store.all().filter((m) => m.metadata?.event_type === eventType && m.metadata.event_payload[key] === value);
+  }
+
+  /** Every message (thread replies too) carrying metadata of `eventType`, by the payload's `key`: how many there are of each. */
+  countByMetadata(eventType: string, key: string): Map<unknown, number> {
+    const counts = new Map<unknown, number>();
+    for (const m of this.store.all()) {
+      if (m.metadata?.event_type !== eventType) continue;
+      const value = m.metadata.event_payload[key];
+      counts.set(value, (counts.get(value) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /**
    * Holds every call to `method` — recorded at once, answered only after the returned release() —
    * so a test can see what a client sends while an earlier call of its is still in flight.
    */
@@ -222,11 +270,13 @@ export class FakeSlack {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.apiUrl);
-    if (!url.pathname.startsWith('/api/')) {
+    const routed = /^(?:\/via\/([^/]+))?\/api\/(.+)$/.exec(url.pathname);
+    if (!routed) {
       res.writeHead(404).end();
       return;
     }
-    const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+    const via = routed[1] === undefined ? undefined : decodeURIComponent(routed[1]);
+    const method = decodeURIComponent(routed[2] as string);
     let args: Record<string, unknown> = {};
     let parseError: string | undefined;
     try {
@@ -237,7 +287,7 @@ export class FakeSlack {
     }
     const token = tokenOf(req, args);
     delete args.token;
-    const call: RecordedCall = { method, token, body: args, at: Date.now() };
+    const call: RecordedCall = { method, token, body: args, at: Date.now(), ...(via === undefined ? {} : { via }) };
     this.calls.push(call);
 
     await this.faults.heldBack(method);
@@ -250,6 +300,18 @@ export class FakeSlack {
       req.socket.destroy();
     } else {
       const answer = failure ? injectedAnswer(failure) : parseError ? ok200({ ok: false, error: parseError }) : this.answer(method, token, args);
+      // Only a call that did its work gets an after-effect fault.
+      const worked = answer.status === 200 && (answer.body as { ok?: unknown }).ok === true;
+      if (worked) call.done = true;
+      const after = worked ? this.faults.takeAfterEffect(method) : undefined;
+      if (after && 'drop' in after) {
+        call.response = { status: 0, body: null };
+        req.socket.destroy();
+        for (const waiter of this.waiters.filter((w) => w.matches(call))) waiter.settle(call);
+        return;
+      }
+      if (after) await sleep(after.stallMs);
+      if (worked) await this.faults.answerHeldBack(method);
       call.response = { status: answer.status, body: answer.body };
       const payload = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
       const contentType = typeof answer.body === 'string' ? 'text/plain' : 'application/json; charset=utf-8';

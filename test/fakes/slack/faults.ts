@@ -13,6 +13,12 @@ export type InjectedFailure =
   /** Destroy the connection without answering. */
   | { drop: true };
 
+/**
+ * What failAfterNext() does to a call once the method has done its work (a message stored): the
+ * caller never learns it happened (drop), or learns it only after a stall.
+ */
+export type AfterEffectFault = { drop: true } | { stallMs: number };
+
 export interface RateLimitOptions {
   /** Calls accepted per channel in any rolling second; more get HTTP 429. Slack's chat.postMessage allows ~1. */
   perSecondPerChannel: number;
@@ -43,6 +49,51 @@ export class Faults {
   private readonly recentCalls = new Map<string, number[]>();
   private readonly delays = new Map<string, number>();
   private readonly holds = new Map<string, { released: Promise<void>; release: () => void }>();
+
+  private readonly afterEffect = new Map<string, AfterEffectFault[]>();
+  private readonly answerStalls = new Map<string, number>();
+
+  failAfterNext(method: string, fault: AfterEffectFault, times: number): void {
+    const queue = this.afterEffect.get(method) ?? [];
+    for (let i = 0; i < times; i++) queue.push(fault);
+    this.afterEffect.set(method, queue);
+  }
+
+  stallAnswers(method: string, ms: number): void {
+    if (ms > 0) this.answerStalls.set(method, ms);
+    else this.answerStalls.delete(method);
+  }
+
+  private readonly answerHolds = new Map<string, { released: Promise<void>; release: () => void }>();
+
+  /** Until release(), calls to `method` do their work and then wait for it before answering. */
+  holdAnswers(method: string): () => void {
+    this.answerHolds.get(method)?.release();
+    let open!: () => void;
+    const released = new Promise<void>((resolve) => (open = resolve));
+    const hold = {
+      released,
+      release: () => {
+        if (this.answerHolds.get(method) === hold) this.answerHolds.delete(method);
+        open();
+      },
+    };
+    this.answerHolds.set(method, hold);
+    return hold.release;
+  }
+
+  /** Resolves once answers to `method` are not held (at once when they never were). */
+  async answerHeldBack(method: string): Promise<void> {
+    await this.answerHolds.get(method)?.released;
+  }
+
+  /** For a call whose method did its work: the queued after-effect fault, else the standing stall (if any). */
+  takeAfterEffect(method: string): AfterEffectFault | undefined {
+    const queued = this.afterEffect.get(method)?.shift();
+    if (queued) return queued;
+    const stallMs = this.answerStalls.get(method) ?? 0;
+    return stallMs > 0 ? { stallMs } : undefined;
+  }
 
   failNext(method: string, failure: InjectedFailure, times: number): void {
     const queue = this.failures.get(method) ?? [];
@@ -107,6 +158,6 @@ export class Faults {
   }
 
   releaseAll(): void {
-    for (const hold of [...this.holds.values()]) hold.release();
+    for (const hold of [...this.holds.values(), ...this.answerHolds.values()]) hold.release();
   }
 }

@@ -36,6 +36,8 @@ export interface StoredMessage {
   edits: MessageEdit[];
   /** Every field the poster sent (decoded), for assertions on unusual arguments. */
   raw: Record<string, unknown>;
+  /** Message metadata sent with chat.postMessage (`{ event_type, event_payload }`). */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 
 export interface EphemeralMessage {
@@ -66,26 +68,31 @@ export interface FakeUser {
   is_bot: boolean;
 }
 
-/** The first ts handed out; later ones grow by 100µs each, so they sort as strings and numbers alike. */
-const TS_BASE_SECONDS = 1_700_000_000;
-
 export class MessageStore {
-  private tsCounter = 0;
+  /** The last ts handed out, in microseconds since the epoch. */
+  private lastMicros = 0;
   private readonly byChannel = new Map<string, StoredMessage[]>();
   private readonly ephemerals: EphemeralMessage[] = [];
   private readonly channels = new Map<string, FakeChannel>();
   private readonly users = new Map<string, FakeUser>();
 
-  /** Slack ts values are "<unix seconds>.<6-digit sequence>" strings, unique per channel. */
+  /**
+   * Slack ts values are "<unix seconds>.<6 digits>" strings, unique per channel, and — as on Slack —
+   * the time the message was posted (so conversations.history's `oldest` / `latest` mean what they
+   * say). Strictly increasing here, unique across channels too; they sort as strings and numbers alike.
+   */
   nextTs(): string {
-    this.tsCounter += 1;
-    const micros = this.tsCounter * 100;
-    const seconds = TS_BASE_SECONDS + Math.floor(micros / 1_000_000);
-    return `${seconds}.${String(micros % 1_000_000).padStart(6, '0')}`;
+    this.lastMicros = Math.max(this.lastMicros + 1, Date.now() * 1000);
+    return `${Math.floor(this.lastMicros / 1_000_000)}.${String(this.lastMicros % 1_000_000).padStart(6, '0')}`;
   }
 
   topLevel(channel: string): StoredMessage[] {
     return this.byChannel.get(channel) ?? [];
+  }
+
+  /** Every message in every channel, thread replies too. */
+  all(): StoredMessage[] {
+    return [...this.byChannel.values()].flatMap((list) => list.flatMap((m) => [m, ...m.replies]));
   }
 
   /** Finds a message by ts, whether top-level or a thread reply. */

@@ -91,6 +91,111 @@ function toSlackMessage(m: StoredMessage, ctx: MethodContext): Record<string, un
   };
 }
 
+/** chat.postMessage echoes the metadata it stored (not confirmed for Slack; harmless for clients). */
+function postedMessage(m: StoredMessage, ctx: MethodContext): Record<string, unknown> {
+  return { ...toSlackMessage(m, ctx), ...(m.metadata ? { metadata: m.metadata } : {}) };
+}
+
+/**
+ * chat.postMessage's `metadata`: `{ event_type, event_payload }` (docs.slack.dev/messaging/message-metadata),
+ * a JSON string in a form body. Undefined when none was sent; 'invalid' when it is not that shape. The
+ * error name Slack gives for a malformed one (`invalid_metadata_format`) is not confirmed.
+ */
+function messageMetadata(raw: unknown): StoredMessage['metadata'] | 'invalid' | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const m = raw as { event_type?: unknown; event_payload?: unknown } | null;
+  if (typeof m !== 'object' || m === null || typeof m.event_type !== 'string' || m.event_type === '') return 'invalid';
+  if (typeof m.event_payload !== 'object' || m.event_payload === null || Array.isArray(m.event_payload)) return 'invalid';
+  return { event_type: m.event_type, event_payload: m.event_payload as Record<string, unknown> };
+}
+
+/** A message as conversations.history / conversations.replies list it; metadata only when asked for (include_all_metadata). */
+function historyMessage(m: StoredMessage, ctx: MethodContext, withMetadata: boolean): Record<string, unknown> {
+  return {
+    ...toSlackMessage(m, ctx),
+    ...(m.replies.length > 0 ? { reply_count: m.replies.length, latest_reply: m.replies.at(-1)?.ts } : {}),
+    ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
+  };
+}
+
+/** Slack's boolean arguments: true, "true" or "1". */
+const flag = (value: unknown) => value === true || value === 'true' || value === '1' || value === 1;
+
+/**
+ * One page of a ts-ordered list, the way conversations.history pages (docs.slack.dev/reference/methods/conversations.history):
+ * newest first, between `oldest` and `latest` (both exclusive unless `inclusive`; latest defaults to
+ * now), `limit` (default 100, at most 999) a page, `cursor` the opaque next_cursor of the page
+ * before. Whether Slack caps `limit` lower for some apps is not modelled.
+ */
+function timelinePage(all: StoredMessage[], args: Record<string, unknown>, newestFirst: boolean): { page: StoredMessage[]; next: string | null } | { error: string } {
+  const oldest = str(args, 'oldest');
+  const latest = str(args, 'latest');
+  const inclusive = flag(args.inclusive);
+  const limitRaw = str(args, 'limit');
+  const limit = limitRaw === undefined ? 100 : Number(limitRaw);
+  if (!Number.isInteger(limit) || limit < 0) return { error: 'invalid_limit' };
+  const pageSize = Math.min(limit === 0 ? 100 : limit, 999);
+  const cursor = str(args, 'cursor');
+  let offset = 0;
+  if (cursor) {
+    const decoded = /^offset:(\d+)$/.exec(Buffer.from(cursor, 'base64').toString('utf8'));
+    if (!decoded) return { error: 'invalid_cursor' };
+    offset = Number(decoded[1]);
+  }
+  const after = (ts: string) => (oldest === undefined ? true : inclusive ? Number(ts) >= Number(oldest) : Number(ts) > Number(oldest));
+  const before = (ts: string) => (latest === undefined ? true : inclusive ? Number(ts) <= Number(latest) : Number(ts) < Number(latest));
+  const inRange = all.filter((m) => after(m.ts) && before(m.ts)).sort((x, y) => Number(x.ts) - Number(y.ts));
+  if (newestFirst) inRange.reverse();
+  const page = inRange.slice(offset, offset + pageSize);
+  const nextOffset = offset + page.length;
+  return { page, next: nextOffset < inRange.length ? Buffer.from(`offset:${nextOffset}`).toString('base64') : null };
+}
+
+/** Reading a conversation needs the bot in it (not_in_channel otherwise; public channels too, for a bot token). */
+function readable(args: Record<string, unknown>, ctx: MethodContext): FakeChannel | SlackResponse {
+  const raw = str(args, 'channel');
+  // History takes a conversation id, not a #name.
+  const channel = raw && !raw.startsWith('#') ? resolveChannel(raw, ctx) : undefined;
+  if (!channel) return fail('channel_not_found');
+  if (!channel.isMember) return fail('not_in_channel');
+  return channel;
+}
+
+const conversationsHistory: Handler = (args, ctx) => {
+  const channel = readable(args, ctx);
+  if ('ok' in channel) return channel;
+  const result = timelinePage(ctx.store.topLevel(channel.id), args, true);
+  if ('error' in result) return fail(result.error);
+  const withMetadata = flag(args.include_all_metadata);
+  return {
+    ok: true,
+    messages: result.page.map((m) => historyMessage(m, ctx, withMetadata)),
+    has_more: result.next !== null,
+    pin_count: 0,
+    response_metadata: { next_cursor: result.next ?? '' },
+  };
+};
+
+/** A thread: its parent first, then the replies, oldest first (the parent is listed whatever the bounds). */
+const conversationsReplies: Handler = (args, ctx) => {
+  const channel = readable(args, ctx);
+  if ('ok' in channel) return channel;
+  const ts = str(args, 'ts');
+  const parent = ts ? ctx.store.find(channel.id, ts) : undefined;
+  if (!ts || !parent) return fail('thread_not_found');
+  const root = parent.thread_ts && parent.thread_ts !== parent.ts ? (ctx.store.find(channel.id, parent.thread_ts) ?? parent) : parent;
+  const result = timelinePage(root.replies, args, false);
+  if ('error' in result) return fail(result.error);
+  const withMetadata = flag(args.include_all_metadata);
+  const first = str(args, 'cursor') ? [] : [root];
+  return {
+    ok: true,
+    messages: [...first, ...result.page].map((m) => historyMessage(m, ctx, withMetadata)),
+    has_more: result.next !== null,
+    response_metadata: { next_cursor: result.next ?? '' },
+  };
+};
+
 function channelInfo(c: FakeChannel): Record<string, unknown> {
   return {
     id: c.id,
@@ -122,6 +227,9 @@ const postMessage: Handler = (args, ctx) => {
     threadTs = parent ? (parent.thread_ts ?? parent.ts) : undefined;
   }
 
+  const metadata = messageMetadata(args.metadata);
+  if (metadata === 'invalid') return fail('invalid_metadata_format');
+
   const stored = ctx.store.add({
     channel: channel.id,
     ts: ctx.store.nextTs(),
@@ -135,8 +243,9 @@ const postMessage: Handler = (args, ctx) => {
     replies: [],
     edits: [],
     raw: args,
+    ...(metadata ? { metadata } : {}),
   });
-  return { ok: true, channel: channel.id, ts: stored.ts, message: toSlackMessage(stored, ctx) };
+  return { ok: true, channel: channel.id, ts: stored.ts, message: postedMessage(stored, ctx) };
 };
 
 const update: Handler = (args, ctx) => {
@@ -303,6 +412,8 @@ export const methods: Readonly<Record<string, Handler>> = {
   'reactions.add': reactionsAdd,
   'reactions.remove': reactionsRemove,
   'conversations.info': conversationsInfo,
+  'conversations.history': conversationsHistory,
+  'conversations.replies': conversationsReplies,
   'conversations.join': conversationsJoin,
   'conversations.open': conversationsOpen,
   'users.info': usersInfo,
