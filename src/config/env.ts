@@ -44,7 +44,7 @@ const envObject = z.object({
    */
   DECKHAND_PG_STATEMENT_TIMEOUT: duration('30s', 0),
   /**
-   * How long stored history is kept: "deliveries=14d,jobs=14d,seen=30d,events=365d,audit=365d,logs=90d"
+   * How long stored history is kept: "deliveries=14d,jobs=14d,seen=30d,events=365d,audit=365d,logs=90d,posts=30d"
    * (the defaults; name only the kinds to change; `off` or 0 keeps a kind forever).
    */
   DECKHAND_RETENTION: z

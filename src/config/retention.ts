@@ -13,6 +13,9 @@ export const defaultRetention: Retention = Object.freeze({
   events: 365 * dayMs,
   audit: 365 * dayMs,
   logs: 90 * dayMs,
+  // Longer than any job's retries and than finished jobs are kept: a reaction step re-run within
+  // it finds its message instead of posting it again.
+  posts: 30 * dayMs,
 });
 
 const unitMs: Record<string, number> = { h: 3_600_000, d: dayMs, w: 7 * dayMs };

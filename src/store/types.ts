@@ -9,9 +9,10 @@ import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord,
 
 /**
  * What retention can delete (see Store.prune): webhook deliveries, finished jobs, dedupe keys,
- * events, audit records, and the output of finished deployments (the deployment rows stay).
+ * events, audit records, the output of finished deployments (the deployment rows stay), and the
+ * records of messages reaction chat steps posted (what makes a re-run not post again).
  */
-export const pruneKinds = ['deliveries', 'jobs', 'seen', 'events', 'audit', 'logs'] as const;
+export const pruneKinds = ['deliveries', 'jobs', 'seen', 'events', 'audit', 'logs', 'posts'] as const;
 export type PruneKind = (typeof pruneKinds)[number];
 
 /** One item of Store.acceptDeliveries. */
@@ -306,7 +307,9 @@ export interface Store {
    * - seen: markSeen keys recorded before `before`;
    * - events, audit: recorded before `before`;
    * - logs: output lines of deployments finished before `before` that hold no target (the
-   *   deployment rows themselves stay).
+   *   deployment rows themselves stay);
+   * - posts: the message references of reaction chat steps (kind reaction-step) recorded before
+   *   `before` (a step re-run after that would post its message again).
    */
   prune(kind: PruneKind, before: string, limit: number): Promise<number>;
 

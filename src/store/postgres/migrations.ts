@@ -305,6 +305,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX jobs_by_type ON jobs (type, id);
     `,
   },
+  {
+    version: 16,
+    name: 'retention of the records of reaction chat steps',
+    sql: `
+      -- Store.prune('posts'): the message references reaction chat steps leave (kind reaction-step), oldest first.
+      CREATE INDEX message_refs_steps ON message_refs (updated_at) WHERE kind = 'reaction-step';
+    `,
+  },
 ];
 
 const createTrackingTable = `

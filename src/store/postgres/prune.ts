@@ -45,6 +45,11 @@ const statements: Record<PruneKind, string> = {
       WHERE d.finished_at < $1 AND d.held_until IS NULL
       LIMIT $2
     )`,
+  posts: `
+    DELETE FROM message_refs WHERE (kind, key, adapter) IN (
+      SELECT kind, key, adapter FROM message_refs
+      WHERE kind = 'reaction-step' AND updated_at < $1 ORDER BY updated_at LIMIT $2
+    )`,
 };
 
 export async function pruneRows(sql: Sql, kind: PruneKind, before: string, limit: number): Promise<number> {

@@ -3,7 +3,7 @@ import type { Prepare } from './approvals.js';
 
 /**
  * Retention deletes of the SQLite store (Store.prune). Each picks at most `limit` rows, oldest
- * first, through an index of migration 12, and deletes them by rowid: one short statement, so a
+ * first, through an index of migration 12 (posts: 16), and deletes them by rowid: one short statement, so a
  * batch never holds the database for long.
  */
 const statements: Record<PruneKind, string> = {
@@ -45,6 +45,11 @@ const statements: Record<PruneKind, string> = {
       JOIN deployment_logs ON deployment_logs.deployment_id = deployments.id
       WHERE deployments.finished_at < @before AND deployments.held_until IS NULL
       LIMIT @limit
+    )`,
+  posts: `
+    DELETE FROM message_refs WHERE rowid IN (
+      SELECT rowid FROM message_refs INDEXED BY message_refs_steps
+      WHERE kind = 'reaction-step' AND updated_at < @before ORDER BY updated_at LIMIT @limit
     )`,
 };
 

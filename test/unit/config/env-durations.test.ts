@@ -21,17 +21,17 @@ describe('the durations of several processes on one store', () => {
 describe('DECKHAND_RETENTION', () => {
   const day = 86_400_000;
 
-  test('defaults: deliveries and jobs 14 days, seen keys 30, events and audit a year, logs 90', () => {
-    expect(loadEnv({}).DECKHAND_RETENTION).toEqual({ deliveries: 14 * day, jobs: 14 * day, seen: 30 * day, events: 365 * day, audit: 365 * day, logs: 90 * day });
+  test('defaults: deliveries and jobs 14 days, seen keys 30, events and audit a year, logs 90, posts 30', () => {
+    expect(loadEnv({}).DECKHAND_RETENTION).toEqual({ deliveries: 14 * day, jobs: 14 * day, seen: 30 * day, events: 365 * day, audit: 365 * day, logs: 90 * day, posts: 30 * day });
   });
 
   test('a spec changes only the kinds it names; off and 0 keep a kind forever', () => {
     const env = loadEnv({ DECKHAND_RETENTION: ' deliveries=7d, jobs=12h,audit=off , events=0,logs=2w' });
-    expect(env.DECKHAND_RETENTION).toEqual({ deliveries: 7 * day, jobs: 12 * 3_600_000, seen: 30 * day, events: null, audit: null, logs: 14 * day });
+    expect(env.DECKHAND_RETENTION).toEqual({ deliveries: 7 * day, jobs: 12 * 3_600_000, seen: 30 * day, events: null, audit: null, logs: 14 * day, posts: 30 * day });
   });
 
   test('a bad spec names the variable and the bad part', () => {
-    expect(() => loadEnv({ DECKHAND_RETENTION: 'deliveries=14d,jobz=3d' })).toThrow('DECKHAND_RETENTION="deliveries=14d,jobz=3d": "jobz=3d": unknown kind "jobz" (one of deliveries, jobs, seen, events, audit, logs)');
+    expect(() => loadEnv({ DECKHAND_RETENTION: 'deliveries=14d,jobz=3d' })).toThrow('DECKHAND_RETENTION="deliveries=14d,jobz=3d": "jobz=3d": unknown kind "jobz" (one of deliveries, jobs, seen, events, audit, logs, posts)');
     expect(() => loadEnv({ DECKHAND_RETENTION: 'jobs=14' })).toThrow('"jobs=14": the age is a whole number of hours, days or weeks (12h, 14d, 2w), or off');
     expect(() => loadEnv({ DECKHAND_RETENTION: 'jobs=1.5d' })).toThrow('"jobs=1.5d": the age is');
     expect(() => loadEnv({ DECKHAND_RETENTION: '14d' })).toThrow('"14d" is not kind=age (e.g. deliveries=14d)');

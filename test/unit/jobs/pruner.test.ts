@@ -35,7 +35,7 @@ describe('Pruner', () => {
     const pruner = new Pruner({ store, clock, logger: silentLogger, retention: { ...defaultRetention, audit: null }, batchSize: 3, pauseMs: 0 });
     const summary = await pruner.runOnce();
 
-    expect(summary).toEqual({ deliveries: 0, jobs: 0, seen: 0, events: 7, audit: 0, logs: 0 });
+    expect(summary).toEqual({ deliveries: 0, jobs: 0, seen: 0, events: 7, audit: 0, logs: 0, posts: 0 });
     expect(calls.filter((c) => c.kind === 'events').map((c) => c.limit)).toEqual([3, 3, 3]);
     expect(calls.find((c) => c.kind === 'events')?.before).toBe(daysAgo(365));
     expect(calls.some((c) => c.kind === 'audit')).toBe(false);
@@ -83,7 +83,7 @@ describe('Pruner', () => {
     pruner.start();
     await firstPass;
     await pruner.stop();
-    expect(calls.map((c) => c.kind)).toEqual(['deliveries', 'jobs', 'seen', 'events', 'audit', 'logs']);
+    expect(calls.map((c) => c.kind)).toEqual(['deliveries', 'jobs', 'seen', 'events', 'audit', 'logs', 'posts']);
     expect(await store.listEvents()).toEqual([]);
   });
 });

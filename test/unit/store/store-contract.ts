@@ -993,6 +993,22 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.readLog(recent.id)).toHaveLength(1);
         expect(await store.readLog(running.id)).toHaveLength(1);
       });
+
+      it('deletes old records of reaction chat steps (posts) and no other message references', async () => {
+        const ref = (kind: string, key: string, updatedAt: string) => ({ kind, key, adapter: 'slack', channel: 'C1', ts: '1.000100', updatedAt });
+        await store.rememberMessage(ref('reaction-step', 'run-old-1', at(0)));
+        await store.rememberMessage(ref('reaction-step', 'run-old-2', at(1)));
+        await store.rememberMessage(ref('reaction-step', 'run-recent', at(40)));
+        await store.rememberMessage(ref('deployment', '7', at(0))); // a notice edited in place: not a post record
+
+        expect(await store.prune('posts', cutoff, 1)).toBe(1);
+        expect(await store.prune('posts', cutoff, 100)).toBe(1);
+        expect(await store.prune('posts', cutoff, 100)).toBe(0);
+        expect(await store.findMessage('reaction-step', 'run-old-1', 'slack')).toBeNull();
+        expect(await store.findMessage('reaction-step', 'run-old-2', 'slack')).toBeNull();
+        expect(await store.findMessage('reaction-step', 'run-recent', 'slack')).not.toBeNull();
+        expect(await store.findMessage('deployment', '7', 'slack')).not.toBeNull();
+      });
     });
 
     describe('audit', () => {
