@@ -71,7 +71,7 @@ describe('Pruner', () => {
   });
 
   test('start() runs a first pass by itself; nothing starts when every kind is kept forever', async () => {
-    const off = new Pruner({ store, clock, logger: silentLogger, retention: { deliveries: null, jobs: null, seen: null, events: null, audit: null, logs: null }, firstDelayMs: 0 });
+    const off = new Pruner({ store, clock, logger: silentLogger, retention: { deliveries: null, jobs: null, seen: null, events: null, audit: null, logs: null, posts: null }, firstDelayMs: 0 });
     off.start();
     await off.stop();
 
