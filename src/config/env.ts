@@ -111,6 +111,14 @@ const envObject = z.object({
   /** The escalation webhook's URL exactly as entered in Splunk On-Call (it is signed), and its auth key; enables POST /webhooks/victorops. */
   SPLUNK_ONCALL_WEBHOOK_URL: z.url().optional(),
   SPLUNK_ONCALL_WEBHOOK_KEY: z.string().min(1).optional(),
+  /** Microsoft Teams (Azure Bot): the bot's app (client) id, its client secret and the Entra tenant; all three set, Teams activities arrive at POST /teams/messages. */
+  TEAMS_APP_ID: z.string().min(1).optional(),
+  TEAMS_APP_PASSWORD: z.string().min(1).optional(),
+  TEAMS_TENANT_ID: z.string().min(1).optional(),
+  /** Where the Bot Framework publishes the keys that sign Teams activities (sovereign clouds, tests). */
+  TEAMS_OPENID_METADATA_URL: z.url().default('https://login.botframework.com/v1/.well-known/openidconfiguration'),
+  /** The token authority for the bot's client-credentials token (sovereign clouds, tests); the tenant and /oauth2/v2.0/token are appended. */
+  TEAMS_AUTHORITY_URL: z.url().default('https://login.microsoftonline.com'),
   DECKHAND_SHELL_USER: z
     .string()
     .regex(/^[\w.@-]+$/, 'letters, digits, and . _ @ - only')
@@ -151,6 +159,11 @@ const envSchema = envObject.superRefine((env, ctx) => {
   if (!env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) {
     ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both' });
   }
+  const teamsParts = { TEAMS_APP_ID: env.TEAMS_APP_ID, TEAMS_APP_PASSWORD: env.TEAMS_APP_PASSWORD, TEAMS_TENANT_ID: env.TEAMS_TENANT_ID };
+  const teamsMissing = Object.entries(teamsParts).filter(([, v]) => v === undefined).map(([k]) => k);
+  if (teamsMissing.length > 0 && teamsMissing.length < 3) {
+    ctx.addIssue({ code: 'custom', path: [teamsMissing[0] ?? 'TEAMS_APP_ID'], message: 'Microsoft Teams needs all three: TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID' });
+  }
   if (Boolean(env.SLACK_CLIENT_ID) !== Boolean(env.SLACK_CLIENT_SECRET)) {
     ctx.addIssue({ code: 'custom', path: [env.SLACK_CLIENT_ID ? 'SLACK_CLIENT_SECRET' : 'SLACK_CLIENT_ID'], message: '"Sign in with Slack" needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET' });
   }
@@ -170,7 +183,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
       // Never echo a token or secret back, even a malformed one.
-      const shown = /TOKEN|SECRET|PRIVATE_KEY$|_KEY$/.test(name) ? (env[name] ? '(set)' : '(not set)') : JSON.stringify(env[name]);
+      const shown = /TOKEN|SECRET|PASSWORD|PRIVATE_KEY$|_KEY$/.test(name) ? (env[name] ? '(set)' : '(not set)') : JSON.stringify(env[name]);
       return `${name}=${shown}: ${issue.message}`;
     });
     throw new DeckhandError(ErrorCode.EnvInvalid, `Invalid environment variables:\n  ${lines.join('\n  ')}\nSee .env.example for the accepted values.`);

@@ -1,0 +1,266 @@
+/**
+ * A fake of the three Microsoft services a Teams bot talks to, on 127.0.0.1, one HTTP server:
+ *
+ *  - the Bot Framework OpenID configuration (`/openid/v1/.well-known/openidconfiguration`) and its
+ *    JWKS (`/openid/v1/.well-known/keys`), whose RSA key this fake owns: `mint()` signs the JWT that
+ *    Teams puts in `Authorization: Bearer …` of every activity it POSTs to the bot (iss
+ *    https://api.botframework.com, aud = the bot's app id, `serviceurl` claim, nbf/exp);
+ *  - a token authority (`/authority/{tenant}/oauth2/v2.0/token`, client credentials grant, as Entra
+ *    ID / login.microsoftonline.com answers it);
+ *  - the Bot Connector service, the activities' serviceUrl (`/connector/`): POST
+ *    v3/conversations/{id}/activities (send), POST …/activities/{activityId} (reply), PUT
+ *    …/activities/{activityId} (update). Every call is recorded; a call without a bearer token this
+ *    fake issued (and still valid) gets 401; `failNext` answers 429 with Retry-After, or 5xx.
+ *
+ * Shapes follow the Bot Framework Connector REST API reference (learn.microsoft.com,
+ * bot-framework-rest-connector-api-reference / -send-and-receive-messages / -authentication):
+ * ResourceResponse `{ id }` for send/reply/update; the token response `{ token_type, expires_in,
+ * ext_expires_in, access_token }`. Not confirmed from the stored docs (from memory of the
+ * authentication article): the JWKS keys' `endorsements` array (channel ids) — served here, not
+ * required by Deckhand.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+
+export const botFrameworkIssuer = 'https://api.botframework.com';
+
+export interface ConnectorCall {
+  method: 'POST' | 'PUT';
+  kind: 'send' | 'reply' | 'update';
+  conversationId: string;
+  /** The activity replied to or updated (reply, update). */
+  activityId?: string;
+  body: Record<string, unknown>;
+  authorization: string;
+  /** The status the fake answered. */
+  status: number;
+  /** Date.now() when it arrived. */
+  receivedAt: number;
+  /** The activity id answered (send, reply, update that succeeded). */
+  responseId?: string;
+}
+
+export interface MintOptions {
+  /** Default the fake's own serviceUrl. */
+  serviceUrl?: string;
+  audience?: string;
+  issuer?: string;
+  /** Seconds from now; negative: already expired. Default 3600. */
+  expiresIn?: number;
+  /** Seconds from now for nbf; default -60. */
+  notBefore?: number;
+  /** Sign with a key the JWKS does not list (same kid). */
+  foreignKey?: boolean;
+}
+
+export interface FakeTeams {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  openIdMetadataUrl: string;
+  /** The authority base (the tenant and /oauth2/v2.0/token are appended). */
+  authorityUrl: string;
+  /** The serviceUrl activities carry (ends with /). */
+  serviceUrl: string;
+  appId: string;
+  appPassword: string;
+  tenantId: string;
+  /** A signed bearer token for an inbound activity. */
+  mint(options?: MintOptions): Promise<string>;
+  /** Every connector call, in arrival order (401s included). */
+  calls: ConnectorCall[];
+  /** Token requests: the form fields each carried. */
+  tokenRequests: Array<Record<string, string>>;
+  /** The next n connector calls answer `status` (429: with Retry-After `retryAfterSeconds`). */
+  failNext(n: number, status: number, retryAfterSeconds?: number): void;
+  /** Resolves with the first call (past or future) that matches. */
+  waitForCall(match: (call: ConnectorCall) => boolean, timeoutMs?: number): Promise<ConnectorCall>;
+  /** Token lifetime handed out (seconds); default 3600. */
+  tokenLifetimeSeconds: number;
+  close(): Promise<void>;
+}
+
+const readBody = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+};
+
+export async function startFakeTeams(options: { appId?: string; appPassword?: string; tenantId?: string } = {}): Promise<FakeTeams> {
+  const appId = options.appId ?? '00000000-0000-4000-8000-00000000b07a';
+  const appPassword = options.appPassword ?? 'fake-teams-client-secret';
+  const tenantId = options.tenantId ?? '11111111-1111-4111-8111-111111111111';
+  const kid = 'fake-teams-key-1';
+  const own = await generateKeyPair('RS256', { extractable: true });
+  const foreign = await generateKeyPair('RS256');
+  const publicJwk: JWK = { ...(await exportJWK(own.publicKey)), kid, use: 'sig', alg: 'RS256' };
+
+  const issued = new Map<string, number>(); // access token -> expiry (ms)
+  const faults: Array<{ status: number; retryAfter?: number }> = [];
+  const calls: ConnectorCall[] = [];
+  const tokenRequests: FakeTeams['tokenRequests'] = [];
+  const waiters = new Set<() => void>();
+  let counter = 0;
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => json(res, 500, { error: { code: 'FakeError', message: String(err) } }));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const body = await readBody(req);
+    if (req.method === 'GET' && url.pathname === '/openid/v1/.well-known/openidconfiguration') {
+      return json(res, 200, {
+        issuer: botFrameworkIssuer,
+        authorization_endpoint: 'https://invalid.botframework.com',
+        jwks_uri: `${fake.url}/openid/v1/.well-known/keys`,
+        id_token_signing_alg_values_supported: ['RS256'],
+        token_endpoint_auth_methods_supported: ['private_key_jwt'],
+      });
+    }
+    if (req.method === 'GET' && url.pathname === '/openid/v1/.well-known/keys') {
+      return json(res, 200, { keys: [{ ...publicJwk, endorsements: ['msteams'] }] });
+    }
+    const tokenPath = /^\/authority\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
+    if (req.method === 'POST' && tokenPath) {
+      const form = Object.fromEntries(new URLSearchParams(body));
+      tokenRequests.push(form);
+      if (decodeURIComponent(tokenPath[1] ?? '') !== tenantId) return json(res, 400, { error: 'invalid_request', error_description: 'AADSTS90002: Tenant not found.' });
+      if (form.grant_type !== 'client_credentials' || form.client_id !== appId || form.client_secret !== appPassword) {
+        return json(res, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
+      }
+      if (form.scope !== 'https://api.botframework.com/.default') return json(res, 400, { error: 'invalid_scope', error_description: 'AADSTS70011: invalid scope' });
+      const token = `fake-access-${randomUUID()}`;
+      issued.set(token, Date.now() + fake.tokenLifetimeSeconds * 1000);
+      return json(res, 200, { token_type: 'Bearer', expires_in: fake.tokenLifetimeSeconds, ext_expires_in: fake.tokenLifetimeSeconds, access_token: token });
+    }
+    const connector = /^\/connector\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url.pathname);
+    if (connector && (req.method === 'POST' || req.method === 'PUT')) {
+      const conversationId = decodeURIComponent(connector[1] ?? '');
+      const activityId = connector[2] === undefined ? undefined : decodeURIComponent(connector[2]);
+      const kind: ConnectorCall['kind'] = req.method === 'PUT' ? 'update' : activityId ? 'reply' : 'send';
+      if (kind === 'update' && !activityId) return json(res, 405, { error: { code: 'MethodNotAllowed', message: 'PUT needs an activity id' } });
+      const authorization = req.headers.authorization ?? '';
+      let parsed: Record<string, unknown> = {};
+      try {
+        parsed = JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        // recorded as {} and answered 400 below
+      }
+      const call: ConnectorCall = { method: req.method, kind, conversationId, ...(activityId ? { activityId } : {}), body: parsed, authorization, status: 0, receivedAt: Date.now() };
+      calls.push(call);
+      const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+        call.status = status;
+        const id = (payload as { id?: unknown }).id;
+        if (typeof id === 'string') call.responseId = id;
+        json(res, status, payload, headers);
+        waiters.forEach((w) => w());
+      };
+      const token = /^Bearer (.+)$/.exec(authorization)?.[1] ?? '';
+      const expiry = issued.get(token);
+      if (expiry === undefined || expiry < Date.now()) return answer(401, { error: { code: 'Unauthorized', message: 'Authorization has been denied for this request.' } });
+      const fault = faults.shift();
+      if (fault) {
+        return answer(fault.status, { error: { code: fault.status === 429 ? 'Throttled' : 'ServiceError', message: 'injected by the test' } }, fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {});
+      }
+      if (parsed.type !== 'message' || typeof parsed !== 'object') return answer(400, { error: { code: 'BadArgument', message: 'Activity type must be message' } });
+      return answer(kind === 'update' ? 200 : 201, { id: kind === 'update' ? activityId : `1${String(++counter).padStart(12, '0')}` });
+    }
+    json(res, 404, { error: { code: 'NotFound', message: `${req.method} ${url.pathname}` } });
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const fake: FakeTeams = {
+    url: base,
+    openIdMetadataUrl: `${base}/openid/v1/.well-known/openidconfiguration`,
+    authorityUrl: `${base}/authority`,
+    serviceUrl: `${base}/connector/`,
+    appId,
+    appPassword,
+    tenantId,
+    calls,
+    tokenRequests,
+    tokenLifetimeSeconds: 3600,
+    async mint(mint = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      const key: CryptoKey = mint.foreignKey ? foreign.privateKey : own.privateKey;
+      return new SignJWT({ serviceurl: mint.serviceUrl ?? fake.serviceUrl })
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+        .setIssuer(mint.issuer ?? botFrameworkIssuer)
+        .setAudience(mint.audience ?? appId)
+        .setNotBefore(now + (mint.notBefore ?? -60))
+        .setIssuedAt(now - 60)
+        .setExpirationTime(now + (mint.expiresIn ?? 3600))
+        .sign(key);
+    },
+    failNext(n, status, retryAfterSeconds) {
+      for (let i = 0; i < n; i++) faults.push({ status, ...(retryAfterSeconds !== undefined ? { retryAfter: retryAfterSeconds } : {}) });
+    },
+    waitForCall(match, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = calls.find((c) => c.status !== 0 && match(c));
+          if (!found) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching connector call within ${timeoutMs}ms; calls: ${JSON.stringify(calls.map((c) => [c.kind, c.status, c.body.text]))}`));
+        }, timeoutMs);
+        if (!check()) waiters.add(check);
+      });
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  return fake;
+}
+
+/** A Teams `message` activity as Teams POSTs it to the messaging endpoint (the fields Deckhand reads, plus the usual ones). */
+export function messageActivity(fake: Pick<FakeTeams, 'appId' | 'serviceUrl' | 'tenantId'>, options: {
+  text: string;
+  id?: string;
+  conversationId?: string;
+  conversationType?: 'personal' | 'channel' | 'groupChat';
+  aadObjectId?: string;
+  userName?: string;
+  /** Mention the bot: `<at>Deckhand</at>` at the start of the text, with its mention entity. */
+  mention?: boolean;
+  serviceUrl?: string;
+}): Record<string, unknown> {
+  const botId = `28:${fake.appId}`;
+  const mentionText = '<at>Deckhand</at>';
+  const conversationType = options.conversationType ?? 'personal';
+  return {
+    type: 'message',
+    id: options.id ?? `${Date.now()}${Math.floor(Math.random() * 1000)}`,
+    timestamp: new Date().toISOString(),
+    serviceUrl: options.serviceUrl ?? fake.serviceUrl,
+    channelId: 'msteams',
+    from: { id: `29:1${options.aadObjectId ?? 'user'}`, name: options.userName ?? 'Alice', aadObjectId: options.aadObjectId ?? 'aad-alice' },
+    conversation: { id: options.conversationId ?? (conversationType === 'personal' ? 'a:1personal-alice' : '19:deploys@thread.tacv2'), conversationType, tenantId: fake.tenantId, ...(conversationType === 'personal' ? {} : { isGroup: true }) },
+    recipient: { id: botId, name: 'Deckhand' },
+    textFormat: 'plain',
+    locale: 'en-US',
+    text: options.mention ? `${mentionText} ${options.text}` : options.text,
+    entities: options.mention ? [{ type: 'mention', text: mentionText, mentioned: { id: botId, name: 'Deckhand' } }] : [],
+    channelData: { tenant: { id: fake.tenantId } },
+  };
+}
