@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { holdDeadline } from '../src/core/holds.js';
 import { describeLock } from '../src/core/locks.js';
 import { defineCommand } from '../src/router/types.js';
 
@@ -16,6 +17,7 @@ export default defineCommand({
         t.protected ? 'protected' : null,
         t.allowed ? null : 'you may not deploy here',
         t.lock ? describeLock(t.lock, clock.now()) : null,
+        t.hold ? `held by interrupted #${t.hold.deployment.id} until ${holdDeadline(t.hold, clock.now())} at the latest (see "holds")` : null,
       ].filter(Boolean);
       const live = t.live ? `live: ${t.live.ref} (#${t.live.id})` : 'nothing deployed yet';
       return `  ${t.environment} — ${live}${notes.length ? `; ${notes.join('; ')}` : ''}`;

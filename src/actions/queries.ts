@@ -1,3 +1,4 @@
+import { holdsInForce, type TargetHold } from '../core/holds.js';
 import { blockingLock } from '../core/locks.js';
 import { can, rolesOf, type Actor } from '../core/permissions.js';
 import { resolveApp, resolveAppEnvironment } from '../core/resolve-target.js';
@@ -21,10 +22,14 @@ export interface DeployTarget {
   lock: Lock | null;
   /** The newest successful, non-dry-run deployment there. */
   live: Deployment | null;
+  /** An interrupted deployment whose script may still run there, keeping the queue waiting; null when none. */
+  hold: TargetHold | null;
 }
 
 export async function whereCanDeploy(ctx: ActionContext, actor: Actor, app: string): Promise<{ app: string; targets: DeployTarget[] }> {
   const appConfig = resolveApp(ctx.config, app);
+  const now = ctx.clock.now();
+  const holds = holdsInForce(await ctx.store.listOrphanedDeployments(now.toISOString()), now).filter((h) => h.deployment.app === appConfig.name);
   const targets: DeployTarget[] = [];
   for (const environment of appConfig.environments) {
     const locks = await ctx.store.locksFor(environment, appConfig.name);
@@ -36,6 +41,7 @@ export async function whereCanDeploy(ctx: ActionContext, actor: Actor, app: stri
       isDefault: environment === appConfig.defaultEnvironment,
       lock: blockingLock(locks, actor.id, ctx.config.locks.holderMayDeploy),
       live: live ?? null,
+      hold: holds.filter((h) => h.deployment.environment === environment).at(-1) ?? null,
     });
   }
   return { app: appConfig.name, targets };

@@ -41,6 +41,9 @@ describe('a held target on the terminal adapter (real process, real SQLite)', ()
     bot.send('holds');
     await bot.waitFor(/Held targets \(deployments there wait\):\n {2}hello in staging is held by #1 .*\n {4}If you know its script is not running, "release hold hello in staging" ends the hold \(needs force:staging\)\./);
 
+    bot.send('where can i deploy hello');
+    await bot.waitFor(/ {2}staging — [^\n]*held by interrupted #1 until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in \d+ minutes\) at the latest \(see "holds"\)/);
+
     // Held: #2 waits (the bot's recovery has run at start and left the hold, the script being elsewhere).
     const look = new SqliteStore(path.join(cwd, 'data/deckhand.db'));
     expect((await look.getDeployment(2))?.state).toBe('queued');
@@ -53,6 +56,9 @@ describe('a held target on the terminal adapter (real process, real SQLite)', ()
     await bot.waitFor('[deploy] #2 hello/main to staging: succeeded');
     bot.send('holds');
     await bot.waitFor('Nothing is held: every target can deploy as usual.');
+    bot.send('where can i deploy hello');
+    await bot.waitFor(/ {2}staging — live: main \(#2\)/);
+    expect(bot.stdout().split('hello can be deployed to:').at(-1)).not.toContain('held by');
     bot.child.stdin.end();
     expect(await bot.exited).toBe(0);
 
