@@ -8,7 +8,7 @@ import { loadEnv } from './config/env.js';
 import { loadConfig } from './config/load-config.js';
 import { systemClock } from './core/clock.js';
 import { DeckhandError, ErrorCode, isDeckhandError } from './core/errors.js';
-import { operatorCommands, operatorUsage, runOperatorCommand, type OperatorCommand } from './cli/operators.js';
+import type { OperatorCommand } from './cli/operators.js';
 import { createLogger } from './core/logger.js';
 import { slackBotTeam } from './console/slack-oidc.js';
 import { loadReactions, type Reaction } from './reactions/load-reactions.js';
@@ -16,7 +16,8 @@ import { describeDatabaseUrl, openStore } from './store/open-store.js';
 import { githubAuthFromEnv } from './github/octokit.js';
 import { explainListenError } from './http/explain-listen-error.js';
 
-const usage = `Usage: deckhand                      start the bot (Slack when SLACK_BOT_TOKEN is set, else the terminal)
+// The operator commands (and what they load) are imported only for a command or for help: not on a start.
+const usage = (operatorUsage: string) => `Usage: deckhand                      start the bot (Slack when SLACK_BOT_TOKEN is set, else the terminal)
        deckhand validate             check deckhand.yaml and every reaction
        deckhand trigger <reaction> [--payload file.json] [--query k=v ...] [--dry-run]
                                      run a reaction by hand (--dry-run: show what it would send)
@@ -46,10 +47,13 @@ async function main(): Promise<void> {
     return;
   }
   if (command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${usage}\n`);
+    process.stdout.write(`${usage((await import('./cli/operators.js')).operatorUsage)}\n`);
     return;
   }
-  if (command !== undefined && command !== 'trigger' && !(operatorCommands as readonly string[]).includes(command)) throw new DeckhandError(ErrorCode.Usage, `Unknown command "${command}".\n${usage}`);
+  if (command !== undefined && command !== 'trigger') {
+    const { operatorCommands, operatorUsage } = await import('./cli/operators.js');
+    if (!(operatorCommands as readonly string[]).includes(command)) throw new DeckhandError(ErrorCode.Usage, `Unknown command "${command}".\n${usage(operatorUsage)}`);
+  }
   // On the terminal, stdout is the conversation: logs go to stderr and default to warnings only.
   const logger = createLogger(env.LOG_LEVEL ?? 'warn');
   const config = loadConfig({ configPath: env.DECKHAND_CONFIG, fallbackPath: fallbackConfig });
@@ -65,7 +69,7 @@ async function main(): Promise<void> {
     try {
       const user = `cli:${env.DECKHAND_SHELL_USER ?? os.userInfo().username}`;
       const cli = { store, config, clock: systemClock, secrets: [...config.secrets, ...reactionSecrets], user, write: (text: string) => void process.stdout.write(text) };
-      process.exitCode = await runOperatorCommand(command as OperatorCommand, rest, cli);
+      process.exitCode = await (await import('./cli/operators.js')).runOperatorCommand(command as OperatorCommand, rest, cli);
     } finally {
       await store.close();
     }
@@ -158,20 +162,43 @@ async function main(): Promise<void> {
         metrics: deckhand.metrics,
       })
     : null;
+  // Microsoft Teams (issue 14, first slice): POST /teams/messages, registered before the server listens; Slack may run too.
+  const teams =
+    env.TEAMS_APP_ID && env.TEAMS_APP_PASSWORD && env.TEAMS_TENANT_ID
+      ? (await import('../adapters/teams/teams-adapter.js')).startTeamsAdapter({
+          appId: env.TEAMS_APP_ID,
+          appPassword: env.TEAMS_APP_PASSWORD,
+          tenantId: env.TEAMS_TENANT_ID,
+          openIdMetadataUrl: env.TEAMS_OPENID_METADATA_URL,
+          authorityUrl: env.TEAMS_AUTHORITY_URL,
+          http: deckhand.http,
+          dispatcher: deckhand.dispatcher,
+          store,
+          logger,
+          clock: systemClock,
+          bus: deckhand.bus,
+          actions: deckhand.actions,
+          config,
+          publicUrl: () => publicUrl,
+        })
+      : null;
+  const stopAdapters = async () => {
+    await Promise.all([slack?.stop(), teams?.stop()]);
+  };
 
   // On the terminal (a laptop) nothing from outside needs to reach /triggers or /api: loopback only,
   // unless HOST says otherwise. On Slack Deckhand is a server: all interfaces.
-  const host = env.HOST ?? (slack ? '0.0.0.0' : '127.0.0.1');
+  const host = env.HOST ?? (slack || teams ? '0.0.0.0' : '127.0.0.1');
   const address = await deckhand.http.listen({ port: env.PORT, host }).catch(async (err: unknown) => {
-    await deckhand.close(async () => slack?.stop()).catch(() => {});
+    await deckhand.close(stopAdapters).catch(() => {});
     throw explainListenError(err, env.PORT, host);
   });
   if (!env.DECKHAND_PUBLIC_URL) publicUrl = `http://localhost:${new URL(address).port}`;
-  logger.info({ address, config: config.file, adapter: slack ? `slack (${slack.mode})` : 'shell' }, 'deckhand started');
+  logger.info({ address, config: config.file, adapter: [slack ? `slack (${slack.mode})` : null, teams ? 'teams' : null].filter(Boolean).join(' + ') || 'shell' }, 'deckhand started');
 
   let stopping: Promise<void> | null = null;
   const stop = (code: number) => {
-    stopping ??= deckhand.close(async () => slack?.stop()).then(() => process.exit(code));
+    stopping ??= deckhand.close(stopAdapters).then(() => process.exit(code));
     return stopping;
   };
   // SIGTERM (Kubernetes, systemd, docker stop, a rolling restart): the graceful stop. Not ready at
@@ -180,7 +207,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     logger.warn({ graceMs: env.DECKHAND_SHUTDOWN_GRACE }, 'SIGTERM: shutting down gracefully');
     stopping = deckhand
-      .shutdown(env.DECKHAND_SHUTDOWN_GRACE, async () => slack?.stop())
+      .shutdown(env.DECKHAND_SHUTDOWN_GRACE, stopAdapters)
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         process.stderr.write(`deckhand: the graceful shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -191,12 +218,14 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void (stopping ? process.exit(130) : stop(130)));
   process.on('SIGTERM', () => (stopping ? process.exit(143) : shutdown()));
 
-  if (slack) {
-    deckhand.setChat(slack.chat);
+  if (slack || teams) {
+    // Reactions' chat actions go to Slack when both run (notify targets per platform are not there yet).
+    deckhand.setChat(slack ? slack.chat : (teams as NonNullable<typeof teams>).chat);
     await deckhand.runner.recover();
     deckhand.startBackground();
     // Runs until SIGINT / SIGTERM.
-    process.stderr.write(`Deckhand on Slack (${slack.mode === 'socket' ? 'Socket Mode' : `HTTP mode, POST ${address}/slack/events`}) as <@${slack.botUserId}>.\n`);
+    if (slack) process.stderr.write(`Deckhand on Slack (${slack.mode === 'socket' ? 'Socket Mode' : `HTTP mode, POST ${address}/slack/events`}) as <@${slack.botUserId}>.\n`);
+    if (teams) process.stderr.write(`Deckhand on Microsoft Teams (POST ${address}/teams/messages).\n`);
     return;
   }
 

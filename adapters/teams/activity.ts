@@ -17,6 +17,10 @@ export const activitySchema = z.looseObject({
   text: z.string().max(40_000).optional(),
   entities: z.array(z.looseObject({ type: z.string().max(100), text: z.string().max(2000).optional(), mentioned: z.looseObject({ id: z.string().max(500) }).optional() })).max(200).optional(),
   channelData: z.looseObject({ tenant: z.looseObject({ id: z.string().max(100) }).optional() }).optional(),
+  /** invoke activities: what is invoked (`adaptiveCard/action`) and its payload. */
+  name: z.string().max(200).optional(),
+  value: z.unknown().optional(),
+  replyToId: z.string().max(500).optional(),
 });
 
 export type Activity = z.infer<typeof activitySchema>;
@@ -67,3 +71,15 @@ export function sameServiceUrl(a: string, b: string): boolean {
     return false;
   }
 }
+
+/**
+ * The value of an `adaptiveCard/action` invoke (Universal Actions): the Action.Execute that was
+ * clicked, with the verb and data the card gave it. Only Deckhand's own verbs are accepted.
+ */
+export const cardActionSchema = z.looseObject({
+  action: z.looseObject({
+    type: z.literal('Action.Execute'),
+    verb: z.enum(['approve', 'deny', 'refresh']),
+    data: z.looseObject({ deploymentId: z.coerce.number().int().positive() }),
+  }),
+});

@@ -1,5 +1,5 @@
 import { deploymentDuration } from '../../src/chat/format.js';
-import type { Deployment } from '../../src/core/model.js';
+import type { Approval, Deployment } from '../../src/core/model.js';
 import type { OutgoingActivity } from './connector.js';
 
 const stateIcon: Record<Deployment['state'], string> = {
@@ -18,12 +18,33 @@ const stateColor: Record<Deployment['state'], string> = {
   cancelled: 'Warning',
 };
 
+/** The verbs of the card's Action.Execute buttons (Universal Actions); `data.deploymentId` says which deployment. */
+export const approveVerb = 'approve';
+export const denyVerb = 'deny';
+
+const decided: Record<Exclude<Approval['state'], 'pending'>, string> = {
+  approved: '✅ Approved',
+  denied: '⛔ Denied',
+  expired: '⌛ Approval expired',
+};
+
+export interface CardExtras {
+  logUrl?: string | null | undefined;
+  environmentUrl?: string | undefined;
+  /** The deployment's approval request, if it needed one, with the environment's approvers. */
+  approval?: { approval: Approval; approvers: readonly string[] } | null | undefined;
+  /** A line for the person who clicked only (the invoke response): why their click did nothing. */
+  notice?: string | undefined;
+}
+
 /**
  * The one Adaptive Card (schema 1.5, which Teams renders) that stands for a deployment asked for
- * on Teams; sent once and updated in place (PUT …/activities/{id}) on every change. Only
- * Action.OpenUrl buttons: Approve / Deny as Action.Execute are not there yet.
+ * on Teams; sent once and updated in place (PUT …/activities/{id}) on every change. While an
+ * approval is pending it carries Approve / Deny `Action.Execute` buttons (Universal Actions: Teams
+ * sends an `adaptiveCard/action` invoke to the bot, which answers with the refreshed card); once
+ * decided, who decided and when, and no buttons.
  */
-export function deploymentCard(d: Deployment, links: { logUrl?: string | null | undefined; environmentUrl?: string | undefined } = {}): OutgoingActivity {
+export function deploymentCard(d: Deployment, links: CardExtras = {}): OutgoingActivity {
   const target = `${d.app}/${d.ref} to ${d.environment}`;
   const took = deploymentDuration(d);
   const facts = [
@@ -43,7 +64,26 @@ export function deploymentCard(d: Deployment, links: { logUrl?: string | null | 
     const tail = d.logTail.length > 2800 ? `…${d.logTail.slice(-2800)}` : d.logTail;
     body.push({ type: 'TextBlock', wrap: true, fontType: 'Monospace', text: tail });
   }
+  const approval = links.approval?.approval;
+  const pending = approval?.state === 'pending' && d.state === 'queued';
+  if (approval && links.approval) {
+    const who = links.approval.approvers.map((a) => (a.startsWith('role:') ? `the ${a.slice(5)} role` : a)).join(', ') || `anyone with approve:${d.environment}`;
+    body.push(
+      pending
+        ? { type: 'TextBlock', wrap: true, weight: 'Bolder', text: `✋ Approval needed. Approvers: ${who}. Expires at ${approval.expiresAt.slice(0, 16).replace('T', ' ')} UTC.` }
+        : approval.state !== 'pending'
+          ? { type: 'TextBlock', wrap: true, text: `${decided[approval.state]}${approval.state === 'expired' ? '' : ` by ${approval.decidedBy ?? 'nobody'}`}${approval.decidedAt ? ` at ${approval.decidedAt.slice(11, 16)} UTC` : ''}.` }
+          : { type: 'TextBlock', wrap: true, text: `Approval: ${approval.state}.` },
+    );
+  }
+  if (links.notice) body.push({ type: 'TextBlock', wrap: true, color: 'Attention', weight: 'Bolder', text: `⚠️ ${links.notice}` });
   const actions = [
+    ...(pending
+      ? [
+          { type: 'Action.Execute', title: 'Approve', verb: approveVerb, data: { deploymentId: d.id }, style: 'positive' },
+          { type: 'Action.Execute', title: 'Deny', verb: denyVerb, data: { deploymentId: d.id }, style: 'destructive' },
+        ]
+      : []),
     ...(links.logUrl ? [{ type: 'Action.OpenUrl', title: 'Full log', url: links.logUrl }] : []),
     ...(links.environmentUrl && d.state === 'succeeded' ? [{ type: 'Action.OpenUrl', title: `Open ${d.environment}`, url: links.environmentUrl }] : []),
   ];

@@ -9,10 +9,12 @@ import type { Logger } from '../../src/core/logger.js';
 import type { Dispatcher } from '../../src/router/dispatch.js';
 import type { ChatMessage } from '../../src/router/types.js';
 import type { Store } from '../../src/store/types.js';
-import { activitySchema, sameServiceUrl, toChatMessage } from './activity.js';
+import type { Actions } from '../../src/actions/index.js';
+import { isDeckhandError } from '../../src/core/errors.js';
+import { activitySchema, cardActionSchema, sameServiceUrl, teamsUserId, toChatMessage, type Activity } from './activity.js';
 import { ConnectorClient, TokenSource, defaultAuthorityUrl } from './connector.js';
 import { ConversationQueue } from './conversation-queue.js';
-import { deploymentCard } from './deployment-card.js';
+import { deploymentCard, type CardExtras } from './deployment-card.js';
 import { TeamsAuthError, createActivityTokenVerifier, defaultOpenIdMetadataUrl, type VerifiedActivityToken } from './teams-auth.js';
 
 export const teamsMessagesPath = '/teams/messages';
@@ -31,6 +33,8 @@ export interface TeamsAdapterOptions {
   /** Deployment events: deployments asked for on Teams get a card there, updated in place. */
   bus?: EventBus | undefined;
   config?: DeckhandConfig | undefined;
+  /** For the cards' Approve / Deny buttons, which go through the action layer as the clicking user. */
+  actions?: Actions | undefined;
   /** Deckhand's public base URL, for the card's log link. */
   publicUrl?: (() => string) | undefined;
   /** Pause before retrying a failed connector call without Retry-After (grows per attempt). Tests shorten it. */
@@ -38,7 +42,7 @@ export interface TeamsAdapterOptions {
 }
 
 export interface TeamsAdapter {
-  /** For reactions' chat actions: conversations Deckhand has heard from since it started (their serviceUrl is known). */
+  /** For reactions' chat actions: conversations any Deckhand process has heard from (their serviceUrl is in the store). */
   chat: ChatPort;
   /** Sends what is queued. */
   stop(): Promise<void>;
@@ -57,8 +61,24 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
   const tokens = new TokenSource({ appId: options.appId, appPassword: options.appPassword, tenantId: options.tenantId, authorityUrl: options.authorityUrl ?? defaultAuthorityUrl });
   const connector = new ConnectorClient(tokens);
   const queue = new ConversationQueue({ logger: log, ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}) });
-  /** Conversation id → the serviceUrl a verified token named for it (the only URLs Deckhand ever sends a token to). */
+  /**
+   * Conversation id → the serviceUrl a verified token named for it (the only URLs Deckhand ever
+   * sends a token to). Kept in the store (chat_conversations) so that another process, or this one
+   * after a restart, can post there; this map only saves a read (and a write when nothing changed).
+   */
   const serviceUrls = new Map<string, string>();
+  const rememberServiceUrl = async (conversation: string, serviceUrl: string, tenantId: string | null): Promise<void> => {
+    if (serviceUrls.get(conversation) === serviceUrl) return;
+    await store.rememberConversation({ adapter: 'teams', conversationId: conversation, serviceUrl, tenantId, updatedAt: clock.now().toISOString() });
+    serviceUrls.set(conversation, serviceUrl);
+  };
+  const serviceUrlOf = async (conversation: string): Promise<string | null> => {
+    const known = serviceUrls.get(conversation);
+    if (known) return known;
+    const stored = await store.findConversation('teams', conversation);
+    if (stored) serviceUrls.set(conversation, stored.serviceUrl);
+    return stored?.serviceUrl ?? null;
+  };
   const verified = new WeakMap<FastifyRequest, VerifiedActivityToken>();
 
   const startWork = (work: () => Promise<unknown>): void => {
@@ -108,10 +128,12 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
         log.warn({ tenant }, 'teams activity refused: from another tenant than TEAMS_TENANT_ID');
         return refuse(res, 403, 'this bot serves one tenant');
       }
+      if (activity.type === 'invoke') return onInvoke(activity, token.serviceUrl, tenant ?? null, res);
       const message = toChatMessage(activity);
       if (!message || !options.dispatcher.isAddressed(message)) return res.code(200).send();
       const conversation = message.room;
-      serviceUrls.set(conversation, token.serviceUrl);
+      // Only a serviceUrl that came in a verified token is stored (checked above).
+      await rememberServiceUrl(conversation, token.serviceUrl, tenant ?? null);
       // Recorded before Teams gets its answer: a retry of the same activity id runs nothing. If the
       // store is away this throws, Teams gets a 5xx and sends it again.
       const fresh = await store.markSeen('teams-activity', `${conversation}:${message.id}`, clock.now().toISOString());
@@ -127,12 +149,23 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
    * place. Through the conversation's queue, so the card is sent before it is updated.
    */
   const pending = new Set<Promise<unknown>>();
+  /** The card as it stands now: the deployment, its approval request (if any), links. */
+  const cardOf = async (d: Deployment, notice?: string) => {
+    const environmentUrl = d.external?.environmentUrl ?? options.config?.apps[d.app]?.urls[d.environment];
+    const approval = await store.approvalForDeployment(d.id);
+    const extras: CardExtras = { logUrl: logLinkFor(options.publicUrl?.(), d), environmentUrl, notice };
+    if (approval) extras.approval = { approval, approvers: options.config?.environments[d.environment]?.approvers ?? [] };
+    return deploymentCard(d, extras);
+  };
   const upsertCard = async (d: Deployment): Promise<void> => {
     const origin = d.origin as NonNullable<Deployment['origin']>;
-    const serviceUrl = serviceUrls.get(origin.room);
-    if (!serviceUrl) return;
-    const environmentUrl = d.external?.environmentUrl ?? options.config?.apps[d.app]?.urls[d.environment];
-    const card = deploymentCard(d, { logUrl: logLinkFor(options.publicUrl?.(), d), environmentUrl });
+    const serviceUrl = await serviceUrlOf(origin.room);
+    if (!serviceUrl) {
+      log.warn({ conversation: origin.room, deploymentId: d.id }, 'no Teams activity ever came from this conversation, so its serviceUrl is unknown: card not sent');
+      return;
+    }
+    // Re-read: events can arrive out of order, and the approval is not in the deployment event.
+    const card = await cardOf((await store.getDeployment(d.id)) ?? d);
     const ref = await store.findMessage('deployment', String(d.id), 'teams');
     if (ref) {
       await connector.update(serviceUrl, ref.channel, ref.ts, card);
@@ -142,7 +175,7 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     await store.rememberMessage({ kind: 'deployment', key: String(d.id), adapter: 'teams', channel: origin.room, ts: sent.id, updatedAt: clock.now().toISOString() });
   };
   const onEvent = (event: AnyEvent): void => {
-    if (!event.type.startsWith('deployment.')) return;
+    if (!event.type.startsWith('deployment.') && !event.type.startsWith('approval.')) return;
     const d = (event.data as { deployment: Deployment }).deployment;
     if (d.origin?.adapter !== 'teams') return;
     // Not awaited: the runner never waits for Teams; the queue keeps the order and retries.
@@ -150,13 +183,54 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     pending.add(work);
     void work.finally(() => pending.delete(work));
   };
+
+  /**
+   * An Approve / Deny click (Universal Actions: an `invoke` named `adaptiveCard/action`). Runs the
+   * decision through the action layer as the clicking user, once per activity id, and answers with
+   * the refreshed card for the clicker (with a line saying why, when the click was refused);
+   * everyone else sees the card updated in place by the approval / deployment events.
+   */
+  const invokeError = (res: FastifyReply, statusCode: number, message: string) =>
+    res.code(200).send({ statusCode, type: 'application/vnd.microsoft.error', value: { code: statusCode === 403 ? 'Forbidden' : 'BadRequest', message } });
+  async function onInvoke(activity: Activity, serviceUrl: string, tenant: string | null, res: FastifyReply) {
+    if (activity.name !== 'adaptiveCard/action') {
+      log.debug({ name: activity.name }, 'teams invoke ignored: not a card action');
+      return res.code(200).send({});
+    }
+    const parsed = cardActionSchema.safeParse(activity.value);
+    if (!parsed.success || !activity.id || !activity.conversation) return invokeError(res, 400, 'This is not one of Deckhand\'s card buttons.');
+    const aadObjectId = activity.from?.aadObjectId;
+    if (!aadObjectId) return invokeError(res, 403, 'Deckhand could not tell who clicked (no Entra object id).');
+    const conversation = activity.conversation.id;
+    await rememberServiceUrl(conversation, serviceUrl, tenant);
+    const { verb, data } = parsed.data.action;
+    let notice: string | undefined;
+    // Teams re-sends an invoke it got no answer for: the decision is made once; a repeat gets the card as it is.
+    const fresh = verb !== 'refresh' && (await store.markSeen('teams-activity', `${conversation}:${activity.id}`, clock.now().toISOString()));
+    if (fresh) {
+      if (!options.actions) return invokeError(res, 400, 'Approvals are not wired to this Teams adapter.');
+      try {
+        await options.actions.decideApproval({ id: teamsUserId(aadObjectId), ...(activity.from?.name ? { name: activity.from.name } : {}), room: conversation }, { deploymentId: data.deploymentId, decision: verb });
+      } catch (err) {
+        // Not an approver, own request, already decided: said on the clicker's card only.
+        if (!isDeckhandError(err)) log.error({ err }, 'teams approval button failed');
+        notice = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
+      }
+    }
+    const deployment = await store.getDeployment(data.deploymentId);
+    if (!deployment) return invokeError(res, 400, notice ?? `There is no deployment #${data.deploymentId}.`);
+    const card = await cardOf(deployment, notice);
+    const content = (card.attachments?.[0] as { content: unknown }).content;
+    return res.code(200).send({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: content });
+  }
+
   const unsubscribe = options.bus ? options.bus.subscribe(onEvent) : () => undefined;
 
   const chat: ChatPort = {
     post: async (channel, text, thread) => {
-      const serviceUrl = serviceUrls.get(channel);
+      const serviceUrl = await serviceUrlOf(channel);
       if (!serviceUrl) {
-        log.warn({ conversation: channel }, 'no Teams message came from this conversation since Deckhand started, so its serviceUrl is unknown: not posted');
+        log.warn({ conversation: channel }, 'no Teams activity ever came from this conversation, so its serviceUrl is unknown: not posted');
         return;
       }
       await queue.enqueue(channel, () =>

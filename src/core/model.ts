@@ -292,6 +292,19 @@ export interface MessageRef {
 }
 
 /**
+ * Where a chat conversation is answered, for adapters whose address is not the conversation id
+ * alone (Teams: the Bot Connector serviceUrl that a verified token named). Stored so that any
+ * process, and one started later, can post into the conversation.
+ */
+export interface ChatConversation {
+  adapter: string;
+  conversationId: string;
+  serviceUrl: string;
+  tenantId: string | null;
+  updatedAt: string;
+}
+
+/**
  * A question the bot asked in chat ("reply yes to go ahead"), waiting for its answer in the store,
  * so the answer counts whichever process it reaches. It keeps what the user said, not parsed
  * arguments: a "yes" routes and validates the same text again (see src/router/dispatch.ts).

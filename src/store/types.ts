@@ -5,7 +5,7 @@
  */
 
 import type { AuditQuery, DeliveryPage, DeliveryQuery, NewOperatorToken, OperatorToken } from '../core/model.js';
-import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, JobState, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, PendingConfirmation, Release, ScriptProcess, StoredEvent } from '../core/model.js';
+import type { AcquireLockResult, ApiToken, Approval, ApprovalState, AuditRecord, ChatConversation, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, JobState, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, PendingConfirmation, Release, ScriptProcess, StoredEvent } from '../core/model.js';
 
 /**
  * What retention can delete (see Store.prune): webhook deliveries, finished jobs, dedupe keys,
@@ -201,6 +201,10 @@ export interface Store {
   /** Remembers (or moves) the message for (kind, key, adapter). */
   rememberMessage(ref: MessageRef): Promise<void>;
   findMessage(kind: string, key: string, adapter: string): Promise<MessageRef | null>;
+
+  /** Remembers (or moves) where a chat conversation is answered (Teams: its serviceUrl). */
+  rememberConversation(conversation: ChatConversation): Promise<void>;
+  findConversation(adapter: string, conversationId: string): Promise<ChatConversation | null>;
 
   /**
    * Records that `key` was seen in `scope` (e.g. a Slack event id). Resolves true the first time

@@ -16,6 +16,8 @@ import { claimDueJob, claimDueJobs, deliveryBy, failedJob, finishJob, insertDeli
 import * as locks from './locks.js';
 import { appendLogLines, readLogLines } from './logs.js';
 import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
+import { conversationBy, upsertConversation } from './conversations.js';
+import type { ChatConversation } from '../../core/model.js';
 import { reserveSlot } from './chat-pacing.js';
 import { runMigrations } from './migrations.js';
 import { pruneRows } from './prune.js';
@@ -188,6 +190,8 @@ export class PostgresStore implements Store {
 
   rememberMessage = (ref: MessageRef): Promise<void> => upsertMessageRef(this.db, ref);
   findMessage = (kind: string, key: string, adapter: string): Promise<MessageRef | null> => messageRef(this.db, kind, key, adapter);
+  rememberConversation = (conversation: ChatConversation): Promise<void> => upsertConversation(this.db, conversation);
+  findConversation = (adapter: string, conversationId: string): Promise<ChatConversation | null> => conversationBy(this.db, adapter, conversationId);
   markSeen = (scope: string, key: string, at: string): Promise<boolean> => insertSeenKey(this.db, scope, key, at);
   isSeen = (scope: string, key: string): Promise<boolean> => seenKeyExists(this.db, scope, key);
   reserveChatSlot = (adapter: string, channel: string, now: string, intervalMs: number): Promise<string> => reserveSlot(this.db, adapter, channel, now, intervalMs);

@@ -359,6 +359,22 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX message_refs_steps ON message_refs (updated_at) WHERE kind = 'reaction-step';
     `,
   },
+  {
+    version: 17,
+    name: 'chat conversation addresses (Teams serviceUrl)',
+    sql: `
+      -- Where a chat conversation is answered (Teams: the serviceUrl a verified Bot Framework token named),
+      -- so any process, and one started later, can post into it.
+      CREATE TABLE chat_conversations (
+        adapter         TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        service_url     TEXT NOT NULL,
+        tenant_id       TEXT,
+        updated_at      TEXT NOT NULL,
+        PRIMARY KEY (adapter, conversation_id)
+      );
+    `,
+  },
 ];
 
 const createTrackingTable = `

@@ -7,6 +7,8 @@ import { appendLogLines, readLogLines } from './logs.js';
 import { deleteApiToken, deleteDeadApiTokens, insertApiToken, liveApiToken } from './api-tokens.js';
 import { deleteConfirmation, upsertConfirmation } from './confirmations.js';
 import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
+import { conversationBy, upsertConversation } from './conversations.js';
+import type { ChatConversation } from '../../core/model.js';
 import { reserveSlot } from './chat-pacing.js';
 import { adopt, clearHold, liveOrLapsedInstances, orphanedDeployments, renewInstanceRow, setDeploymentProcess, stopInstanceRow, takeOver, upsertInstance } from './ownership.js';
 import { SqliteCore } from './sqlite-core.js';
@@ -219,6 +221,14 @@ export class SqliteStore extends SqliteCore implements Store {
 
   async findMessage(kind: string, key: string, adapter: string): Promise<MessageRef | null> {
     return messageRef(this.prepare, kind, key, adapter);
+  }
+
+  async rememberConversation(conversation: ChatConversation): Promise<void> {
+    upsertConversation(this.prepare, conversation);
+  }
+
+  async findConversation(adapter: string, conversationId: string): Promise<ChatConversation | null> {
+    return conversationBy(this.prepare, adapter, conversationId);
   }
 
   async markSeen(scope: string, key: string, at: string): Promise<boolean> {

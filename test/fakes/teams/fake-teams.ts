@@ -264,3 +264,38 @@ export function messageActivity(fake: Pick<FakeTeams, 'appId' | 'serviceUrl' | '
     channelData: { tenant: { id: fake.tenantId } },
   };
 }
+
+/**
+ * A Teams `invoke` activity named `adaptiveCard/action`, as Teams POSTs it when someone clicks an
+ * Action.Execute button of a card the bot sent (Universal Actions): `value.action` carries the
+ * button's verb and data, `replyToId` the card's activity id. Shape from the Universal Actions
+ * docs (learn.microsoft.com, "Universal Actions for Adaptive Cards"); `value.trigger` ("manual")
+ * from memory, not confirmed in the stored docs.
+ */
+export function cardActionActivity(fake: Pick<FakeTeams, 'appId' | 'serviceUrl' | 'tenantId'>, options: {
+  verb: string;
+  data: Record<string, unknown>;
+  replyToId: string;
+  id?: string;
+  conversationId?: string;
+  conversationType?: 'personal' | 'channel' | 'groupChat';
+  aadObjectId?: string;
+  userName?: string;
+}): Record<string, unknown> {
+  const conversationType = options.conversationType ?? 'channel';
+  return {
+    type: 'invoke',
+    name: 'adaptiveCard/action',
+    id: options.id ?? `f:${Date.now()}${Math.floor(Math.random() * 1000)}`,
+    timestamp: new Date().toISOString(),
+    serviceUrl: fake.serviceUrl,
+    channelId: 'msteams',
+    from: { id: `29:1${options.aadObjectId ?? 'user'}`, name: options.userName ?? 'Alice', aadObjectId: options.aadObjectId ?? 'aad-alice' },
+    conversation: { id: options.conversationId ?? '19:deploys@thread.tacv2', conversationType, tenantId: fake.tenantId, ...(conversationType === 'personal' ? {} : { isGroup: true }) },
+    recipient: { id: `28:${fake.appId}`, name: 'Deckhand' },
+    replyToId: options.replyToId,
+    locale: 'en-US',
+    value: { action: { type: 'Action.Execute', id: `${options.verb}-button`, verb: options.verb, data: options.data }, trigger: 'manual' },
+    channelData: { tenant: { id: fake.tenantId } },
+  };
+}

@@ -770,6 +770,23 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('chat conversation addresses', () => {
+      const conversation = { adapter: 'teams', conversationId: '19:deploys@thread.tacv2;messageid=1', serviceUrl: 'https://smba.trafficmanager.net/emea/', tenantId: 'tenant-1', updatedAt: at(1) };
+
+      it('remembers, finds and moves an address; an older write does not replace a newer one', async () => {
+        expect(await store.findConversation('teams', conversation.conversationId)).toBeNull();
+        await store.rememberConversation(conversation);
+        expect(await store.findConversation('teams', conversation.conversationId)).toEqual(conversation);
+        expect(await store.findConversation('slack', conversation.conversationId)).toBeNull();
+        await store.rememberConversation({ ...conversation, serviceUrl: 'https://smba.trafficmanager.net/amer/', updatedAt: at(2) });
+        expect(await store.findConversation('teams', conversation.conversationId)).toMatchObject({ serviceUrl: 'https://smba.trafficmanager.net/amer/', updatedAt: at(2) });
+        await store.rememberConversation({ ...conversation, serviceUrl: 'https://stale.example/', updatedAt: at(0) });
+        expect(await store.findConversation('teams', conversation.conversationId)).toMatchObject({ serviceUrl: 'https://smba.trafficmanager.net/amer/' });
+        await store.rememberConversation({ ...conversation, conversationId: 'a:1personal', tenantId: null });
+        expect(await store.findConversation('teams', 'a:1personal')).toMatchObject({ tenantId: null });
+      });
+    });
+
     describe('markSeen', () => {
       it('is true the first time only, per scope', async () => {
         expect(await store.markSeen('slack-event', 'Ev1', at(0))).toBe(true);
