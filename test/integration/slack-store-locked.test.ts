@@ -144,7 +144,10 @@ describe('Slack in Socket Mode with the store locked: an envelope is acked only 
     expect(slack.callsTo('chat.postMessage').filter((c) => String(c.body.text).includes('production'))).toEqual([]);
     expect(seen(bot, `message:C0GENERAL:${ts}`)).toBe(0);
 
-    // Slack's redelivery of the same envelope, then one more: acked both times, run once.
+    // Slack's redelivery of the same envelope, then one more: acked both times, run once. Slack
+    // redelivers over an open connection: a bot whose event loop a held lock stalled past the
+    // client's pong timeout (5 s) reconnects first.
+    await slack.socket.waitForConnection(15_000);
     await slack.socket.sendEvent({ ...envelope, retry_attempt: 1, retry_reason: 'timeout' });
     await slack.socket.sendEvent({ ...envelope, retry_attempt: 2, retry_reason: 'timeout' });
     await slack.waitForCall('chat.postMessage', (c) => String(c.body.text).startsWith('Locked production'), 10_000);
