@@ -9,6 +9,7 @@ import { loadConfig } from './config/load-config.js';
 import { systemClock } from './core/clock.js';
 import { DeckhandError, ErrorCode, isDeckhandError } from './core/errors.js';
 import type { OperatorCommand } from './cli/operators.js';
+import type { ChatPort } from './chat/chat-port.js';
 import { createLogger } from './core/logger.js';
 import { slackBotTeam } from './console/slack-oidc.js';
 import { loadReactions, type Reaction } from './reactions/load-reactions.js';
@@ -219,8 +220,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => (stopping ? process.exit(143) : shutdown()));
 
   if (slack || teams) {
-    // Reactions' chat actions go to Slack when both run (notify targets per platform are not there yet).
-    deckhand.setChat(slack ? slack.chat : (teams as NonNullable<typeof teams>).chat);
+    // A chat step's `channel:` (and the API's /messages) goes to Slack when both run; `slack:` / `teams:` name one.
+    const chatOf = { slack: slack?.chat ?? null, teams: teams?.chat ?? null };
+    const defaultChat = (chatOf.slack ?? chatOf.teams) as ChatPort;
+    deckhand.setChat({ post: (...args) => defaultChat.post(...args), react: (...args) => defaultChat.react(...args), on: (platform) => chatOf[platform] });
     await deckhand.runner.recover();
     deckhand.startBackground();
     // Runs until SIGINT / SIGTERM.

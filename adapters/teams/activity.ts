@@ -83,3 +83,12 @@ export const cardActionSchema = z.looseObject({
     data: z.looseObject({ deploymentId: z.coerce.number().int().positive() }),
   }),
 });
+
+/** The value of an `adaptiveCard/action` invoke from an incident card: Acknowledge / Resolve of one entity's incident. */
+export const incidentActionSchema = z.looseObject({
+  action: z.looseObject({
+    type: z.literal('Action.Execute'),
+    verb: z.enum(['incident_ack', 'incident_resolve']),
+    data: z.looseObject({ entityId: z.string().min(1).max(500) }),
+  }),
+});

@@ -3,7 +3,7 @@ import type { ChatPort } from '../../src/chat/chat-port.js';
 import type { DeckhandConfig } from '../../src/config/types.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { AnyEvent, EventBus } from '../../src/core/events.js';
-import type { Deployment } from '../../src/core/model.js';
+import type { Deployment, Incident } from '../../src/core/model.js';
 import { logLinkFor } from '../../src/http/deployment-log-route.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { Dispatcher } from '../../src/router/dispatch.js';
@@ -11,10 +11,11 @@ import type { ChatMessage } from '../../src/router/types.js';
 import type { Store } from '../../src/store/types.js';
 import type { Actions } from '../../src/actions/index.js';
 import { isDeckhandError } from '../../src/core/errors.js';
-import { activitySchema, cardActionSchema, sameServiceUrl, teamsUserId, toChatMessage, type Activity } from './activity.js';
+import { activitySchema, cardActionSchema, incidentActionSchema, sameServiceUrl, teamsUserId, toChatMessage, type Activity } from './activity.js';
 import { ConnectorClient, TokenSource, defaultAuthorityUrl } from './connector.js';
 import { ConversationQueue } from './conversation-queue.js';
 import { deploymentCard, type CardExtras } from './deployment-card.js';
+import { ackIncidentVerb, incidentCard } from './incident-card.js';
 import { TeamsAuthError, createActivityTokenVerifier, defaultOpenIdMetadataUrl, type VerifiedActivityToken } from './teams-auth.js';
 
 export const teamsMessagesPath = '/teams/messages';
@@ -37,6 +38,10 @@ export interface TeamsAdapterOptions {
   actions?: Actions | undefined;
   /** Deckhand's public base URL, for the card's log link. */
   publicUrl?: (() => string) | undefined;
+  /** How often a deployment's buffered output is posted in its card's reply chain; default 2 s. */
+  outputFlushMs?: number;
+  /** Lines kept per post; earlier ones are summarised as "… N earlier lines". Default 100. */
+  maxLinesPerPost?: number;
   /** Pause before retrying a failed connector call without Retry-After (grows per attempt). Tests shorten it. */
   retryDelayMs?: number;
 }
@@ -157,13 +162,33 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     if (approval) extras.approval = { approval, approvers: options.config?.environments[d.environment]?.approvers ?? [] };
     return deploymentCard(d, extras);
   };
-  const upsertCard = async (d: Deployment): Promise<void> => {
-    const origin = d.origin as NonNullable<Deployment['origin']>;
-    const serviceUrl = await serviceUrlOf(origin.room);
+  /**
+   * Where a deployment's card goes: the app's Teams notify target (`notify: { teams: … }`), else
+   * the Teams conversation it was asked in — in the thread of the message that asked, when that is
+   * the same conversation. Null: not a Teams matter (asked elsewhere, no Teams target).
+   */
+  const cardTarget = (d: Deployment): { conversation: string; replyTo: string | null } | null => {
+    const notify = options.config?.apps[d.app]?.notifyTeams;
+    const origin = d.origin?.adapter === 'teams' ? d.origin : null;
+    if (notify) return { conversation: notify, replyTo: origin?.room === notify ? origin.messageId : null };
+    return origin ? { conversation: origin.room, replyTo: origin.messageId } : null;
+  };
+  /** Conversations whose address is unknown, warned about once each (not on every event). */
+  const unreachable = new Set<string>();
+  const upsertCard = async (d: Deployment, target: { conversation: string; replyTo: string | null }): Promise<void> => {
+    const { conversation } = target;
+    const serviceUrl = await serviceUrlOf(conversation);
     if (!serviceUrl) {
-      log.warn({ conversation: origin.room, deploymentId: d.id }, 'no Teams activity ever came from this conversation, so its serviceUrl is unknown: card not sent');
+      if (!unreachable.has(conversation)) {
+        unreachable.add(conversation);
+        log.warn(
+          { conversation, deploymentId: d.id, app: d.app },
+          'no Teams activity has come from this conversation yet, so Deckhand does not know its address (serviceUrl): deployment cards are not sent there until someone mentions the bot in it once',
+        );
+      }
       return;
     }
+    unreachable.delete(conversation);
     // Re-read: events can arrive out of order, and the approval is not in the deployment event.
     const card = await cardOf((await store.getDeployment(d.id)) ?? d);
     const ref = await store.findMessage('deployment', String(d.id), 'teams');
@@ -171,17 +196,55 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       await connector.update(serviceUrl, ref.channel, ref.ts, card);
       return;
     }
-    const sent = await connector.reply(serviceUrl, origin.room, origin.messageId, card);
-    await store.rememberMessage({ kind: 'deployment', key: String(d.id), adapter: 'teams', channel: origin.room, ts: sent.id, updatedAt: clock.now().toISOString() });
+    const sent = target.replyTo ? await connector.reply(serviceUrl, conversation, target.replyTo, card) : await connector.send(serviceUrl, conversation, card);
+    await store.rememberMessage({ kind: 'deployment', key: String(d.id), adapter: 'teams', channel: conversation, ts: sent.id, updatedAt: clock.now().toISOString() });
+  };
+  /**
+   * One card per incident (per generation of an entity) in oncall.teams, sent once and updated in
+   * place (kind 'incident', key '<entity>#<generation>', adapter 'teams'), like Slack's message.
+   */
+  const upsertIncidentCard = async (conversation: string, incident: Incident): Promise<void> => {
+    const serviceUrl = await serviceUrlOf(conversation);
+    if (!serviceUrl) {
+      if (!unreachable.has(conversation)) {
+        unreachable.add(conversation);
+        log.warn({ conversation, entityId: incident.entityId }, 'no Teams activity has come from oncall.teams yet, so Deckhand does not know its address (serviceUrl): incident cards are not sent there until someone mentions the bot in it once');
+      }
+      return;
+    }
+    unreachable.delete(conversation);
+    const key = `${incident.entityId}#${incident.generation}`;
+    // Re-read: the store has the incident as it stands now (events may arrive out of order).
+    const current = await store.getIncident(incident.entityId);
+    const card = incidentCard(current && current.generation === incident.generation ? current : incident);
+    const ref = await store.findMessage('incident', key, 'teams');
+    if (ref) {
+      await connector.update(serviceUrl, ref.channel, ref.ts, card);
+      return;
+    }
+    const sent = await connector.send(serviceUrl, conversation, card);
+    await store.rememberMessage({ kind: 'incident', key, adapter: 'teams', channel: conversation, ts: sent.id, updatedAt: clock.now().toISOString() });
   };
   const onEvent = (event: AnyEvent): void => {
+    if (event.type.startsWith('incident.')) {
+      const conversation = options.config?.oncall.teams;
+      if (!conversation) return;
+      const incident = (event.data as { incident: Incident }).incident;
+      const work = queue.enqueue(conversation, () => upsertIncidentCard(conversation, incident)).catch((err: unknown) => log.error({ err, entityId: incident.entityId }, 'teams incident card was not delivered'));
+      pending.add(work);
+      void work.finally(() => pending.delete(work));
+      return;
+    }
     if (!event.type.startsWith('deployment.') && !event.type.startsWith('approval.')) return;
     const d = (event.data as { deployment: Deployment }).deployment;
-    if (d.origin?.adapter !== 'teams') return;
+    const target = cardTarget(d);
+    if (!target) return;
     // Not awaited: the runner never waits for Teams; the queue keeps the order and retries.
-    const work = queue.enqueue(d.origin.room, () => upsertCard(d)).catch((err: unknown) => log.error({ err, deploymentId: d.id }, 'teams deployment card was not delivered'));
+    const work = queue.enqueue(target.conversation, () => upsertCard(d, target)).catch((err: unknown) => log.error({ err, deploymentId: d.id }, 'teams deployment card was not delivered'));
     pending.add(work);
     void work.finally(() => pending.delete(work));
+    // The rest of the output right after the final card (same lane, so in that order).
+    if (d.state !== 'queued' && d.state !== 'running') flushOutput(d.id);
   };
 
   /**
@@ -197,6 +260,8 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       log.debug({ name: activity.name }, 'teams invoke ignored: not a card action');
       return res.code(200).send({});
     }
+    const incidentAction = incidentActionSchema.safeParse(activity.value);
+    if (incidentAction.success && activity.id && activity.conversation) return onIncidentAction(activity, incidentAction.data.action, serviceUrl, tenant, res);
     const parsed = cardActionSchema.safeParse(activity.value);
     if (!parsed.success || !activity.id || !activity.conversation) return invokeError(res, 400, 'This is not one of Deckhand\'s card buttons.');
     const aadObjectId = activity.from?.aadObjectId;
@@ -224,7 +289,84 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     return res.code(200).send({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: content });
   }
 
+  /**
+   * Acknowledge / Resolve on an incident card: through actOnIncident as teams:<aadObjectId> (mapped
+   * to a Splunk On-Call user under oncall.users), once per activity id; a click on a card that is
+   * out of date (the incident already there) does nothing and says so. The clicker gets the
+   * refreshed card; everyone else sees it updated in place by the incident event.
+   */
+  async function onIncidentAction(activity: Activity, action: { verb: 'incident_ack' | 'incident_resolve'; data: { entityId: string } }, serviceUrl: string, tenant: string | null, res: FastifyReply) {
+    const conversation = (activity.conversation as NonNullable<Activity['conversation']>).id;
+    const aadObjectId = activity.from?.aadObjectId;
+    if (!aadObjectId) return invokeError(res, 403, 'Deckhand could not tell who clicked (no Entra object id).');
+    await rememberServiceUrl(conversation, serviceUrl, tenant);
+    const { entityId } = action.data;
+    const wanted = action.verb === ackIncidentVerb ? 'ack' : 'resolve';
+    let notice: string | undefined;
+    const fresh = await store.markSeen('teams-activity', `${conversation}:${activity.id as string}`, clock.now().toISOString());
+    const before = await store.getIncident(entityId);
+    if (!before) return invokeError(res, 400, `Deckhand knows no incident for ${entityId}.`);
+    const done = before.phase === 'resolved' || (wanted === 'ack' && before.phase === 'acknowledged');
+    if (fresh && done) notice = `It is ${before.phase} already${before.by ? ` (by ${before.by})` : ''}.`;
+    else if (fresh) {
+      if (!options.actions) return invokeError(res, 400, 'Incidents are not wired to this Teams adapter.');
+      try {
+        await options.actions.actOnIncident({ id: teamsUserId(aadObjectId), ...(activity.from?.name ? { name: activity.from.name } : {}), room: conversation }, { incident: entityId, action: wanted });
+      } catch (err) {
+        if (!isDeckhandError(err)) log.error({ err }, 'teams incident button failed');
+        notice = isDeckhandError(err) ? err.message : 'That did not work; the details are in Deckhand\'s log.';
+      }
+    }
+    const incident = (await store.getIncident(entityId)) ?? before;
+    const content = (incidentCard(incident, notice).attachments?.[0] as { content: unknown }).content;
+    return res.code(200).send({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: content });
+  }
+
+  /**
+   * The script's output in the card's reply chain (like Slack's thread): lines are buffered per
+   * deployment and posted at most every outputFlushMs (and when it ends) as one code block, through
+   * the conversation's queue — so a busy script costs one message per interval, after the card.
+   */
+  const output = new Map<number, { target: { conversation: string; replyTo: string | null }; lines: string[]; dropped: number; timer: NodeJS.Timeout | null }>();
+  const postOutput = async (deploymentId: number, conversation: string, text: string): Promise<void> => {
+    const serviceUrl = await serviceUrlOf(conversation);
+    const card = await store.findMessage('deployment', String(deploymentId), 'teams');
+    // No card (the conversation's address is unknown): nothing to reply to; the warning was logged once.
+    if (!serviceUrl || !card) return;
+    await connector.reply(serviceUrl, card.channel, card.ts, { type: 'message', text, textFormat: 'markdown' });
+  };
+  const flushOutput = (deploymentId: number): void => {
+    const buffer = output.get(deploymentId);
+    if (!buffer) return;
+    output.delete(deploymentId);
+    if (buffer.timer) clearTimeout(buffer.timer);
+    if (buffer.lines.length === 0) return;
+    const head = buffer.dropped > 0 ? `… ${buffer.dropped} earlier lines\n` : '';
+    // A fence inside the output would end the code block early.
+    const body = (head + buffer.lines.join('\n')).replaceAll('```', '`\u200b``');
+    const { conversation } = buffer.target;
+    const work = queue.enqueue(conversation, () => postOutput(deploymentId, conversation, `\`\`\`\n${body}\n\`\`\``)).catch((err: unknown) => log.error({ err, deploymentId }, 'teams deployment output was not delivered'));
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+  };
+  const onOutput = (d: Deployment, line: string): void => {
+    const target = cardTarget(d);
+    if (!target) return;
+    let buffer = output.get(d.id);
+    if (!buffer) {
+      buffer = { target, lines: [], dropped: 0, timer: null };
+      output.set(d.id, buffer);
+    }
+    buffer.lines.push(line);
+    if (buffer.lines.length > (options.maxLinesPerPost ?? 100)) {
+      buffer.lines.shift();
+      buffer.dropped += 1;
+    }
+    buffer.timer ??= setTimeout(() => flushOutput(d.id), options.outputFlushMs ?? 2000);
+  };
+
   const unsubscribe = options.bus ? options.bus.subscribe(onEvent) : () => undefined;
+  const unsubscribeOutput = options.bus ? options.bus.subscribeOutput(onOutput) : () => undefined;
 
   const chat: ChatPort = {
     post: async (channel, text, thread) => {
@@ -245,6 +387,8 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     chat,
     async stop() {
       unsubscribe();
+      unsubscribeOutput();
+      for (const id of [...output.keys()]) flushOutput(id);
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await queue.drain();
     },

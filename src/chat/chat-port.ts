@@ -7,4 +7,11 @@ export interface ChatPort {
    */
   post(channel: string, text: string, thread?: string, once?: { runId: string }): Promise<void>;
   react(channel: string, ts: string, emoji: string): Promise<void>;
+  /**
+   * The port of one platform by name (a reaction's `chat: { teams: … }`), when the process runs
+   * several; null when that one is not running. Without it, the port is the only platform.
+   */
+  on?(platform: ChatPlatform): ChatPort | null;
 }
+
+export type ChatPlatform = 'slack' | 'teams';

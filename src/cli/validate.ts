@@ -16,6 +16,7 @@ export function validate(input: ValidateInput): number {
   try {
     const config = loadConfig({ configPath: input.configPath, fallbackPath: input.fallbackConfig, env: input.env });
     input.write(`ok    ${config.file}: ${Object.keys(config.apps).length} apps, ${Object.keys(config.environments).length} environments, ${Object.keys(config.roles).length} roles`);
+    for (const w of config.warnings ?? []) input.write(`warn  ${w}`);
   } catch (err) {
     ok = false;
     input.write(isDeckhandError(err) ? `error ${err.message}` : `error ${String(err)}`);

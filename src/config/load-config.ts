@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import { explainIssues } from './explain-issue.js';
-import { configFileSchema } from './schema.js';
+import { configFileSchema, teamsConversationId } from './schema.js';
 import { substituteReferences } from './substitute.js';
 import { formatPath, parseYamlWithPositions, positionOf } from './yaml-errors.js';
 import type { AppConfig, DeckhandConfig, EnvironmentConfig, ProviderConfig, RoleConfig } from './types.js';
@@ -64,6 +64,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 
   const dir = path.dirname(file);
   const problems: string[] = [];
+  const warnings: string[] = [];
   const script = (relative: string, where: PropertyKey[]): string => {
     const absolute = path.resolve(dir, relative);
     if (!existsSync(absolute)) problems.push(`${at(where)}: ${formatPath(where)}: script ${relative} does not exist (looked for ${absolute})`);
@@ -104,6 +105,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
           ...shared,
         }
       : { kind: 'script', script: script(def.provider.script ?? '', [...where, 'script']), timeoutMs: def.provider.timeout ?? 600_000, ...shared };
+    const notifyAt = where.slice(0, -1).concat('notify');
+    if (typeof def.notify === 'string' && teamsConversationId.safeParse(def.notify).success) {
+      // The plain string form has always meant Slack: a Teams id there would be sent to Slack.
+      problems.push(`${at(notifyAt)}: ${formatPath(notifyAt)}: "${def.notify}" is a Teams conversation id, and a plain notify: names a Slack channel; write notify: { teams: "${def.notify}" }`);
+    }
+    const teamsTarget = typeof def.notify === 'string' ? undefined : def.notify?.teams;
+    if (teamsTarget && !env.TEAMS_APP_ID) {
+      warnings.push(`${at([...notifyAt, 'teams'])}: ${formatPath([...notifyAt, 'teams'])}: Teams is not configured here (TEAMS_APP_ID is not set), so this app's notices reach no Teams conversation`);
+    }
     apps[name] = {
       name,
       description: def.description,
@@ -112,12 +122,16 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       environments: def.environments,
       defaultRef: def.default.ref ?? (octopus ? 'latest' : 'main'),
       defaultEnvironment: def.default.environment,
-      notify: def.notify,
+      notify: typeof def.notify === 'string' ? def.notify : def.notify?.slack,
+      notifyTeams: typeof def.notify === 'string' ? undefined : def.notify?.teams,
       rooms: def.rooms,
       urls: def.urls,
       autoDeploy: def.auto_deploy.map((r) => ({ branch: r.branch, environment: r.environment, requiredContexts: r.required_contexts })),
       github: { runDeployments: def.github.run_deployments },
     };
+  }
+  if (data.oncall.teams && !env.TEAMS_APP_ID) {
+    warnings.push(`${at(['oncall', 'teams'])}: oncall.teams: Teams is not configured here (TEAMS_APP_ID is not set), so incidents reach no Teams conversation`);
   }
   if (problems.length > 0) fail(problems);
   const roles: Record<string, RoleConfig> = {};
@@ -130,8 +144,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     environments,
     apps,
     roles,
-    oncall: { channel: data.oncall.channel, users: data.oncall.users },
+    oncall: { channel: data.oncall.channel, teams: data.oncall.teams, users: data.oncall.users },
     secrets: substituted.secrets,
+    warnings,
   });
 }
 

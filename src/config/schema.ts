@@ -80,6 +80,15 @@ const providerSchema = z
     }
   });
 
+/**
+ * A Teams conversation id as the Bot Connector spells it: a team channel or group chat
+ * "19:…@thread.tacv2" (or @thread.skype / @thread.v2, a channel's thread "…;messageid=…"), a 1:1
+ * chat "a:…". Anything else (a Slack "#name", a channel's display name) cannot be sent to.
+ */
+export const teamsConversationId = z
+  .string()
+  .regex(/^(19:[^\s@]+@thread\.[a-z0-9]+(;messageid=\d+)?|a:[^\s]+|8:orgid:[0-9a-f-]+)$/i, 'write a Teams conversation id, e.g. "19:abc…@thread.tacv2" (a channel or group chat) or "a:…" (a 1:1 chat); the id is in the channel\'s link ("Get link to channel")');
+
 const appSchema = z
   .object({
     description: z.string().optional(),
@@ -92,8 +101,22 @@ const appSchema = z
       .object({ ref: z.string().min(1).optional(), environment: name.optional() })
       .strict()
       .default({}),
-    /** Chat room that gets deployment notices for this app. */
-    notify: z.string().min(1).optional(),
+    /**
+     * Where deployment notices for this app go: a Slack channel ("#deploys" or an id; the plain
+     * string form, kept from before Teams), and/or a Teams conversation (a channel's or chat's id).
+     */
+    notify: z
+      .union([
+        z.string().min(1),
+        z
+          .object({
+            slack: z.string().min(1).optional(),
+            teams: teamsConversationId.optional(),
+          })
+          .strict()
+          .refine((n) => n.slack !== undefined || n.teams !== undefined, 'name a Slack channel (slack:) and/or a Teams conversation (teams:)'),
+      ])
+      .optional(),
     /** When set, the app can only be deployed from these rooms (chat requests). */
     rooms: z.array(z.string().min(1)).optional(),
     /** Where each environment of the app can be seen (GitHub's environment_url, links in notices). */
@@ -157,6 +180,8 @@ export const configFileSchema = z
       .object({
         /** The chat room that gets one message per incident (with Acknowledge / Resolve buttons on Slack). */
         channel: z.string().min(1).optional(),
+        /** The Teams conversation that gets the same incident cards (Acknowledge / Resolve as Action.Execute). */
+        teams: teamsConversationId.optional(),
         /** Chat user id → Splunk On-Call username: buttons and commands act as that user. */
         users: z.record(z.string().min(1), z.string().regex(/^[\w.@+-]+$/, 'a Splunk On-Call username')).default({}),
       })

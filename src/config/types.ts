@@ -46,7 +46,10 @@ export interface AppConfig {
   environments: readonly string[];
   defaultRef: string;
   defaultEnvironment: string | undefined;
+  /** The Slack channel that gets deployment notices (`notify: "#x"` or `notify: { slack: "#x" }`). */
   notify: string | undefined;
+  /** The Teams conversation that gets deployment notices (`notify: { teams: "19:…@thread.tacv2" }`). */
+  notifyTeams: string | undefined;
   rooms: readonly string[] | undefined;
   /** Where each environment of the app can be seen, by environment name. */
   urls: Readonly<Record<string, string>>;
@@ -68,8 +71,11 @@ export interface DeckhandConfig {
   locks: { holderMayDeploy: boolean };
   environments: Readonly<Record<string, EnvironmentConfig>>;
   apps: Readonly<Record<string, AppConfig>>;
+  /** Things that load but will not work as written here (file:line:col), e.g. a Teams target without Teams configured; `deckhand validate` prints them. */
+  warnings?: readonly string[];
   roles: Readonly<Record<string, RoleConfig>>;
-  oncall: { channel: string | undefined; users: Readonly<Record<string, string>> };
+  /** channel: Slack; teams: a Teams conversation id; users: chat user id (U…, teams:<aadObjectId>) → Splunk On-Call username. */
+  oncall: { channel: string | undefined; teams?: string | undefined; users: Readonly<Record<string, string>> };
   /** Values that came from ${secret.X}; redacted from anything Deckhand outputs. */
   secrets: readonly string[];
 }

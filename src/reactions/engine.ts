@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Actions } from '../actions/index.js';
-import type { ChatPort } from '../chat/chat-port.js';
+import type { ChatPlatform, ChatPort } from '../chat/chat-port.js';
+import { teamsConversationId } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { AnyEvent } from '../core/events.js';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
@@ -274,9 +275,18 @@ export class ReactionEngine {
       // The adapter is set before the worker starts: without one now, there will not be one.
       if (!port) throw new DeckhandError(ErrorCode.Conflict, 'no chat adapter is running');
       const chat = action.chat;
+      // `slack:` / `teams:` name a platform; `channel:` is the running adapter's (Slack when both run).
+      const teams = 'teams' in chat ? chat.teams : undefined;
+      const platform: ChatPlatform | null = teams !== undefined ? 'teams' : chat.slack !== undefined ? 'slack' : null;
+      const target = render((teams ?? chat.slack ?? chat.channel) as string);
+      const to = platform ? (port.on ? port.on(platform) : port) : port;
+      if (!to) throw new DeckhandError(ErrorCode.Conflict, `this chat step posts to ${platform === 'teams' ? 'Microsoft Teams' : 'Slack'}, which is not running here`);
+      if (platform === 'teams' && !teamsConversationId.safeParse(target).success) {
+        throw new DeckhandError(ErrorCode.Template, `"${target}" is not a Teams conversation id (write e.g. 19:…@thread.tacv2)`);
+      }
       // Keyed by the step's run id: a re-run after a kill -9 does not post the message again (on Slack).
-      if ('text' in chat) await port.post(render(chat.channel), render(chat.text), chat.thread ? render(chat.thread) : undefined, { runId: identity.runId });
-      else await port.react(render(chat.channel), render(chat.ts), chat.react);
+      if ('text' in chat) await to.post(target, render(chat.text), chat.thread ? render(chat.thread) : undefined, { runId: identity.runId });
+      else await to.react(target, render(chat.ts), chat.react);
       return;
     }
     // Keyed by the step's run id (the same on every re-run of the step): a re-run after a kill -9

@@ -102,6 +102,9 @@ export function parseReaction(text: string, file: string, env: NodeJS.ProcessEnv
     if (problem) problems.push(`${at(where)}: ${problem}`);
   }
   data.do.forEach((action, i) => {
+    if ('chat' in action && 'teams' in action.chat && action.chat.teams !== undefined && !env.TEAMS_APP_ID) {
+      warnings.push(`${at(['do', i, 'chat', 'teams'])}: Teams is not configured here (TEAMS_APP_ID is not set), so this step fails when it runs`);
+    }
     if ('script' in action) {
       const script = typeof action.script === 'string' ? action.script : action.script.path;
       if (!existsSync(path.resolve(baseDir, script))) problems.push(`${at(['do', i, 'script'])}: script ${script} does not exist (looked in ${baseDir})`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
+import { teamsConversationId } from '../config/schema.js';
 import { didYouMean } from '../config/explain-issue.js';
 import { eventTypes } from '../core/events.js';
 import { apiScopes } from '../http/api-tokens.js';
@@ -74,11 +75,42 @@ const httpAction = z
   })
   .strict();
 
+/**
+ * Where a chat step posts: `channel:` (the running adapter's room; Slack when Slack and Teams both
+ * run, as before Teams), or a platform by name — `slack: "#deploys"`, `teams: "19:…@thread.tacv2"`.
+ * Exactly one. A literal Teams id is checked here; one made by a template when it is rendered.
+ */
+const chatTarget = { channel: z.string().min(1).optional(), slack: z.string().min(1).optional(), teams: z.string().min(1).optional() };
+const oneTarget = (chat: { channel?: string | undefined; slack?: string | undefined; teams?: string | undefined }, ctx: z.RefinementCtx) => {
+  const named = (['channel', 'slack', 'teams'] as const).filter((k) => chat[k] !== undefined);
+  if (named.length !== 1) {
+    ctx.addIssue({ code: 'custom', message: named.length === 0 ? 'say where to post: channel:, slack: "#room" or teams: "<conversation id>"' : `name one target, not ${named.join(' and ')}`, path: named.length ? [named[1] as string] : [] });
+  }
+  if (chat.teams !== undefined && !chat.teams.includes('{{')) {
+    const checked = teamsConversationId.safeParse(chat.teams);
+    if (!checked.success) ctx.addIssue({ code: 'custom', message: checked.error.issues[0]?.message ?? 'not a Teams conversation id', path: ['teams'] });
+  }
+};
+
 const chatAction = z
   .object({
     chat: z.union([
-      z.object({ channel: z.string().min(1), text: z.string().min(1), thread: z.string().optional() }).strict(),
-      z.object({ channel: z.string().min(1), react: z.string().regex(/^[a-z0-9_+-]+$/, 'an emoji name without colons, e.g. rocket'), ts: z.string().min(1) }).strict(),
+      z
+        .object({ ...chatTarget, text: z.string().min(1), thread: z.string().optional() })
+        .strict()
+        .superRefine(oneTarget),
+      z
+        .object({
+          ...chatTarget,
+          react: z.string().regex(/^[a-z0-9_+-]+$/, 'an emoji name without colons, e.g. rocket'),
+          ts: z.string().min(1),
+        })
+        .strict()
+        .superRefine((chat, ctx) => {
+          // Bots cannot add reactions to messages on Teams (the Bot Connector has no such call).
+          if (chat.teams !== undefined) ctx.addIssue({ code: 'custom', message: 'Teams has no reactions a bot can add: post a line instead (text:)', path: ['teams'] });
+          else oneTarget(chat, ctx);
+        }),
     ]),
   })
   .strict();
