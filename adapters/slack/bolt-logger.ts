@@ -1,10 +1,11 @@
-import { LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { LogLevel, Logger as BoltLogger } from '@slack/bolt';
 import type { Logger } from '../../src/core/logger.js';
 
 /** Bolt's logger interface on top of Deckhand's pino logger, so all logs share one format. */
 export function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: 'bolt' });
-  let level = LogLevel.INFO;
+  // LogLevel.INFO; a type import only: the value would load Bolt's index (see bolt-parts.ts).
+  let level = 'info' as LogLevel;
   const text = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(' ');
   return {
     debug: (...args) => child.debug(text(args)),

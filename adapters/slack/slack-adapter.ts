@@ -1,4 +1,5 @@
-import { App, HTTPReceiver, SocketModeReceiver, webApi, type BlockAction, type ButtonAction, type Receiver, type ReceiverEvent } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, BufferedIncomingMessage, Receiver, ReceiverEvent } from '@slack/bolt';
+import type { ServerResponse } from 'node:http';
 import type { Actions } from '../../src/actions/index.js';
 import { isDeckhandError } from '../../src/core/errors.js';
 import { addReaction } from './add-reaction.js';
@@ -19,6 +20,7 @@ import { explainSlackStartError } from './explain-start-error.js';
 import { ChannelQueue, type OpPriority } from './channel-queue.js';
 import { countingFetch } from './counting-fetch.js';
 import { slackRequestGate } from './slack-request-gate.js';
+import { loadBolt, type BoltParts } from './bolt-parts.js';
 import { DeploymentNotifier } from './deployment-notifier.js';
 import { postOnce } from './post-once.js';
 
@@ -81,6 +83,63 @@ export function ackAfterListeners(app: Pick<App, 'processEvent'>): App {
 }
 
 /**
+ * HTTP mode's receiver: what Bolt's HTTPReceiver does for an event once it has read, verified and
+ * parsed the request (ssl_check, url_verification, the ack, processEvent, the error handler), done
+ * with Bolt's own functions on the request the gate (slack-request-gate.ts, the only way in) has
+ * already read, verified and parsed — so nothing reads or parses it twice.
+ *
+ * Record, acknowledge, work (`processBeforeResponse`): Slack gets its answer when the listeners
+ * resolve, and they resolve once the message is recorded as seen (the work itself is started, not
+ * awaited, so the answer still comes within Slack's 3 seconds). A listener that fails to record
+ * throws, and Slack gets a 500 and retries, instead of a 200 for a command that was never stored.
+ */
+class GateReceiver implements Receiver {
+  private app: App | null = null;
+
+  constructor(
+    private readonly bolt: BoltParts,
+    private readonly logger: ReturnType<typeof boltLogger>,
+  ) {}
+
+  init(app: App): void {
+    this.app = app;
+  }
+
+  /** The server is Deckhand's (Fastify): nothing to start or stop here. */
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {}
+
+  readonly handle = (req: BufferedIncomingMessage, res: ServerResponse, body: Record<string, unknown>): void => {
+    this.process(req, res, body).catch((err: unknown) => {
+      this.logger.error(`slack request failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
+
+  private async process(req: BufferedIncomingMessage, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+    const http = this.bolt.HTTPModuleFunctions;
+    if (body.ssl_check === '1') return http.buildSSLCheckResponse(res);
+    if (body.type === 'url_verification') return http.buildUrlVerificationResponse(res, body);
+    const ack = new this.bolt.HTTPResponseAck({ logger: this.logger, processBeforeResponse: true, httpRequest: req, httpRequestBody: body, httpResponse: res });
+    const event: ReceiverEvent = {
+      body,
+      ack: ack.bind(),
+      retryNum: http.extractRetryNumFromHTTPRequest(req),
+      retryReason: http.extractRetryReasonFromHTTPRequest(req),
+      customProperties: {},
+    };
+    try {
+      await this.app?.processEvent(event);
+      if (ack.storedResponse !== undefined) http.buildContentResponse(res, ack.storedResponse);
+    } catch (error) {
+      const acknowledged = await http.defaultProcessEventErrorHandler({ error: error as Error, logger: this.logger, request: req, response: res, storedResponse: ack.storedResponse });
+      if (acknowledged) await ack.ack();
+    }
+  }
+}
+
+/**
  * The Slack adapter on the real Bolt App. Messages (mention, prefix, DM, slash command) become
  * ChatMessages for the same dispatcher the terminal uses; deployment events become live messages.
  */
@@ -96,32 +155,22 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     ...(options.metrics ? { fetch: countingFetch((method, status) => options.metrics?.onApiRequest('slack', method, status)) } : {}),
   };
 
+  // Bolt file by file, without Socket Mode in HTTP mode (bolt-parts.ts): a third of the start.
+  const bolt = loadBolt(options.appToken ? 'socket' : 'http');
   let receiver: Receiver;
-  let httpReceiver: HTTPReceiver | null = null;
+  let httpReceiver: GateReceiver | null = null;
   if (options.appToken) {
+    const SocketModeReceiver = bolt.SocketModeReceiver();
     const socketReceiver = new SocketModeReceiver({ appToken: options.appToken, logger: log, installerOptions: { clientOptions } });
     const init = socketReceiver.init.bind(socketReceiver);
     socketReceiver.init = (app) => init(ackAfterListeners(app));
     receiver = socketReceiver;
   } else {
-    httpReceiver = new HTTPReceiver({
-      signingSecret: options.signingSecret ?? '',
-      endpoints: slackEventsPath,
-      logger: log,
-      // Record, acknowledge, work: Slack gets its answer when the listeners resolve, and they resolve
-      // once the message is recorded as seen (the work itself is started, not awaited, so the answer
-      // still comes within Slack's 3 seconds). A listener that fails to record throws, and Slack gets
-      // a 500 and retries, instead of a 200 for a command that was never stored.
-      processBeforeResponse: true,
-      // The gate in front of it (slack-request-gate.ts, the only way in) has already read and
-      // verified the request with Bolt's own functions; checking the HMAC again would be the same
-      // work twice on every event.
-      signatureVerification: false,
-    });
+    httpReceiver = new GateReceiver(bolt, log);
     receiver = httpReceiver;
   }
 
-  const app = new App({ token: options.botToken, receiver, logger: log, clientOptions, deferInitialization: true });
+  const app = new bolt.App({ token: options.botToken, receiver, logger: log, clientOptions, deferInitialization: true });
   const apiUrl = options.apiUrl ?? 'https://slack.com/api/';
   let botUserId: string;
   try {
@@ -271,7 +320,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     mode = 'http';
     // Bolt takes the raw request, before Fastify parses the body; the gate first refuses what
     // would crash or confuse it (a signed `null` used to end the process).
-    const gate = slackRequestGate({ signingSecret: options.signingSecret ?? '', logger, forward: httpReceiver.requestListener });
+    const gate = slackRequestGate({ signingSecret: options.signingSecret ?? '', logger, forward: httpReceiver.handle });
     options.http.addHook('onRequest', (request, reply, done) => {
       if (request.method === 'POST' && request.url.split('?')[0] === slackEventsPath) {
         reply.hijack();
@@ -293,7 +342,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
 
   // A reaction step's message is posted exactly once (post-once.ts), with a client that never
   // retries a call by itself: the channel queue retries, and looks for the message first.
-  const exactlyOnce = postOnce({ client: new webApi.WebClient(options.botToken, { ...clientOptions, logger: log, retryConfig: { retries: 0 } }), store, logger });
+  const exactlyOnce = postOnce({ client: new bolt.WebClient(options.botToken, { ...clientOptions, logger: log, retryConfig: { retries: 0 } }), store, logger });
   const chat: ChatPort = {
     // Reactions' and the API's messages answer no one in particular: notices.
     post: async (channel, text, thread, once) => {

@@ -1,15 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
-import { HTTPModuleFunctions, defaultBodyLimit, isRawBodyError, type BufferedIncomingMessage } from '@slack/bolt';
+import type { BufferedIncomingMessage } from '@slack/bolt';
 import type { Logger } from '../../src/core/logger.js';
 import { jsonNestsDeeperThan, maxJsonDepth, tooDeepMessage } from '../../src/http/webhook-body.js';
 import { slackBodyProblem } from './slack-body-shape.js';
+import { httpModuleFunctions } from './bolt-parts.js';
 
 export interface SlackRequestGateOptions {
   signingSecret: string;
   logger: Logger;
-  /** Bolt's HTTPReceiver.requestListener: gets the request, already read, only when it is safe. */
-  forward: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * The receiver (slack-adapter.ts): gets the request, already read and verified, with the body
+   * this gate parsed, only when it is safe. Nothing reads or parses it a second time.
+   */
+  forward: (req: BufferedIncomingMessage, res: ServerResponse, body: Record<string, unknown>) => void;
   bodyLimit?: number;
 }
 
@@ -31,11 +35,12 @@ function jsonTextOf(req: BufferedIncomingMessage): string | null {
  * POST /slack/events before Bolt: read the body and verify its signature with Bolt's own
  * functions (so Bolt and this gate see the same bytes and the same parse), then refuse what Bolt
  * cannot take — a body that is not an object, lacks what its type needs, or nests too deeply — with
- * a 400 that says why. Only then does Bolt get the request; it finds the body already read
- * (`rawBody`) and verifies it again. Unsigned requests keep Bolt's 401, oversized ones its 413.
+ * a 400 that says why. Only then does the adapter's receiver get the request and its parsed body.
+ * Unsigned requests keep Bolt's 401, oversized ones its 413.
  */
 export function slackRequestGate(options: SlackRequestGateOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { logger } = options;
+  const HTTPModuleFunctions = httpModuleFunctions();
   const refuse = (res: ServerResponse, reason: string) => {
     logger.warn({ reason }, 'refused a signed Slack request');
     answer(res, 400, `not a Slack request Deckhand can handle: ${reason}`);
@@ -45,9 +50,9 @@ export function slackRequestGate(options: SlackRequestGateOptions): (req: Incomi
     let buffered: BufferedIncomingMessage;
     try {
       // Also lets Slack's unsigned `ssl_check=1` through, stripped of anything else, as Bolt does.
-      buffered = await HTTPModuleFunctions.parseAndVerifyHTTPRequest({ signingSecret: options.signingSecret, bodyLimit: options.bodyLimit ?? defaultBodyLimit }, req, res);
+      buffered = await HTTPModuleFunctions.parseAndVerifyHTTPRequest({ signingSecret: options.signingSecret, bodyLimit: options.bodyLimit ?? HTTPModuleFunctions.defaultBodyLimit }, req, res);
     } catch (err) {
-      if (isRawBodyError(err)) {
+      if (HTTPModuleFunctions.isRawBodyError(err)) {
         const status = (err as { statusCode: number }).statusCode;
         logger.warn({ status, reason: (err as Error).message }, 'could not read a Slack request');
         return answer(res, status === 413 ? 413 : 400);
@@ -71,6 +76,6 @@ export function slackRequestGate(options: SlackRequestGateOptions): (req: Incomi
       logger.warn({ minute: (body as { minute_rate_limited?: unknown }).minute_rate_limited }, 'Slack rate-limited the Events API for this app: some events were not delivered');
       return answer(res, 200);
     }
-    options.forward(buffered, res);
+    options.forward(buffered, res, body as Record<string, unknown>);
   };
 }
