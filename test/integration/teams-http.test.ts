@@ -1,49 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { projectRoot } from '../../src/app.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/fake-slack.js';
 import { postToBolt, urlVerificationRequest } from '../fakes/slack/signed-request.js';
-import { messageActivity, startFakeTeams, type FakeTeams, type MintOptions } from '../fakes/teams/fake-teams.js';
+import { messageActivity, startFakeTeams, type FakeTeams } from '../fakes/teams/fake-teams.js';
+import { postActivity, teamsConfigDir, teamsEnv } from '../fakes/teams/teams-bot.js';
 import { startBot, type BotProcess } from './bot-process.js';
 
-/** A config whose deployer is a Teams user (by Entra object id) and a Slack user. */
-function teamsConfigDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'deckhand-teams-'));
-  writeFileSync(
-    path.join(dir, 'deckhand.yaml'),
-    `
-environments:
-  staging: { aliases: [stg] }
-  production: { aliases: [prod], protected: true, approvers: [teams:aad-carol] }
-apps:
-  hello:
-    provider: { script: ${path.join(projectRoot, 'scripts/hello-deploy.sh')}, timeout: 30s }
-    environments: [staging, production]
-    default: { ref: main, environment: staging }
-roles:
-  deployers: { members: [teams:aad-alice, U0ALICE], may: [deploy:*, lock:*] }
-`,
-  );
-  return dir;
-}
-
-const teamsEnv = (teams: FakeTeams) => ({
-  TEAMS_APP_ID: teams.appId,
-  TEAMS_APP_PASSWORD: teams.appPassword,
-  TEAMS_TENANT_ID: teams.tenantId,
-  TEAMS_OPENID_METADATA_URL: teams.openIdMetadataUrl,
-  TEAMS_AUTHORITY_URL: teams.authorityUrl,
-  LOG_LEVEL: 'warn',
-});
-
-async function postActivity(url: string, teams: FakeTeams, activity: unknown, token?: MintOptions | null, raw?: string): Promise<number> {
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-  if (token !== null) headers.authorization = `Bearer ${await teams.mint(token ?? {})}`;
-  const response = await fetch(url, { method: 'POST', headers, body: raw ?? JSON.stringify(activity) });
-  await response.arrayBuffer();
-  return response.status;
-}
+/** The status of a signed POST of an activity (see postActivity). */
+const post = async (...args: Parameters<typeof postActivity>): Promise<number> => (await postActivity(...args)).status;
 
 describe('Microsoft Teams: the real bot process, signed activities from a local OpenID configuration, a fake Bot Connector', () => {
   let teams: FakeTeams;
@@ -65,15 +27,15 @@ describe('Microsoft Teams: the real bot process, signed activities from a local 
 
   test('refuses unsigned, expired, not-yet-valid, wrong-audience, wrong-issuer and wrong-key activities (401), and a serviceUrl the token does not name', async () => {
     const activity = messageActivity(teams, { text: 'whoami', id: 'refused-1' });
-    expect(await postActivity(endpoint, teams, activity, null)).toBe(401);
-    expect(await postActivity(endpoint, teams, activity, { expiresIn: -600 })).toBe(401);
-    expect(await postActivity(endpoint, teams, activity, { notBefore: 900 })).toBe(401);
-    expect(await postActivity(endpoint, teams, activity, { audience: 'some-other-bot' })).toBe(401);
-    expect(await postActivity(endpoint, teams, activity, { issuer: 'https://sts.windows.net/evil/' })).toBe(401);
-    expect(await postActivity(endpoint, teams, activity, { foreignKey: true })).toBe(401);
+    expect(await post(endpoint, teams, activity, null)).toBe(401);
+    expect(await post(endpoint, teams, activity, { expiresIn: -600 })).toBe(401);
+    expect(await post(endpoint, teams, activity, { notBefore: 900 })).toBe(401);
+    expect(await post(endpoint, teams, activity, { audience: 'some-other-bot' })).toBe(401);
+    expect(await post(endpoint, teams, activity, { issuer: 'https://sts.windows.net/evil/' })).toBe(401);
+    expect(await post(endpoint, teams, activity, { foreignKey: true })).toBe(401);
     // Signed for the real connector, but the activity asks Deckhand to send its token somewhere else.
     const elsewhere = messageActivity(teams, { text: 'whoami', id: 'refused-2', serviceUrl: 'http://127.0.0.1:9/evil/' });
-    expect(await postActivity(endpoint, teams, elsewhere)).toBe(401);
+    expect(await post(endpoint, teams, elsewhere)).toBe(401);
     // Bearer scheme but not a JWT.
     const garbage = await fetch(endpoint, { method: 'POST', headers: { authorization: 'Bearer not.a.jwt', 'content-type': 'application/json' }, body: JSON.stringify(activity) });
     expect(garbage.status).toBe(401);
@@ -81,19 +43,19 @@ describe('Microsoft Teams: the real bot process, signed activities from a local 
   });
 
   test('malformed bodies get 400, never 5xx; another tenant gets 403; the process stays healthy', async () => {
-    expect(await postActivity(endpoint, teams, null, {}, '{"type": "message", ')).toBe(400);
-    expect(await postActivity(endpoint, teams, null, {}, 'null')).toBe(400);
-    expect(await postActivity(endpoint, teams, null, {}, '[1,2]')).toBe(400);
-    expect(await postActivity(endpoint, teams, { type: 42 })).toBe(400);
-    expect(await postActivity(endpoint, teams, { ...messageActivity(teams, { text: 'whoami' }), from: 'alice' })).toBe(400);
-    expect(await postActivity(endpoint, teams, { ...messageActivity(teams, { text: 'whoami' }), conversation: { id: 'x', tenantId: 'another-tenant' } })).toBe(403);
+    expect(await post(endpoint, teams, null, {}, '{"type": "message", ')).toBe(400);
+    expect(await post(endpoint, teams, null, {}, 'null')).toBe(400);
+    expect(await post(endpoint, teams, null, {}, '[1,2]')).toBe(400);
+    expect(await post(endpoint, teams, { type: 42 })).toBe(400);
+    expect(await post(endpoint, teams, { ...messageActivity(teams, { text: 'whoami' }), from: 'alice' })).toBe(400);
+    expect(await post(endpoint, teams, { ...messageActivity(teams, { text: 'whoami' }), conversation: { id: 'x', tenantId: 'another-tenant' } })).toBe(403);
     expect((await fetch(`http://127.0.0.1:${bot.port}/healthz`)).status).toBe(200);
     expect(teams.calls).toHaveLength(0);
   });
 
   test('a personal chat reaches the dispatcher as teams:<aadObjectId>, and the answer is a reply through the connector with the authority\'s token', async () => {
     const activity = messageActivity(teams, { text: 'whoami', id: 'whoami-1', conversationId: 'a:1personal-alice' });
-    expect(await postActivity(endpoint, teams, activity)).toBe(200);
+    expect(await post(endpoint, teams, activity)).toBe(200);
     const reply = await teams.waitForCall((c) => c.activityId === 'whoami-1');
     expect(reply).toMatchObject({ kind: 'reply', conversationId: 'a:1personal-alice', status: 201 });
     expect(reply.body).toMatchObject({ type: 'message', replyToId: 'whoami-1' });
@@ -103,9 +65,9 @@ describe('Microsoft Teams: the real bot process, signed activities from a local 
 
   test('"@Deckhand deploy hello to staging" in a channel deploys and is answered in the channel\'s thread; chatter without a mention is ignored', async () => {
     const chatter = messageActivity(teams, { text: 'deploy hello to staging', id: 'chatter-1', conversationType: 'channel' });
-    expect(await postActivity(endpoint, teams, chatter)).toBe(200);
+    expect(await post(endpoint, teams, chatter)).toBe(200);
     const activity = messageActivity(teams, { text: 'deploy hello to staging', id: 'deploy-1', conversationType: 'channel', mention: true });
-    expect(await postActivity(endpoint, teams, activity)).toBe(200);
+    expect(await post(endpoint, teams, activity)).toBe(200);
     const reply = await teams.waitForCall((c) => c.activityId === 'deploy-1' && c.body.attachments === undefined);
     expect(reply.conversationId).toBe('19:deploys@thread.tacv2');
     expect(reply.body.text).toMatch(/^Deployment #\d+ hello\/main to staging queued\.$/);
@@ -127,12 +89,12 @@ describe('Microsoft Teams: the real bot process, signed activities from a local 
 
   test('Teams\' retries of the same activity id run the command once', async () => {
     const activity = messageActivity(teams, { text: 'lock production because retry test', id: 'retry-1', conversationId: 'a:1personal-retry' });
-    const statuses = await Promise.all([postActivity(endpoint, teams, activity), postActivity(endpoint, teams, activity)]);
+    const statuses = await Promise.all([post(endpoint, teams, activity), post(endpoint, teams, activity)]);
     expect(statuses).toEqual([200, 200]);
-    expect(await postActivity(endpoint, teams, activity)).toBe(200);
+    expect(await post(endpoint, teams, activity)).toBe(200);
     // A later message in the same conversation is answered after anything the retries could have set off.
     await teams.waitForCall((c) => c.activityId === 'retry-1');
-    expect(await postActivity(endpoint, teams, messageActivity(teams, { text: 'locks', id: 'retry-after', conversationId: 'a:1personal-retry' }))).toBe(200);
+    expect(await post(endpoint, teams, messageActivity(teams, { text: 'locks', id: 'retry-after', conversationId: 'a:1personal-retry' }))).toBe(200);
     const after = await teams.waitForCall((c) => c.activityId === 'retry-after');
     expect(String(after.body.text)).toContain('production');
     expect(teams.calls.filter((c) => c.activityId === 'retry-1')).toHaveLength(1);
@@ -141,10 +103,10 @@ describe('Microsoft Teams: the real bot process, signed activities from a local 
   test('a 429 from the connector is retried after its Retry-After, and the conversation keeps its order; a 5xx is retried too', async () => {
     const conversationId = 'a:1personal-limited';
     teams.failNext(1, 429, 1);
-    expect(await postActivity(endpoint, teams, messageActivity(teams, { text: 'whoami', id: 'limited-a', conversationId }))).toBe(200);
+    expect(await post(endpoint, teams, messageActivity(teams, { text: 'whoami', id: 'limited-a', conversationId }))).toBe(200);
     const limited = await teams.waitForCall((c) => c.activityId === 'limited-a' && c.status === 429);
     // B arrives while A waits for its Retry-After: B's answer must not pass A's.
-    expect(await postActivity(endpoint, teams, messageActivity(teams, { text: 'help', id: 'limited-b', conversationId }))).toBe(200);
+    expect(await post(endpoint, teams, messageActivity(teams, { text: 'help', id: 'limited-b', conversationId }))).toBe(200);
     const retried = await teams.waitForCall((c) => c.activityId === 'limited-a' && c.status === 201);
     const b = await teams.waitForCall((c) => c.activityId === 'limited-b' && c.status === 201);
     expect(retried.receivedAt - limited.receivedAt).toBeGreaterThanOrEqual(950);
@@ -153,7 +115,7 @@ describe('Microsoft Teams: the real bot process, signed activities from a local 
     expect(b.receivedAt).toBeGreaterThanOrEqual(retried.receivedAt);
 
     teams.failNext(1, 502);
-    expect(await postActivity(endpoint, teams, messageActivity(teams, { text: 'whoami', id: 'flaky-1', conversationId }))).toBe(200);
+    expect(await post(endpoint, teams, messageActivity(teams, { text: 'whoami', id: 'flaky-1', conversationId }))).toBe(200);
     await teams.waitForCall((c) => c.activityId === 'flaky-1' && c.status === 201);
     expect(teams.calls.filter((c) => c.activityId === 'flaky-1').map((c) => c.status)).toEqual([502, 201]);
     // Every call of this suite went out on one token from the authority (cached until it expires).
@@ -188,11 +150,11 @@ describe('Slack and Teams in one process', () => {
     expect(verification.status).toBe(200);
     expect(verification.text).toContain('both-adapters');
     const teamsEndpoint = `http://127.0.0.1:${bot.port}/teams/messages`;
-    expect(await postActivity(teamsEndpoint, teams, messageActivity(teams, { text: 'whoami', id: 'both-1' }))).toBe(200);
+    expect(await post(teamsEndpoint, teams, messageActivity(teams, { text: 'whoami', id: 'both-1' }))).toBe(200);
     const reply = await teams.waitForCall((c) => c.activityId === 'both-1');
     expect(String(reply.body.text)).toMatch(/^You are teams:aad-alice\./);
     // A Slack-signed request is not a Teams activity, and the other way round.
-    expect(await postActivity(teamsEndpoint, teams, messageActivity(teams, { text: 'whoami' }), null)).toBe(401);
+    expect(await post(teamsEndpoint, teams, messageActivity(teams, { text: 'whoami' }), null)).toBe(401);
     expect((await postToBolt(`http://127.0.0.1:${bot.port}/slack/events`, 'wrong-secret-wrong-secret', urlVerificationRequest())).status).toBe(401);
   });
 });

@@ -38,11 +38,14 @@ export const teamsEnv = (teams: FakeTeams): Record<string, string> => ({
   LOG_LEVEL: 'warn',
 });
 
-/** POSTs an activity with a freshly minted token (null: none); resolves the status and the parsed body (or null). */
-export async function postActivity(url: string, teams: FakeTeams, activity: unknown, token?: MintOptions | null): Promise<{ status: number; body: unknown }> {
+/**
+ * POSTs an activity with a freshly minted token (null: none), or `raw` as the body instead of the
+ * activity's JSON; resolves the status and the parsed body (or null).
+ */
+export async function postActivity(url: string, teams: FakeTeams, activity: unknown, token?: MintOptions | null, raw?: string): Promise<{ status: number; body: unknown }> {
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   if (token !== null) headers.authorization = `Bearer ${await teams.mint(token ?? {})}`;
-  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(activity) });
+  const response = await fetch(url, { method: 'POST', headers, body: raw ?? JSON.stringify(activity) });
   const text = await response.text();
   let body: unknown = null;
   try {
