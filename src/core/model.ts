@@ -240,47 +240,6 @@ export interface OperatorToken {
 
 export type NewOperatorToken = Omit<OperatorToken, 'id' | 'revokedAt'>;
 
-/** What became of a delivery: the state of the newest job that processes it (a replay makes a new one). */
-export type DeliveryOutcome = 'pending' | 'running' | 'done' | 'dead' | 'unknown';
-
-/** A delivery as operators list it: without its body, with the outcome of its newest job. */
-export interface DeliverySummary {
-  id: number;
-  source: string;
-  deliveryId: string;
-  receivedAt: string;
-  contentType: string;
-  /** 'unknown' when no job of it is left (retention deleted finished jobs). */
-  outcome: DeliveryOutcome;
-  /** The newest job processing it; null when none is left. */
-  job: { id: number; type: string; state: JobState; attempts: number; lastError: string | null; finishedAt: string | null } | null;
-  /** How many jobs processed it (1, plus one per replay). */
-  jobs: number;
-}
-
-export interface DeliveryQuery {
-  /** Just this delivery (a page of one, or none). */
-  id?: number;
-  source?: string;
-  /** Only deliveries whose newest job is in this state ('dead': the failed ones). */
-  outcome?: Exclude<DeliveryOutcome, 'unknown'>;
-  /** Received at or after this instant. */
-  since?: string;
-  /** The `next` of the previous page. */
-  cursor?: number;
-  /** Default 50, at most 500. */
-  limit?: number;
-}
-
-/**
- * One page of deliveries, newest first: by delivery id, or with `outcome` by the id of the newest
- * job (the most recently processed first). `next` is the cursor of the next page; null at the end.
- */
-export interface DeliveryPage {
-  deliveries: DeliverySummary[];
-  next: number | null;
-}
-
 /** A chat message Deckhand posted for something (kind "deployment", key "42"), so any process can edit it. */
 export interface MessageRef {
   kind: string;
@@ -321,51 +280,6 @@ export interface PendingConfirmation {
   expiresAt: string;
 }
 
-/** An accepted webhook request, kept exactly as it came (the inbox). */
-export interface Delivery {
-  id: number;
-  /** Where it came from: "trigger:<name>", "github", ... */
-  source: string;
-  /** The sender's delivery id (or one Deckhand made); unique per source. */
-  deliveryId: string;
-  receivedAt: string;
-  contentType: string;
-  headers: Record<string, string>;
-  query: Record<string, string>;
-  /** The parsed body (JSON, or the fields of a form). */
-  body: unknown;
-}
-
-export type NewDelivery = Omit<Delivery, 'id'>;
-
-export type JobState = 'pending' | 'running' | 'done' | 'dead';
-
-/** A unit of durable work: persisted first, run by whichever worker takes its lease. */
-export interface Job {
-  id: number;
-  type: string;
-  /** Idempotency key: a second job with the same key is not created. */
-  key: string | null;
-  payload: unknown;
-  state: JobState;
-  attempts: number;
-  maxAttempts: number;
-  runAt: string;
-  leaseOwner: string | null;
-  leaseExpiresAt: string | null;
-  lastError: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
-export interface NewJob {
-  type: string;
-  key?: string | null;
-  payload: unknown;
-  runAt: string;
-  maxAttempts?: number;
-}
-
 /** The run of a job a token was made for: the job's id and the attempt (Job.attempts) that was running. */
 export interface ApiTokenRun {
   jobId: number;
@@ -385,57 +299,6 @@ export interface ApiToken {
   run: ApiTokenRun | null;
 }
 
-/**
- * A running Deckhand process, as the other processes on the same store see it. It counts as alive
- * while its heartbeat keeps `expiresAt` in the future and it has not stopped.
- */
-export interface Instance {
-  /** Unique per process start: <host>:<pid>:<random>. */
-  id: string;
-  /** The machine's name, for people reading logs. */
-  host: string;
-  /**
-   * Equal for two processes exactly when they see the same process ids (Linux: the same boot and
-   * pid namespace), so one may check or stop the other's processes; null when unknown (not Linux).
-   */
-  pidScope: string | null;
-  pid: number;
-  startedAt: string;
-  /** Alive until then, unless its heartbeat moves it on. */
-  expiresAt: string;
-  /** When it stopped (a shutdown) or was found dead by another instance; null while it runs. */
-  stoppedAt: string | null;
-}
-
-export type NewInstance = Omit<Instance, 'stoppedAt'>;
-
-/** The process group a deployment's script runs in, so a recovery in the same pid scope can check and stop it. */
-export interface ScriptProcess {
-  /** The machine's name, for people. */
-  host: string;
-  /** As Instance.pidScope; a process in another scope (or null) cannot check this group. */
-  pidScope: string | null;
-  pgid: number;
-  /** The group leader's start (Linux: its start time in clock ticks since boot), so a reused pid is not mistaken for it; null when unknown. */
-  leaderStart: string | null;
-}
-
-/** Who runs (or ran) a deployment and what is known of its script: what a recovery needs. */
-export interface DeploymentRun {
-  /** The instance that claimed it; null when claimed without one (an older Deckhand, or a test). */
-  owner: string | null;
-  /** When it must be over at the latest (claim time + the provider's timeout + the kill grace); null when unknown. */
-  deadline: string | null;
-  /** The script's process group, once the provider started one. */
-  process: ScriptProcess | null;
-  /** Set while a finished deployment still holds its target, because its script may still be running. */
-  heldUntil: string | null;
-}
-
-/** A deployment recovery has to look at (Store.listOrphanedDeployments), with its run. */
-export interface OrphanedDeployment {
-  deployment: Deployment;
-  run: DeploymentRun;
-}
-
 export type { Incident, IncidentPhase, IncidentUpdate } from './incident.js';
+export type { Delivery, DeliveryOutcome, DeliveryPage, DeliveryQuery, DeliverySummary, Job, JobState, NewDelivery, NewJob } from './inbox.js';
+export type { DeploymentRun, Instance, NewInstance, OrphanedDeployment, ScriptProcess } from './instances.js';
