@@ -9,11 +9,10 @@ import { loadConfig } from './config/load-config.js';
 import { systemClock } from './core/clock.js';
 import { DeckhandError, ErrorCode, isDeckhandError } from './core/errors.js';
 import type { OperatorCommand } from './cli/operators.js';
-import type { ChatPort } from './chat/chat-port.js';
 import { createLogger } from './core/logger.js';
 import { slackBotTeam } from './console/slack-oidc.js';
 import { loadReactions, type Reaction } from './reactions/load-reactions.js';
-import { describeDatabaseUrl, openStore } from './store/open-store.js';
+import { openStore } from './store/open-store.js';
 import { githubAuthFromEnv } from './github/octokit.js';
 import { explainListenError } from './http/explain-listen-error.js';
 
@@ -142,60 +141,36 @@ async function main(): Promise<void> {
     return;
   }
 
-  // The Slack adapter registers /slack/events, so it starts before the server listens. Bolt is
-  // loaded only when Slack is configured (on the terminal it is a third of the start).
-  const slack = env.SLACK_BOT_TOKEN
-    ? await (await import('../adapters/slack/slack-adapter.js')).startSlackAdapter({
-        botToken: env.SLACK_BOT_TOKEN,
-        appToken: env.SLACK_APP_TOKEN,
-        signingSecret: env.SLACK_SIGNING_SECRET,
-        apiUrl: env.SLACK_API_URL,
-        slashCommand: env.SLACK_SLASH_COMMAND,
-        http: deckhand.http,
-        dispatcher: deckhand.dispatcher,
-        actions: deckhand.actions,
-        bus: deckhand.bus,
-        store,
-        config,
-        logger,
-        clock: systemClock,
-        publicUrl: () => publicUrl,
-        metrics: deckhand.metrics,
-      })
-    : null;
-  // Microsoft Teams (issue 14, first slice): POST /teams/messages, registered before the server listens; Slack may run too.
-  const teams =
-    env.TEAMS_APP_ID && env.TEAMS_APP_PASSWORD && env.TEAMS_TENANT_ID
-      ? (await import('../adapters/teams/teams-adapter.js')).startTeamsAdapter({
-          appId: env.TEAMS_APP_ID,
-          appPassword: env.TEAMS_APP_PASSWORD,
-          tenantId: env.TEAMS_TENANT_ID,
-          openIdMetadataUrl: env.TEAMS_OPENID_METADATA_URL,
-          authorityUrl: env.TEAMS_AUTHORITY_URL,
-          http: deckhand.http,
-          dispatcher: deckhand.dispatcher,
-          store,
-          logger,
-          clock: systemClock,
-          bus: deckhand.bus,
-          actions: deckhand.actions,
-          config,
-          publicUrl: () => publicUrl,
-        })
-      : null;
+  // Every configured chat platform through the registry (adapters/index.ts), the terminal when none
+  // is. They start before the server listens: Slack registers /slack/events, Teams /teams/messages.
+  // Each platform's code (Bolt, jose) is loaded only when it is configured.
+  const adapters = await (await import('../adapters/index.js')).startChatAdapters({
+    env,
+    http: deckhand.http,
+    dispatcher: deckhand.dispatcher,
+    actions: deckhand.actions,
+    bus: deckhand.bus,
+    store,
+    config,
+    logger,
+    clock: systemClock,
+    publicUrl: () => publicUrl,
+    metrics: deckhand.metrics,
+  });
+  const terminal = adapters.find((a) => a.run) ?? null;
   const stopAdapters = async () => {
-    await Promise.all([slack?.stop(), teams?.stop()]);
+    await Promise.all(adapters.map((a) => a.stop()));
   };
 
   // On the terminal (a laptop) nothing from outside needs to reach /triggers or /api: loopback only,
-  // unless HOST says otherwise. On Slack Deckhand is a server: all interfaces.
-  const host = env.HOST ?? (slack || teams ? '0.0.0.0' : '127.0.0.1');
+  // unless HOST says otherwise. On a chat platform Deckhand is a server: all interfaces.
+  const host = env.HOST ?? (terminal ? '127.0.0.1' : '0.0.0.0');
   const address = await deckhand.http.listen({ port: env.PORT, host }).catch(async (err: unknown) => {
     await deckhand.close(stopAdapters).catch(() => {});
     throw explainListenError(err, env.PORT, host);
   });
   if (!env.DECKHAND_PUBLIC_URL) publicUrl = `http://localhost:${new URL(address).port}`;
-  logger.info({ address, config: config.file, adapter: [slack ? `slack (${slack.mode})` : null, teams ? 'teams' : null].filter(Boolean).join(' + ') || 'shell' }, 'deckhand started');
+  logger.info({ address, config: config.file, adapter: adapters.map((a) => a.label).join(' + ') }, 'deckhand started');
 
   let stopping: Promise<void> | null = null;
   const stop = (code: number) => {
@@ -219,39 +194,27 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void (stopping ? process.exit(130) : stop(130)));
   process.on('SIGTERM', () => (stopping ? process.exit(143) : shutdown()));
 
-  if (slack || teams) {
-    // A chat step's `channel:` (and the API's /messages) goes to Slack when both run; `slack:` / `teams:` name one.
-    const chatOf = { slack: slack?.chat ?? null, teams: teams?.chat ?? null };
-    const defaultChat = (chatOf.slack ?? chatOf.teams) as ChatPort;
-    deckhand.setChat({ post: (...args) => defaultChat.post(...args), react: (...args) => defaultChat.react(...args), on: (platform) => chatOf[platform] });
+  if (!terminal) {
+    // A chat step's `channel:` (and the API's /messages) goes to the first platform (Slack when both
+    // run); `slack:` / `teams:` name one.
+    const defaultChat = (adapters[0] as (typeof adapters)[number]).chat;
+    deckhand.setChat({
+      post: (...args) => defaultChat.post(...args),
+      react: (...args) => defaultChat.react(...args),
+      on: (platform) => adapters.find((a) => a.name === platform)?.chat ?? null,
+    });
     await deckhand.runner.recover();
     deckhand.startBackground();
     // Runs until SIGINT / SIGTERM.
-    if (slack) process.stderr.write(`Deckhand on Slack (${slack.mode === 'socket' ? 'Socket Mode' : `HTTP mode, POST ${address}/slack/events`}) as <@${slack.botUserId}>.\n`);
-    if (teams) process.stderr.write(`Deckhand on Microsoft Teams (POST ${address}/teams/messages).\n`);
+    for (const adapter of adapters) process.stderr.write(`${adapter.describe(address)}\n`);
     return;
   }
 
-  const user = `shell:${env.DECKHAND_SHELL_USER ?? os.userInfo().username}`;
-  const { ShellAdapter } = await import('../adapters/shell/shell-adapter.js');
-  const shell = new ShellAdapter({
-    input: process.stdin,
-    output: process.stdout,
-    user,
-    botName: config.bot.name,
-    approvers: (environment) => config.environments[environment]?.approvers ?? [],
-    publicUrl: () => publicUrl,
-  });
-  deckhand.bus.subscribe(shell.onEvent);
-  deckhand.bus.subscribeOutput(shell.onOutput);
-  deckhand.setChat(shell.chat);
+  deckhand.setChat(terminal.chat);
   await deckhand.runner.recover();
   deckhand.startBackground();
-
-  const bundled = !env.DECKHAND_CONFIG && config.file === path.join(projectRoot, 'deckhand.example.yaml');
-  const configName = bundled ? 'the bundled deckhand.example.yaml' : path.relative(process.cwd(), config.file) || config.file;
-  process.stdout.write(`Deckhand on the terminal as ${user} — config ${configName}, store ${describeDatabaseUrl(env.DATABASE_URL)}, HTTP ${address}. Type "help"; end with Ctrl-D.\n`);
-  await shell.run((message) => deckhand.dispatcher.handle(message));
+  process.stdout.write(`${terminal.describe(address)}\n`);
+  await terminal.run?.((message) => deckhand.dispatcher.handle(message));
   // End of input: let queued and running deployments finish before leaving.
   await deckhand.runner.idle();
   await deckhand.worker.idle();

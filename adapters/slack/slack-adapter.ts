@@ -44,6 +44,8 @@ export interface SlackAdapterOptions {
   publicUrl?: () => string;
   /** Pause between messages to one channel (Slack: about 1/s). Tests shorten it. */
   channelIntervalMs?: number;
+  /** Pause before retrying a failed call that had no Retry-After (grows per attempt). Tests shorten it. */
+  retryDelayMs?: number;
   outputFlushMs?: number;
   /** Deckhand's metrics: every Web API request is counted by method and status. */
   metrics?: { onApiRequest(service: 'slack', method: string, status: number): void } | undefined;
@@ -183,6 +185,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   const queue = new ChannelQueue({
     logger,
     ...(options.channelIntervalMs !== undefined ? { intervalMs: options.channelIntervalMs } : {}),
+    ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
     // Slack's ~1 message/second is per channel, not per process: every replica on this store takes
     // its turn from the same row. (Wall-clock time, like the queue's own sleeps: not the injected clock.)
     reserveSlot: (channel, now, intervalMs) => store.reserveChatSlot('slack', channel, now, intervalMs),

@@ -1,11 +1,11 @@
 /**
  * A thin client for the Bot Connector REST API (v3) that Teams bots answer through, and the
- * client-credentials token it needs (docs/decisions/020-teams-thin-bot-connector-client.md).
+ * cache of the token it needs (docs/decisions/020-teams-thin-bot-connector-client.md).
  */
+import type { AccessToken } from './credentials.js';
 
 /** Microsoft Entra ID; sovereign clouds and tests set TEAMS_AUTHORITY_URL. */
 export const defaultAuthorityUrl = 'https://login.microsoftonline.com';
-const botFrameworkScope = 'https://api.botframework.com/.default';
 
 /** A connector or authority answer other than 2xx; `retryAfterMs` from Retry-After on 429/503. */
 export class ConnectorError extends Error {
@@ -23,7 +23,7 @@ export class ConnectorError extends Error {
   }
 }
 
-function retryAfter(header: string | null): number | null {
+export function retryAfter(header: string | null): number | null {
   if (!header) return null;
   const seconds = Number(header);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 300) * 1000;
@@ -31,15 +31,22 @@ function retryAfter(header: string | null): number | null {
   return Number.isNaN(date) ? null : Math.min(Math.max(0, date - Date.now()), 300_000);
 }
 
-/** Client-credentials tokens for the Bot Connector, cached until five minutes before they expire. */
+/**
+ * The Bot Connector token, whichever credential gets it (credentials.ts): cached until five minutes
+ * before it expires (half its life when it is shorter), one request at a time however many callers
+ * ask at once, dropped after a 401 from the connector.
+ */
 export class TokenSource {
   private cached: { token: string; until: number } | null = null;
   private pending: Promise<string> | null = null;
 
-  constructor(private readonly options: { appId: string; appPassword: string; tenantId: string; authorityUrl: string; timeoutMs?: number }) {}
+  constructor(
+    private readonly acquire: () => Promise<AccessToken>,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async get(): Promise<string> {
-    if (this.cached && this.cached.until > Date.now()) return this.cached.token;
+    if (this.cached && this.cached.until > this.now()) return this.cached.token;
     this.pending ??= this.fetchToken().finally(() => (this.pending = null));
     return this.pending;
   }
@@ -50,27 +57,11 @@ export class TokenSource {
   }
 
   private async fetchToken(): Promise<string> {
-    const url = `${this.options.authorityUrl.replace(/\/+$/, '')}/${encodeURIComponent(this.options.tenantId)}/oauth2/v2.0/token`;
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: this.options.appId, client_secret: this.options.appPassword, scope: botFrameworkScope }),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
-      });
-    } catch (err) {
-      throw new ConnectorError(`could not reach the token authority: ${err instanceof Error ? err.message : String(err)}`, 0, null);
-    }
-    const body = (await response.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown };
-    if (!response.ok || typeof body.access_token !== 'string') {
-      // The description names the problem (AADSTS7000215: invalid secret); it never holds the secret.
-      const why = typeof body.error_description === 'string' ? body.error_description.split('\n')[0] : `HTTP ${response.status}`;
-      throw new ConnectorError(`the token authority refused TEAMS_APP_ID / TEAMS_APP_PASSWORD / TEAMS_TENANT_ID: ${why}`, response.status, retryAfter(response.headers.get('retry-after')));
-    }
-    const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : Number(body.expires_in) || 3600) * 1000;
-    this.cached = { token: body.access_token, until: Date.now() + Math.max(lifetimeMs - 300_000, lifetimeMs / 2) };
-    return body.access_token;
+    const asked = this.now();
+    const { token, expiresAt } = await this.acquire();
+    const lifetimeMs = Math.max(0, expiresAt - asked);
+    this.cached = { token, until: asked + Math.max(lifetimeMs - 300_000, lifetimeMs / 2) };
+    return token;
   }
 }
 

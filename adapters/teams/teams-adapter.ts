@@ -12,7 +12,8 @@ import type { Store } from '../../src/store/types.js';
 import type { Actions } from '../../src/actions/index.js';
 import { isDeckhandError } from '../../src/core/errors.js';
 import { activitySchema, cardActionSchema, incidentActionSchema, sameServiceUrl, teamsUserId, toChatMessage, type Activity } from './activity.js';
-import { ConnectorClient, TokenSource, defaultAuthorityUrl } from './connector.js';
+import { ConnectorClient, defaultAuthorityUrl } from './connector.js';
+import { certificateExpiryNotice, tokenSourceFor, type TeamsCredential } from './credentials.js';
 import { ConversationQueue } from './conversation-queue.js';
 import { deploymentCard, type CardExtras } from './deployment-card.js';
 import { ackIncidentVerb, incidentCard } from './incident-card.js';
@@ -22,7 +23,8 @@ export const teamsMessagesPath = '/teams/messages';
 
 export interface TeamsAdapterOptions {
   appId: string;
-  appPassword: string;
+  /** Client secret, certificate or managed identity (credentials.ts teamsCredentialFromEnv). */
+  credential: TeamsCredential;
   tenantId: string;
   openIdMetadataUrl?: string | undefined;
   authorityUrl?: string | undefined;
@@ -63,7 +65,7 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
   const { logger, store, clock } = options;
   const log = logger.child({ component: 'teams' });
   const verify = createActivityTokenVerifier({ appId: options.appId, openIdMetadataUrl: options.openIdMetadataUrl ?? defaultOpenIdMetadataUrl });
-  const tokens = new TokenSource({ appId: options.appId, appPassword: options.appPassword, tenantId: options.tenantId, authorityUrl: options.authorityUrl ?? defaultAuthorityUrl });
+  const tokens = tokenSourceFor(options.credential, { tenantId: options.tenantId, authorityUrl: options.authorityUrl ?? defaultAuthorityUrl });
   const connector = new ConnectorClient(tokens);
   const queue = new ConversationQueue({ logger: log, ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}) });
   /**
@@ -146,7 +148,9 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       return res.code(200).send();
     },
   });
-  log.info({ path: teamsMessagesPath }, 'teams adapter started');
+  log.info({ path: teamsMessagesPath, credential: options.credential.kind }, 'teams adapter started');
+  const expiry = certificateExpiryNotice(options.credential, clock.now());
+  if (expiry) log[expiry.level](expiry.message);
 
   /**
    * One card per deployment asked for on Teams, in the thread of the message that asked: sent once

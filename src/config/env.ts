@@ -111,10 +111,26 @@ const envObject = z.object({
   /** The escalation webhook's URL exactly as entered in Splunk On-Call (it is signed), and its auth key; enables POST /webhooks/victorops. */
   SPLUNK_ONCALL_WEBHOOK_URL: z.url().optional(),
   SPLUNK_ONCALL_WEBHOOK_KEY: z.string().min(1).optional(),
-  /** Microsoft Teams (Azure Bot): the bot's app (client) id, its client secret and the Entra tenant; all three set, Teams activities arrive at POST /teams/messages. */
+  /**
+   * Microsoft Teams (Azure Bot): the bot's app (client) id, the Entra tenant and one credential —
+   * the client secret, a certificate or a user-assigned managed identity. Set, Teams activities
+   * arrive at POST /teams/messages.
+   */
   TEAMS_APP_ID: z.string().min(1).optional(),
   TEAMS_APP_PASSWORD: z.string().min(1).optional(),
   TEAMS_TENANT_ID: z.string().min(1).optional(),
+  /** A PEM file with the certificate's private key (unencrypted) and the certificate: a client assertion instead of the secret. */
+  TEAMS_CERTIFICATE_PATH: z.string().min(1).optional(),
+  /** true: the bot's app id is a user-assigned managed identity (Azure Bot type UserAssignedMSI) of where Deckhand runs. */
+  TEAMS_MANAGED_IDENTITY: z
+    .enum(['true', 'false', '1', '0'], 'true or false')
+    .optional()
+    .transform((v) => v === 'true' || v === '1'),
+  /** Managed identity off App Service: Azure's Instance Metadata Service token URL (tests, proxies). */
+  TEAMS_IMDS_URL: z.url().default('http://169.254.169.254/metadata/identity/oauth2/token'),
+  /** Set by App Service, Container Apps and Functions for their managed identity endpoint; read with TEAMS_MANAGED_IDENTITY. */
+  IDENTITY_ENDPOINT: z.url().optional(),
+  IDENTITY_HEADER: z.string().min(1).optional(),
   /** Where the Bot Framework publishes the keys that sign Teams activities (sovereign clouds, tests). */
   TEAMS_OPENID_METADATA_URL: z.url().default('https://login.botframework.com/v1/.well-known/openidconfiguration'),
   /** The token authority for the bot's client-credentials token (sovereign clouds, tests); the tenant and /oauth2/v2.0/token are appended. */
@@ -159,10 +175,22 @@ const envSchema = envObject.superRefine((env, ctx) => {
   if (!env.SLACK_BOT_TOKEN && env.SLACK_APP_TOKEN) {
     ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both' });
   }
-  const teamsParts = { TEAMS_APP_ID: env.TEAMS_APP_ID, TEAMS_APP_PASSWORD: env.TEAMS_APP_PASSWORD, TEAMS_TENANT_ID: env.TEAMS_TENANT_ID };
-  const teamsMissing = Object.entries(teamsParts).filter(([, v]) => v === undefined).map(([k]) => k);
-  if (teamsMissing.length > 0 && teamsMissing.length < 3) {
-    ctx.addIssue({ code: 'custom', path: [teamsMissing[0] ?? 'TEAMS_APP_ID'], message: 'Microsoft Teams needs all three: TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID' });
+  // Teams: the app id, the tenant and exactly one credential, or none of them.
+  const teamsCredentials = [env.TEAMS_APP_PASSWORD && 'TEAMS_APP_PASSWORD', env.TEAMS_CERTIFICATE_PATH && 'TEAMS_CERTIFICATE_PATH', env.TEAMS_MANAGED_IDENTITY && 'TEAMS_MANAGED_IDENTITY'].filter((k): k is string => Boolean(k));
+  if (teamsCredentials.length > 1) {
+    ctx.addIssue({ code: 'custom', path: [teamsCredentials[1] ?? 'TEAMS_APP_PASSWORD'], message: `set one Teams credential, not ${teamsCredentials.join(' and ')}` });
+  } else if (env.TEAMS_APP_ID || env.TEAMS_TENANT_ID || teamsCredentials.length > 0) {
+    const missing = [!env.TEAMS_APP_ID && 'TEAMS_APP_ID', !env.TEAMS_TENANT_ID && 'TEAMS_TENANT_ID', teamsCredentials.length === 0 && 'TEAMS_APP_PASSWORD'].filter((k): k is string => Boolean(k));
+    if (missing.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing[0] ?? 'TEAMS_APP_ID'],
+        message: 'Microsoft Teams needs all three: TEAMS_APP_ID, TEAMS_TENANT_ID and one credential (TEAMS_APP_PASSWORD, the client secret; TEAMS_CERTIFICATE_PATH; or TEAMS_MANAGED_IDENTITY=true)',
+      });
+    }
+  }
+  if (env.TEAMS_MANAGED_IDENTITY && Boolean(env.IDENTITY_ENDPOINT) !== Boolean(env.IDENTITY_HEADER)) {
+    ctx.addIssue({ code: 'custom', path: [env.IDENTITY_ENDPOINT ? 'IDENTITY_HEADER' : 'IDENTITY_ENDPOINT'], message: 'the App Service managed identity endpoint needs both IDENTITY_ENDPOINT and IDENTITY_HEADER (the platform sets them)' });
   }
   if (Boolean(env.SLACK_CLIENT_ID) !== Boolean(env.SLACK_CLIENT_SECRET)) {
     ctx.addIssue({ code: 'custom', path: [env.SLACK_CLIENT_ID ? 'SLACK_CLIENT_SECRET' : 'SLACK_CLIENT_ID'], message: '"Sign in with Slack" needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET' });
@@ -183,7 +211,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
       // Never echo a token or secret back, even a malformed one.
-      const shown = /TOKEN|SECRET|PASSWORD|PRIVATE_KEY$|_KEY$/.test(name) ? (env[name] ? '(set)' : '(not set)') : JSON.stringify(env[name]);
+      const shown = /TOKEN|SECRET|PASSWORD|PRIVATE_KEY$|_KEY$|^IDENTITY_HEADER$/.test(name) ? (env[name] ? '(set)' : '(not set)') : JSON.stringify(env[name]);
       return `${name}=${shown}: ${issue.message}`;
     });
     throw new DeckhandError(ErrorCode.EnvInvalid, `Invalid environment variables:\n  ${lines.join('\n  ')}\nSee .env.example for the accepted values.`);

@@ -1,4 +1,5 @@
 import type { ChatPort } from '../chat/chat-port.js';
+import { postAppNotice } from '../chat/post-app-notice.js';
 import type { DeckhandConfig } from '../config/types.js';
 import type { Clock } from '../core/clock.js';
 import { httpStatusFor, type DeckhandError } from '../core/errors.js';
@@ -19,7 +20,8 @@ export interface Refusal {
 /**
  * A GitHub deployment Deckhand would not run (no permission, a lock, a failed check, ...): the
  * reason goes onto the GitHub deployment as a `failure` status (`error` when Deckhand itself
- * failed), so whoever created it sees it there, and into the app's notify room. The status is a
+ * failed), so whoever created it sees it there, and into the app's notify room on each platform
+ * (`notify: { slack, teams }`). The status is a
  * durable `github-status` job like every other, so a GitHub outage delays it without losing it.
  */
 export async function reportRefusal(deps: { store: Store; clock: Clock; config: DeckhandConfig; logger: Logger; chat: () => ChatPort | null }, refusal: Refusal): Promise<void> {
@@ -41,10 +43,12 @@ export async function reportRefusal(deps: { store: Store; clock: Clock; config: 
   // Written right after the job: that status is Deckhand's own word, not news to mirror.
   await new OwnDeployments(deps).refused(repository, githubId);
 
-  const channel = deps.config.apps[refusal.app]?.notify;
+  const app = deps.config.apps[refusal.app];
   const chat = deps.chat();
-  if (!channel || !chat) return;
+  if (!app || !chat) return;
   const text = `GitHub deployment ${githubId} of ${refusal.app} to ${refusal.environment} (requested by ${refusal.requestedBy}) was not run: ${error.message}`;
   // The status is what matters; a chat hiccup must not run the refusal again.
-  await chat.post(channel, text).catch((err: unknown) => deps.logger.warn({ err, githubId }, 'could not post a refused GitHub deployment to chat'));
+  for (const failure of await postAppNotice(chat, app, text)) {
+    deps.logger.warn({ err: failure.error, githubId, platform: failure.platform, channel: failure.channel }, 'could not post a refused GitHub deployment to chat');
+  }
 }

@@ -6,7 +6,13 @@
  *    Teams puts in `Authorization: Bearer …` of every activity it POSTs to the bot (iss
  *    https://api.botframework.com, aud = the bot's app id, `serviceurl` claim, nbf/exp);
  *  - a token authority (`/authority/{tenant}/oauth2/v2.0/token`, client credentials grant, as Entra
- *    ID / login.microsoftonline.com answers it);
+ *    ID / login.microsoftonline.com answers it) that takes the client secret or a certificate's
+ *    client assertion (`registerCertificate`: its signature, `x5t#S256` / `x5t`, aud = this token
+ *    URL, iss = sub = the app id, nbf / exp against the authority's clock, which `authorityClockSkewSeconds`
+ *    moves ahead), and the two managed-identity endpoints: App Service's (`/msi/token`,
+ *    `X-IDENTITY-HEADER`, api-version 2019-08-01, `expires_on`) and IMDS
+ *    (`/metadata/identity/oauth2/token`, `Metadata: true`, api-version 2018-02-01, `expires_in`),
+ *    each for the user-assigned identity whose client id is the app id;
  *  - the Bot Connector service, the activities' serviceUrl (`/connector/`): POST
  *    v3/conversations/{id}/activities (send), POST …/activities/{activityId} (reply), PUT
  *    …/activities/{activityId} (update). Every call is recorded; a call without a bearer token this
@@ -17,12 +23,14 @@
  * ResourceResponse `{ id }` for send/reply/update; the token response `{ token_type, expires_in,
  * ext_expires_in, access_token }`. Not confirmed from the stored docs (from memory of the
  * authentication article): the JWKS keys' `endorsements` array (channel ids) — served here, not
- * required by Deckhand.
+ * required by Deckhand. Also from memory: the AADSTS codes of the assertion refusals (700027, 700024)
+ * and the managed-identity endpoints' error bodies and statuses; their request shapes and success
+ * bodies are from the Container Apps / App Service and "use VM token" articles.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 
 export const botFrameworkIssuer = 'https://api.botframework.com';
 
@@ -72,6 +80,20 @@ export interface FakeTeams {
   calls: ConnectorCall[];
   /** Token requests: the form fields each carried. */
   tokenRequests: Array<Record<string, string>>;
+  /** What the authority answered each token request (same order): the status, and the refusal's description. */
+  tokenAnswers: Array<{ status: number; description?: string }>;
+  /** Certificates (PEM) registered on the app: client assertions signed by their keys are accepted. */
+  registerCertificate(pem: string): void;
+  /** The authority's clock runs this many seconds ahead (an assertion made "now" looks that old). Default 0. */
+  authorityClockSkewSeconds: number;
+  /** App Service style managed-identity endpoint (what IDENTITY_ENDPOINT holds). */
+  appServiceIdentityUrl: string;
+  /** The secret App Service puts in IDENTITY_HEADER; requests must send it as X-IDENTITY-HEADER. */
+  identityHeader: string;
+  /** IMDS token URL (what TEAMS_IMDS_URL points to in tests). */
+  imdsUrl: string;
+  /** Managed-identity token requests, with the query, the headers that matter and the status answered. */
+  identityRequests: Array<{ style: 'app-service' | 'imds'; query: Record<string, string>; identityHeader?: string; metadata?: string; status: number }>;
   /** The next n connector calls answer `status` (429: with Retry-After `retryAfterSeconds`). */
   failNext(n: number, status: number, retryAfterSeconds?: number): void;
   /** Resolves with the first call (past or future) that matches. */
@@ -108,6 +130,9 @@ export async function startFakeTeams(options: { appId?: string; appPassword?: st
   const faults: Array<{ status: number; retryAfter?: number }> = [];
   const calls: ConnectorCall[] = [];
   const tokenRequests: FakeTeams['tokenRequests'] = [];
+  const tokenAnswers: FakeTeams['tokenAnswers'] = [];
+  const identityRequests: FakeTeams['identityRequests'] = [];
+  const certificates: Array<{ x5t: string; x5tS256: string; certificate: X509Certificate }> = [];
   const waiters = new Set<() => void>();
   let counter = 0;
 
@@ -134,15 +159,22 @@ export async function startFakeTeams(options: { appId?: string; appPassword?: st
     if (req.method === 'POST' && tokenPath) {
       const form = Object.fromEntries(new URLSearchParams(body));
       tokenRequests.push(form);
-      if (decodeURIComponent(tokenPath[1] ?? '') !== tenantId) return json(res, 400, { error: 'invalid_request', error_description: 'AADSTS90002: Tenant not found.' });
-      if (form.grant_type !== 'client_credentials' || form.client_id !== appId || form.client_secret !== appPassword) {
-        return json(res, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
-      }
-      if (form.scope !== 'https://api.botframework.com/.default') return json(res, 400, { error: 'invalid_scope', error_description: 'AADSTS70011: invalid scope' });
-      const token = `fake-access-${randomUUID()}`;
-      issued.set(token, Date.now() + fake.tokenLifetimeSeconds * 1000);
-      return json(res, 200, { token_type: 'Bearer', expires_in: fake.tokenLifetimeSeconds, ext_expires_in: fake.tokenLifetimeSeconds, access_token: token });
+      const refuse = (status: number, error: string, description: string) => {
+        tokenAnswers.push({ status, description });
+        json(res, status, { error, error_description: `${description}\r\nTrace ID: ${randomUUID()}` });
+      };
+      if (decodeURIComponent(tokenPath[1] ?? '') !== tenantId) return refuse(400, 'invalid_request', 'AADSTS90002: Tenant not found.');
+      if (form.grant_type !== 'client_credentials' || form.client_id !== appId) return refuse(400, 'unauthorized_client', 'AADSTS700016: Application not found in the directory.');
+      if (form.client_secret !== undefined && form.client_assertion !== undefined) return refuse(400, 'invalid_request', 'AADSTS90014: only one of client_secret and client_assertion may be sent.');
+      if (form.client_assertion !== undefined) {
+        const why = await checkAssertion(form, `${fake.authorityUrl}/${tokenPath[1] ?? ''}/oauth2/v2.0/token`);
+        if (why) return refuse(401, 'invalid_client', why);
+      } else if (form.client_secret !== appPassword) return refuse(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
+      if (form.scope !== 'https://api.botframework.com/.default') return refuse(400, 'invalid_scope', 'AADSTS70011: invalid scope');
+      tokenAnswers.push({ status: 200 });
+      return json(res, 200, { token_type: 'Bearer', expires_in: fake.tokenLifetimeSeconds, ext_expires_in: fake.tokenLifetimeSeconds, access_token: issue() });
     }
+    if (req.method === 'GET' && (url.pathname === '/msi/token' || url.pathname === '/metadata/identity/oauth2/token')) return managedIdentity(req, res, url);
     const connector = /^\/connector\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url.pathname);
     if (connector && (req.method === 'POST' || req.method === 'PUT')) {
       const conversationId = decodeURIComponent(connector[1] ?? '');
@@ -178,6 +210,68 @@ export async function startFakeTeams(options: { appId?: string; appPassword?: st
     json(res, 404, { error: { code: 'NotFound', message: `${req.method} ${url.pathname}` } });
   }
 
+  function issue(): string {
+    const token = `fake-access-${randomUUID()}`;
+    issued.set(token, Date.now() + fake.tokenLifetimeSeconds * 1000);
+    return token;
+  }
+
+  /** Null when the client assertion is one Entra ID would take; else the AADSTS description. */
+  async function checkAssertion(form: Record<string, string>, tokenUrl: string): Promise<string | null> {
+    if (form.client_assertion_type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return 'AADSTS50027: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.';
+    let header: Record<string, unknown>;
+    try {
+      header = decodeProtectedHeader(form.client_assertion ?? '') as Record<string, unknown>;
+    } catch {
+      return 'AADSTS50027: JWT token is invalid or malformed.';
+    }
+    const registered = certificates.find((c) => (header['x5t#S256'] !== undefined ? c.x5tS256 === header['x5t#S256'] : c.x5t === header.x5t));
+    if (!registered) return 'AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.';
+    try {
+      await jwtVerify(form.client_assertion ?? '', registered.certificate.publicKey, {
+        algorithms: ['PS256', 'RS256'],
+        audience: tokenUrl,
+        issuer: appId,
+        subject: appId,
+        requiredClaims: ['exp', 'nbf', 'jti'],
+        currentDate: new Date(Date.now() + fake.authorityClockSkewSeconds * 1000),
+      });
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired || (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf')) return 'AADSTS700024: Client assertion is not within its valid time range.';
+      if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'AADSTS700027: Client assertion failed signature validation.';
+      return `AADSTS700027: Client assertion contains an invalid claim (${err instanceof joseErrors.JWTClaimValidationFailed ? err.claim : 'header'}).`;
+    }
+    return null;
+  }
+
+  /** The App Service (2019-08-01) and IMDS (2018-02-01) token endpoints of a user-assigned managed identity whose client id is the app id. */
+  function managedIdentity(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const style = url.pathname === '/msi/token' ? 'app-service' : 'imds';
+    const query = Object.fromEntries(url.searchParams);
+    const identityHeader = typeof req.headers['x-identity-header'] === 'string' ? req.headers['x-identity-header'] : undefined;
+    const metadata = typeof req.headers.metadata === 'string' ? req.headers.metadata : undefined;
+    const record: FakeTeams['identityRequests'][number] = { style, query, ...(identityHeader !== undefined ? { identityHeader } : {}), ...(metadata !== undefined ? { metadata } : {}), status: 0 };
+    identityRequests.push(record);
+    const answer = (status: number, payload: unknown) => {
+      record.status = status;
+      json(res, status, payload);
+    };
+    const refuse = (status: number, message: string) => (style === 'imds' ? answer(status, { error: 'invalid_request', error_description: message }) : answer(status, { statusCode: status, message, correlationId: randomUUID() }));
+    if (style === 'imds') {
+      if (metadata !== 'true') return refuse(400, 'Required metadata header not specified');
+      if (req.headers['x-forwarded-for'] !== undefined) return refuse(400, 'Request contains X-Forwarded-For header');
+      if (query['api-version'] !== '2018-02-01') return refuse(400, 'Invalid API version');
+    } else {
+      if (identityHeader !== fake.identityHeader) return refuse(401, 'The X-IDENTITY-HEADER is missing or does not match IDENTITY_HEADER.');
+      if (query['api-version'] !== '2019-08-01') return refuse(400, 'api-version 2019-08-01 is expected.');
+    }
+    if (query.resource !== 'https://api.botframework.com') return refuse(400, `No token for resource ${query.resource ?? '(none)'} in this fake.`);
+    if (query.client_id !== appId) return refuse(400, 'No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId.');
+    const now = Math.floor(Date.now() / 1000);
+    const common = { access_token: issue(), expires_on: String(now + fake.tokenLifetimeSeconds), resource: query.resource, token_type: 'Bearer' };
+    return answer(200, style === 'imds' ? { ...common, refresh_token: '', expires_in: String(fake.tokenLifetimeSeconds), ext_expires_in: String(fake.tokenLifetimeSeconds), not_before: String(now) } : { ...common, client_id: appId });
+  }
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -191,6 +285,17 @@ export async function startFakeTeams(options: { appId?: string; appPassword?: st
     tenantId,
     calls,
     tokenRequests,
+    tokenAnswers,
+    registerCertificate(pem) {
+      const certificate = new X509Certificate(pem);
+      // Independent of Deckhand's computation: the hash of the DER bytes.
+      certificates.push({ certificate, x5t: createHash('sha1').update(certificate.raw).digest('base64url'), x5tS256: createHash('sha256').update(certificate.raw).digest('base64url') });
+    },
+    authorityClockSkewSeconds: 0,
+    appServiceIdentityUrl: `${base}/msi/token`,
+    identityHeader: `fake-identity-header-${randomUUID()}`,
+    imdsUrl: `${base}/metadata/identity/oauth2/token`,
+    identityRequests,
     tokenLifetimeSeconds: 3600,
     async mint(mint = {}) {
       const now = Math.floor(Date.now() / 1000);
