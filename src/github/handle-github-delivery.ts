@@ -1,4 +1,3 @@
-import type { Octokit } from '@octokit/rest';
 import type { ChatPort } from '../chat/chat-port.js';
 import type { DeckhandConfig } from '../config/types.js';
 import type { Clock } from '../core/clock.js';
@@ -10,6 +9,7 @@ import { mirrorGitHubStatus } from './mirror-status.js';
 import { runGitHubDeployment } from './run-deployment.js';
 import { autoDeployMergedPullRequest } from './auto-deploy.js';
 import type { MergedPullRequest } from './create-deployment.js';
+import type { GitHubClient } from './octokit.js';
 
 interface PullRequestEvent {
   action?: string;
@@ -22,7 +22,7 @@ export interface GitHubHandlerOptions {
   store: Store;
   config: DeckhandConfig;
   actions: Actions;
-  octokit: Octokit;
+  octokit: GitHubClient;
   logger: Logger;
   clock: Clock;
   chat: () => ChatPort | null;

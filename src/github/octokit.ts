@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createAppAuth } from '@octokit/auth-app';
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
+import { lazyImport } from '../core/lazy-module.js';
 import type { Logger } from '../core/logger.js';
 import { githubRoute } from '../metrics/labels.js';
 
@@ -45,11 +45,30 @@ export function githubAuthFromEnv(env: {
 }
 
 /**
- * An Octokit for the REST API. With a GitHub App, installation tokens are minted from the App's
- * JWT on first use and renewed before they expire (an hour) by @octokit/auth-app.
+ * The Octokit, built at the first request that needs it: `const octokit = await github()`. Octokit
+ * and @octokit/auth-app are ~80 files that a start does not need (decision 016); every caller gets
+ * the same instance, and one that cannot be loaded fails that request with a clear error.
  */
-export function createOctokit(options: { auth: GitHubAuth; apiUrl: string; logger: Logger; onRequest?: (route: string, status: number) => void }): Octokit {
-  const octokit = newOctokit(options);
+export type GitHubClient = () => Promise<Octokit>;
+
+const loadRest = lazyImport('@octokit/rest', () => import('@octokit/rest'));
+const loadAppAuth = lazyImport('@octokit/auth-app', () => import('@octokit/auth-app'));
+
+/**
+ * An Octokit for the REST API, built at its first use. With a GitHub App, installation tokens are
+ * minted from the App's JWT on first use and renewed before they expire (an hour) by @octokit/auth-app.
+ */
+export function createOctokit(options: { auth: GitHubAuth; apiUrl: string; logger: Logger; onRequest?: (route: string, status: number) => void }): GitHubClient {
+  let building: Promise<Octokit> | undefined;
+  return () =>
+    (building ??= buildOctokit(options).catch((err: unknown) => {
+      building = undefined;
+      throw err;
+    }));
+}
+
+async function buildOctokit(options: { auth: GitHubAuth; apiUrl: string; logger: Logger; onRequest?: (route: string, status: number) => void }): Promise<Octokit> {
+  const octokit = await newOctokit(options);
   const observe = options.onRequest;
   if (observe) {
     // Every request, by its route template (`POST /repos/{owner}/{repo}/deployments`, never the
@@ -64,7 +83,8 @@ export function createOctokit(options: { auth: GitHubAuth; apiUrl: string; logge
   return octokit;
 }
 
-function newOctokit(options: { auth: GitHubAuth; apiUrl: string; logger: Logger }): Octokit {
+async function newOctokit(options: { auth: GitHubAuth; apiUrl: string; logger: Logger }): Promise<Octokit> {
+  const { Octokit } = await loadRest();
   // Octokit logs failed requests with console.error by default; they belong in Deckhand's log.
   const log = options.logger.child({ component: 'github' });
   const common = {
@@ -73,6 +93,7 @@ function newOctokit(options: { auth: GitHubAuth; apiUrl: string; logger: Logger 
     log: { debug: (m: string) => log.debug(m), info: (m: string) => log.debug(m), warn: (m: string) => log.warn(m), error: (m: string) => log.warn(m) },
   };
   if ('token' in options.auth) return new Octokit({ ...common, auth: options.auth.token });
+  const { createAppAuth } = await loadAppAuth();
   return new Octokit({
     ...common,
     authStrategy: createAppAuth,

@@ -1,10 +1,10 @@
-import type { Octokit } from '@octokit/rest';
 import type { Clock } from '../core/clock.js';
 import type { AnyEvent } from '../core/events.js';
 import { deploymentLogUrl } from '../http/deployment-log-route.js';
 import { type Store } from '../store/types.js';
 import { isMirrored, type Deployment, type Job } from '../core/model.js';
 import type { DeckhandConfig } from '../config/types.js';
+import type { GitHubClient } from './octokit.js';
 
 const stateFor: Record<string, 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | undefined> = {
   'deployment.queued': 'queued',
@@ -21,7 +21,7 @@ const stateFor: Record<string, 'queued' | 'in_progress' | 'success' | 'failure' 
  * never came) first looks at the deployment's statuses, so it never posts one twice.
  */
 export class GitHubStatusReporter {
-  constructor(private readonly options: { store: Store; config: DeckhandConfig; clock: Clock; octokit: Octokit; publicUrl: () => string | null; wake: () => void }) {}
+  constructor(private readonly options: { store: Store; config: DeckhandConfig; clock: Clock; octokit: GitHubClient; publicUrl: () => string | null; wake: () => void }) {}
 
   onEvent = async (event: AnyEvent): Promise<void> => {
     const state = stateFor[event.type];
@@ -49,7 +49,7 @@ export class GitHubStatusReporter {
       // Deckhand refused to run it: nothing ran, so there is no log and no environment to link.
       const description = payload.description.slice(0, 140);
       if (await this.postedBefore(job, { owner, repo, githubId, state, description })) return;
-      await this.options.octokit.rest.repos.createDeploymentStatus({ owner, repo, deployment_id: githubId, state, description, auto_inactive: false });
+      await (await this.options.octokit()).rest.repos.createDeploymentStatus({ owner, repo, deployment_id: githubId, state, description, auto_inactive: false });
       return;
     }
     const { deployment } = payload;
@@ -57,7 +57,7 @@ export class GitHubStatusReporter {
     const environmentUrl = this.options.config.apps[deployment.app]?.urls[deployment.environment];
     const description = (deployment.reason ? `${deployment.state}: ${deployment.reason}` : `Deckhand #${deployment.id} ${deployment.state}`).slice(0, 140);
     if (await this.postedBefore(job, { owner, repo, githubId, state, description })) return;
-    await this.options.octokit.rest.repos.createDeploymentStatus({
+    await (await this.options.octokit()).rest.repos.createDeploymentStatus({
       owner,
       repo,
       deployment_id: githubId,
@@ -80,7 +80,8 @@ export class GitHubStatusReporter {
     if (job.attempts <= 1) return false;
     const maxPages = 10;
     let pages = 0;
-    for await (const page of this.options.octokit.paginate.iterator(this.options.octokit.rest.repos.listDeploymentStatuses, { owner: s.owner, repo: s.repo, deployment_id: s.githubId, per_page: 100 })) {
+    const octokit = await this.options.octokit();
+    for await (const page of octokit.paginate.iterator(octokit.rest.repos.listDeploymentStatuses, { owner: s.owner, repo: s.repo, deployment_id: s.githubId, per_page: 100 })) {
       if (page.data.some((status) => status.state === s.state && status.description === s.description)) return true;
       if (++pages >= maxPages) break;
     }

@@ -1,9 +1,9 @@
-import type { Octokit } from '@octokit/rest';
 import type { DeploymentTracker } from '../actions/context.js';
 import type { AppConfig, DeckhandConfig } from '../config/types.js';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import type { Deployment, ExternalDeployment } from '../core/model.js';
 import { isProduction, requestDeployment } from './create-deployment.js';
+import type { GitHubClient } from './octokit.js';
 
 /**
  * What Deckhand puts in the payload of the GitHub deployments it creates: for its own deployment
@@ -27,7 +27,7 @@ export function tracksOnGitHub(app: AppConfig): boolean {
  * and reports its progress back as deployment statuses.
  */
 export class GitHubTracker implements DeploymentTracker {
-  constructor(private readonly options: { octokit: Octokit; config: DeckhandConfig }) {}
+  constructor(private readonly options: { octokit: GitHubClient; config: DeckhandConfig }) {}
 
   tracks(app: AppConfig): boolean {
     return tracksOnGitHub(app);
@@ -36,9 +36,11 @@ export class GitHubTracker implements DeploymentTracker {
   async open(app: AppConfig, deployment: Deployment, options: { forced: boolean }): Promise<ExternalDeployment> {
     const repository = app.repository ?? '';
     const payload: DeckhandPayload = { deckhand: { app: app.name, deployment_id: deployment.id, requested_by: deployment.requestedBy } };
+    // Outside the try: a client that cannot be built is not "GitHub did not answer".
+    const octokit = await this.options.octokit();
     let outcome;
     try {
-      outcome = await requestDeployment(this.options.octokit, {
+      outcome = await requestDeployment(octokit, {
         repository,
         ref: deployment.ref,
         environment: deployment.environment,

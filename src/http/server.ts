@@ -1,5 +1,7 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createRequire } from 'node:module';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
+import { lazyRequire } from '../core/lazy-module.js';
 import type { Logger } from '../core/logger.js';
 import { isStoreUnavailable, storeRetryAfterSeconds } from '../store/store-unavailable.js';
 import { jsonNestsDeeperThan, maxJsonDepth, tooDeepMessage } from './webhook-body.js';
@@ -19,6 +21,23 @@ export interface HttpServerOptions {
 
 const probes = new Set(['/healthz', '/readyz']);
 
+/**
+ * Fastify requires its schema compilers (ajv with ajv-formats, fast-json-stringify: ~50 ms, ~100
+ * files) when it builds an instance, though they only run for a route with a JSON schema, and
+ * Deckhand's routes have none (bodies are checked with zod). These builders load them at the first
+ * route that has one. (Fastify counts a builder passed in as "custom": it would then hand a
+ * `headers` schema to ajv as written instead of lower-casing its keys first — write them lower-case.)
+ */
+type CompilerBuilder = (...args: unknown[]) => unknown;
+const fastifyFile = createRequire(import.meta.url).resolve('fastify');
+const ajvCompiler = lazyRequire<() => CompilerBuilder>('@fastify/ajv-compiler', fastifyFile);
+const stringifyCompiler = lazyRequire<() => CompilerBuilder>('@fastify/fast-json-stringify-compiler', fastifyFile);
+/** One builder per server, as Fastify makes (each keeps its own pool of compiled schemas). */
+function lazyBuilder(selector: () => () => CompilerBuilder): CompilerBuilder {
+  let builder: CompilerBuilder | undefined;
+  return (...args) => (builder ??= selector()())(...args);
+}
+
 /** The bot's one HTTP server. Later surfaces (Slack events, webhooks, triggers, REST) register routes here. */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
@@ -26,6 +45,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     // Probes every few seconds would drown the log; other requests are logged.
     logController: new LogController({ disableRequestLogging: (request) => probes.has(request.url) }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    schemaController: { compilersFactory: { buildValidator: lazyBuilder(ajvCompiler), buildSerializer: lazyBuilder(stringifyCompiler) } } as FastifyServerOptions['schemaController'],
   });
   limitJsonDepth(app);
   answerStoreUnavailable(app);

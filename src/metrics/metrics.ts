@@ -1,7 +1,8 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter as CounterType } from 'prom-client';
 import type { AnyEvent } from '../core/events.js';
 import type { JobTypeStats } from '../store/types.js';
 import { boundedToken } from './labels.js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from './prom-parts.js';
 
 /**
  * Deckhand's Prometheus metrics, one registry per Deckhand instance (never prom-client's global
@@ -151,12 +152,12 @@ export class DeckhandMetrics {
   /** The text exposition (Prometheus 0.0.4 format). */
   async text(): Promise<{ contentType: string; body: string }> {
     if (this.processMetrics) {
-      collectDefaultMetrics({ register: this.registry });
+      collectDefaultMetrics()({ register: this.registry });
       // prom-client counts CPU from the moment its collector is made (here, the first scrape), so
       // that scrape would say ~0. Prometheus reads process_cpu_* as time since the process started:
       // give the counters what the process used before.
       const used = process.cpuUsage();
-      const cpu = (name: string, micros: number) => (this.registry.getSingleMetric(name) as Counter | undefined)?.inc(micros / 1e6);
+      const cpu = (name: string, micros: number) => (this.registry.getSingleMetric(name) as CounterType | undefined)?.inc(micros / 1e6);
       cpu('process_cpu_user_seconds_total', used.user);
       cpu('process_cpu_system_seconds_total', used.system);
       cpu('process_cpu_seconds_total', used.user + used.system);

@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import cron from 'node-cron';
 import { substituteReferences } from '../config/substitute.js';
 import { explainIssues } from '../config/explain-issue.js';
 import { formatPath, parseYamlWithPositions, positionOf } from '../config/yaml-errors.js';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
+import { nodeCron } from '../core/lazy-module.js';
 import { reactionFileSchema, type ReactionFile } from './schema.js';
 import { createTemplateEngine } from './template.js';
 
@@ -93,7 +93,7 @@ export function parseReaction(text: string, file: string, env: NodeJS.ProcessEnv
   if (kind === 'event' && !('where' in data.on && data.on.where)) {
     warnings.push(`${at(['on'])}: no "where:" filter, so "${name}" runs for every ${[data.on && 'event' in data.on ? data.on.event : []].flat().join(' / ')} of every app`);
   }
-  if ('schedule' in data.on && !cron.validate(data.on.schedule)) {
+  if ('schedule' in data.on && !nodeCron().validate(data.on.schedule)) {
     problems.push(`${at(['on', 'schedule'])}: "${data.on.schedule}" is not a cron expression ([second] minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5", or "*/30 * * * * *" for every 30 seconds)`);
   }
   // Templates are checked now, not when the first event arrives.

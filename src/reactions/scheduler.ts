@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import cron, { type ScheduledTask } from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
 import type { Clock } from '../core/clock.js';
+import { nodeCron } from '../core/lazy-module.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/types.js';
 import type { Reaction } from './load-reactions.js';
@@ -34,7 +35,7 @@ export class Scheduler {
     for (const reaction of this.options.reactions) {
       if (!('schedule' in reaction.on)) continue;
       // context.date is the time the tick was scheduled for, not when the timer happened to run.
-      const task = cron.schedule(reaction.on.schedule, (context) => void this.fire(reaction.name, context.date), {
+      const task = nodeCron().schedule(reaction.on.schedule, (context) => void this.fire(reaction.name, context.date), {
         timezone: reaction.on.timezone,
         name: `deckhand:${reaction.name}`,
       });

@@ -1,5 +1,6 @@
-import { Context, Liquid, toValue, toValueSync, type Emitter, type Template } from 'liquidjs';
+import type { Emitter, Liquid, Template } from 'liquidjs';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
+import { lazyRequire } from '../core/lazy-module.js';
 
 /**
  * Per-event `{{ ... }}` templates for reactions, rendered with liquidjs.
@@ -38,37 +39,26 @@ const MAX_TEMPLATE_CHARS = 1_000_000;
 const CACHE_SIZE = 500;
 const FILE_TAGS = ['include', 'render', 'layout'];
 
+/**
+ * liquidjs is loaded (its CommonJS entry, which is also what `import 'liquidjs'` gives) by the first
+ * template that has a `{{` or `{%`: reactions whose strings are all plain text never need it, and a
+ * start does not pay for it (decision 016). Synchronous, as rendering is.
+ */
+const liquidjs = lazyRequire<typeof import('liquidjs')>('liquidjs');
+
+/** Text with no `{{` or `{%` is itself (Liquid's tokenizer makes one text token of it): no engine needed. */
+const isPlainText = (template: string) => !template.includes('{{') && !template.includes('{%');
+
 export function createTemplateEngine(options: TemplateEngineOptions = {}): TemplateEngine {
   const maxOutputChars = options.maxOutputChars ?? 100_000;
-  const liquid = new Liquid({
-    // An empty in-memory template map: even if a file tag slipped through, lookups never touch the disk.
-    templates: {},
-    strictFilters: true,
-    strictVariables: false,
-    ownPropertyOnly: true,
-    parseLimit: MAX_TEMPLATE_CHARS,
-    renderLimit: options.maxRenderMs ?? 500,
-    memoryLimit: MEMORY_LIMIT,
-  });
-  // Fail at parse time (so `check` reports it) rather than with a lookup error at render time.
-  for (const tag of FILE_TAGS) {
-    liquid.registerTag(tag, {
-      parse() {
-        throw new Error(`{% ${tag} %} is not available: templates cannot read files`);
-      },
-      render() {
-        return '';
-      },
-    });
-  }
-  // Liquid's url_encode writes spaces as "+" (form encoding); this one is for path segments and query values.
-  liquid.registerFilter('urlencode', (value: unknown) => encodeURIComponent(stringify(value)));
+  let engine: Liquid | undefined;
+  const getLiquid = () => (engine ??= newLiquid(options.maxRenderMs ?? 500));
 
   const cache = new Map<string, Template[]>();
   function parse(template: string): Template[] {
     let parsed = cache.get(template);
     if (!parsed) {
-      parsed = liquid.parse(template);
+      parsed = getLiquid().parse(template);
       if (cache.size >= CACHE_SIZE) cache.clear();
       cache.set(template, parsed);
     }
@@ -76,7 +66,10 @@ export function createTemplateEngine(options: TemplateEngineOptions = {}): Templ
   }
 
   function render(template: string, data: Record<string, unknown>): string {
-    if (!template.includes('{{') && !template.includes('{%')) return capped(template, maxOutputChars);
+    if (isPlainText(template)) return capped(template, maxOutputChars);
+    // Outside the try: liquidjs failing to load is not a problem of this template (nor E_TEMPLATE).
+    const liquid = getLiquid();
+    const { Context, toValueSync } = liquidjs();
     try {
       const emitter = new CappedEmitter(maxOutputChars);
       const ctx = new Context(data, liquid.options, { sync: true }, { liquid });
@@ -98,6 +91,9 @@ export function createTemplateEngine(options: TemplateEngineOptions = {}): Templ
   }
 
   function check(template: string): string | null {
+    // Liquid refuses a template longer than parseLimit even when it is plain text.
+    if (isPlainText(template) && template.length <= MAX_TEMPLATE_CHARS) return null;
+    getLiquid();
     try {
       parse(template);
       return null;
@@ -107,6 +103,34 @@ export function createTemplateEngine(options: TemplateEngineOptions = {}): Templ
   }
 
   return { render, renderDeep, check };
+}
+
+function newLiquid(maxRenderMs: number): Liquid {
+  const { Liquid } = liquidjs();
+  const liquid = new Liquid({
+    // An empty in-memory template map: even if a file tag slipped through, lookups never touch the disk.
+    templates: {},
+    strictFilters: true,
+    strictVariables: false,
+    ownPropertyOnly: true,
+    parseLimit: MAX_TEMPLATE_CHARS,
+    renderLimit: maxRenderMs,
+    memoryLimit: MEMORY_LIMIT,
+  });
+  // Fail at parse time (so `check` reports it) rather than with a lookup error at render time.
+  for (const tag of FILE_TAGS) {
+    liquid.registerTag(tag, {
+      parse() {
+        throw new Error(`{% ${tag} %} is not available: templates cannot read files`);
+      },
+      render() {
+        return '';
+      },
+    });
+  }
+  // Liquid's url_encode writes spaces as "+" (form encoding); this one is for path segments and query values.
+  liquid.registerFilter('urlencode', (value: unknown) => encodeURIComponent(stringify(value)));
+  return liquid;
 }
 
 /**
@@ -136,7 +160,7 @@ function capped(output: string, max: number): string {
 
 /** How liquidjs turns an output value into text. */
 function stringify(value: unknown): string {
-  const plain: unknown = toValue(value);
+  const plain: unknown = liquidjs().toValue(value);
   if (typeof plain === 'string') return plain;
   if (plain === null || plain === undefined) return '';
   if (Array.isArray(plain)) return plain.map(stringify).join('');

@@ -25,7 +25,7 @@ describe('a re-run of a GitHub deployment status job posts its status once', () 
     githubId = ((await octokit.rest.repos.createDeployment({ owner: 'acme', repo: 'api', ref: 'main', environment: 'staging', required_contexts: [], auto_merge: false })).data as { id: number }).id;
     const store = new SqliteStore(':memory:');
     await store.migrate();
-    reporter = new GitHubStatusReporter({ store, config: testConfig(), clock: systemClock, octokit, publicUrl: () => null, wake: () => {} });
+    reporter = new GitHubStatusReporter({ store, config: testConfig(), clock: systemClock, octokit: async () => octokit, publicUrl: () => null, wake: () => {} });
   });
   afterAll(async () => {
     await github?.close();

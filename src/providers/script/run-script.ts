@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import type { execa as Execa } from 'execa';
 import { DeckhandError, ErrorCode } from '../../core/errors.js';
+import { lazyImport } from '../../core/lazy-module.js';
 import { buildChildEnv, writePayloadFile, type PayloadFile } from './child-env.js';
 import { interpreterFor, type Invocation } from './interpreter.js';
 import { LineSplitter } from './line-splitter.js';
@@ -15,6 +16,8 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
 export const DEFAULT_PAYLOAD_ENV_VAR = 'DECKHAND_PAYLOAD_FILE';
 /** setTimeout fires at once for longer delays, so longer timeouts are capped to this (~24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** execa (about 100 files) is loaded by the first script run, not by every start (decision 016). */
+const loadExeca = lazyImport('execa', () => import('execa'));
 
 /**
  * Runs a script in its own process group and reports how it ended. A non-zero exit, a timeout
@@ -30,6 +33,7 @@ export async function runScript(req: ScriptRunRequest): Promise<ScriptRunResult>
     return { exitCode: null, signal: null, timedOut: false, aborted: true, durationMs: 0, output: '', truncated: false };
   }
 
+  const { execa } = await loadExeca();
   let payload: PayloadFile | undefined;
   try {
     const env: Record<string, string> = { ...req.env };
@@ -37,7 +41,7 @@ export async function runScript(req: ScriptRunRequest): Promise<ScriptRunResult>
       payload = await writePayloadFile(req.payload);
       env[req.payloadEnvVar ?? DEFAULT_PAYLOAD_ENV_VAR] = payload.path;
     }
-    return await spawnAndWait(req, invocation, buildChildEnv(env), redact);
+    return await spawnAndWait(execa, req, invocation, buildChildEnv(env), redact);
   } finally {
     await payload?.remove();
   }
@@ -60,6 +64,7 @@ async function assertRunnable(req: ScriptRunRequest, scriptPath: string, redact:
 }
 
 async function spawnAndWait(
+  execa: typeof Execa,
   req: ScriptRunRequest,
   invocation: Invocation,
   env: Record<string, string>,

@@ -92,6 +92,12 @@ describe('template engine', () => {
     it('reports an unknown filter', () => {
       expect(engine.check('{{ app | shout }}')).toMatch(/undefined filter: shout/);
     });
+
+    it('passes plain text without the engine, but still refuses plain text over the parse limit (1,000,000 characters)', () => {
+      expect(engine.check('deployed, no braces: } %} }}')).toBeNull();
+      expect(engine.check('x'.repeat(1_000_000))).toBeNull();
+      expect(engine.check('x'.repeat(1_000_001))).toMatch(/parse length limit exceeded/);
+    });
   });
 
   describe('hostile input', () => {
