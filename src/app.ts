@@ -12,6 +12,7 @@ import { registerMetricsRoute } from './http/metrics-route.js';
 import { observeHttp } from './metrics/http.js';
 import { DeckhandMetrics } from './metrics/metrics.js';
 import { createHttpServer } from './http/server.js';
+import { ListenerPressure } from './http/listener-pressure.js';
 import { createOctokit, type GitHubOptions } from './github/octokit.js';
 import { GitHubTracker } from './github/tracker.js';
 import { createGitHubDeliveryHandler } from './github/handle-github-delivery.js';
@@ -177,6 +178,8 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     },
   });
 
+  // Webhooks first, their jobs in the gaps: the worker waits (50 ms at most) while requests are under way.
+  const pressure = new ListenerPressure(http.server);
   // Before the other routes: request latency and deliveries are observed on every route, and on 404s.
   observeHttp(http, metrics);
   registerMetricsRoute(http, { metrics, token: options.metricsToken });
@@ -192,6 +195,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     logger,
     owner: instance.id,
     onFailed: metrics.onJobFailed,
+    yieldTo: () => pressure.quiet(50),
     handlers: {
       delivery: (job) => reactionEngine.handleDelivery(job),
       reaction: (job, signal) => reactionEngine.handleRun(job, signal),

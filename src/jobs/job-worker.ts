@@ -32,6 +32,13 @@ export interface JobWorkerOptions {
   retryMaxMs?: number;
   /** Told of every failed attempt: retried later, or dead (permanent: at once, without retries). For metrics. */
   onFailed?: (type: string, outcome: 'retry' | 'dead', permanent: boolean) => void;
+  /**
+   * Asked before each claim: a promise to wait for first, or null to claim at once. The app passes
+   * the HTTP listener's (ListenerPressure.quiet): while webhooks are arriving faster than they are
+   * answered, they go first and the jobs they leave run in the gaps — accepting (durably) is what
+   * a sender waits for, running is not.
+   */
+  yieldTo?: () => Promise<void> | null;
 }
 
 /**
@@ -115,6 +122,8 @@ export class JobWorker {
         // deep queue of jobs never starves the HTTP side (with SQLite a claim does not yield by itself),
         // and at most `concurrency` jobs run at once.
         await new Promise<void>((resolve) => setImmediate(resolve));
+        const pressure = this.options.yieldTo?.();
+        if (pressure) await pressure;
         if (this.stopped) break;
         let jobs: Job[];
         try {

@@ -21,6 +21,7 @@ import type { ChatConversation } from '../../core/model.js';
 import { reserveSlot } from './chat-pacing.js';
 import { runMigrations } from './migrations.js';
 import { pruneRows } from './prune.js';
+import { FreshDeliveries } from '../fresh-deliveries.js';
 import { JobNotifications } from './notifications.js';
 import * as ownership from './ownership.js';
 import * as releases from './releases.js';
@@ -137,9 +138,17 @@ export class PostgresStore implements Store {
     });
   }
 
-  acceptDeliveries = async (items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]> => (items.length === 0 ? [] : this.db.tx((sql) => insertDeliveries(sql, items)));
+  acceptDeliveries = async (items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]> => {
+    if (items.length === 0) return [];
+    const accepted = await this.db.tx((sql) => insertDeliveries(sql, items));
+    this.fresh.keep(items, accepted);
+    return accepted;
+  };
 
-  getDelivery = (id: number): Promise<Delivery | null> => deliveryBy(this.db, 'id', id);
+  /** Deliveries just accepted, for their job's first read (parse once; see fresh-deliveries.ts). */
+  private readonly fresh = new FreshDeliveries();
+
+  getDelivery = async (id: number): Promise<Delivery | null> => this.fresh.take(id) ?? deliveryBy(this.db, 'id', id);
   enqueueJob = (job: NewJob): Promise<Job | null> => insertJob(this.db, job, job.runAt);
 
   async claimJob(owner: string, now: string, leaseMs: number): Promise<Job | null> {
@@ -186,7 +195,10 @@ export class PostgresStore implements Store {
   findApiToken = (hash: string, now: string): Promise<ApiToken | null> => liveApiToken(this.db, hash, now);
   revokeApiToken = (hash: string): Promise<void> => deleteApiToken(this.db, hash);
   pruneApiTokens = (now: string): Promise<number> => deleteDeadApiTokens(this.db, now);
-  prune = (kind: PruneKind, before: string, limit: number): Promise<number> => pruneRows(this.db, kind, before, limit);
+  prune = (kind: PruneKind, before: string, limit: number): Promise<number> => {
+    if (kind === 'deliveries') this.fresh.clear();
+    return pruneRows(this.db, kind, before, limit);
+  };
 
   rememberMessage = (ref: MessageRef): Promise<void> => upsertMessageRef(this.db, ref);
   findMessage = (kind: string, key: string, adapter: string): Promise<MessageRef | null> => messageRef(this.db, kind, key, adapter);

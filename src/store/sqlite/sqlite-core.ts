@@ -6,6 +6,7 @@ import { DeckhandError, ErrorCode } from '../../core/errors.js';
 import type { AcquireLockResult, AuditQuery, AuditRecord, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Lock, NewAuditRecord, NewDeployment, NewRelease, Release, StoredEvent } from '../../core/model.js';
 import { finishedStates } from '../../core/model.js';
 import { insertApproval } from './approvals.js';
+import { Checkpointer } from './checkpointer.js';
 import { insertAudit, listAuditRows } from './operator-queries.js';
 import { runMigrations } from './migrations.js';
 import { requestKeyUsed } from '../request-key.js';
@@ -25,6 +26,9 @@ import {
   toRelease,
 } from './rows.js';
 
+/** The main connection's own checkpoint threshold while the thread checkpoints (16,384 pages: 64 MiB of WAL at 4 KiB pages). */
+const fallbackCheckpointPages = 16_384;
+
 function externalKey(system: string, id: string): string {
   return `${system}:${id}`;
 }
@@ -43,10 +47,14 @@ function lockLabel(environment: string, app: string | null): string {
 export class SqliteCore {
   protected readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  private readonly inMemory: boolean;
+  /** WAL checkpoints on a thread of their own (checkpointer.ts), started by the first heavy writer. */
+  private checkpointer: Checkpointer | null = null;
 
   /** `path` is a file path (its directory is created when missing) or ':memory:'. */
   constructor(readonly path: string) {
     const inMemory = path === ':memory:' || path === '';
+    this.inMemory = inMemory;
     if (!inMemory) mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     if (!inMemory) this.db.pragma('journal_mode = WAL');
@@ -65,7 +73,28 @@ export class SqliteCore {
 
   async close(): Promise<void> {
     this.statements.clear();
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Moves WAL checkpoints off this connection (and so off the event loop) onto a thread: called by
+   * the writers that write the most (webhook deliveries), once; a bot that stores no delivery never
+   * starts the thread. Until the thread is up, and if it ever fails, this connection checkpoints
+   * as SQLite does by default.
+   */
+  protected checkpointElsewhere(): void {
+    if (this.checkpointer || this.inMemory || !this.db.open) return;
+    this.checkpointer = new Checkpointer({
+      path: this.path,
+      onOnline: () => {
+        if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${fallbackCheckpointPages}`);
+      },
+      onError: (err) => {
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+        process.emitWarning(`deckhand: the SQLite checkpoint thread stopped (${err.message}); checkpoints run on the main connection again`);
+      },
+    });
   }
 
   // --- deployments -------------------------------------------------------------------------

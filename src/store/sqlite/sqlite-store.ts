@@ -17,6 +17,7 @@ import type { DeliveryPage, DeliveryQuery, NewOperatorToken, OperatorToken } fro
 import { jobStatsByType } from './job-stats.js';
 import { markSqliteErrors } from './unavailable.js';
 import { pruneRows } from './prune.js';
+import { FreshDeliveries } from '../fresh-deliveries.js';
 
 /**
  * The Store on SQLite (better-sqlite3): the core tables from SqliteCore, plus logs, approvals,
@@ -24,6 +25,9 @@ import { pruneRows } from './prune.js';
  * modules; these methods are the Store interface over them.
  */
 export class SqliteStore extends SqliteCore implements Store {
+  /** Deliveries just accepted, for their job's first read (parse once; see fresh-deliveries.ts). */
+  private readonly fresh = new FreshDeliveries();
+
   /** `path` is a file path (its directory is created when missing) or ':memory:'. */
   constructor(path: string) {
     super(path);
@@ -79,11 +83,15 @@ export class SqliteStore extends SqliteCore implements Store {
   }
 
   async acceptDeliveries(items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]> {
-    return items.length === 0 ? [] : this.immediate(() => insertDeliveries(this.prepare, items));
+    if (items.length === 0) return [];
+    this.checkpointElsewhere();
+    const accepted = this.immediate(() => insertDeliveries(this.prepare, items));
+    this.fresh.keep(items, accepted);
+    return accepted;
   }
 
   async getDelivery(id: number): Promise<Delivery | null> {
-    return deliveryBy(this.prepare, 'id', id);
+    return this.fresh.take(id) ?? deliveryBy(this.prepare, 'id', id);
   }
 
   async enqueueJob(job: NewJob): Promise<Job | null> {
@@ -174,6 +182,7 @@ export class SqliteStore extends SqliteCore implements Store {
   }
 
   async prune(kind: PruneKind, before: string, limit: number): Promise<number> {
+    if (kind === 'deliveries') this.fresh.clear();
     return pruneRows(this.prepare, kind, before, limit);
   }
 

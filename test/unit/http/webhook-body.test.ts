@@ -48,3 +48,38 @@ describe('parseBody', () => {
     expect(parseBody('application/json', json('{"a": '))).toMatchObject({ ok: false, status: 400, error: expect.stringMatching(/^malformed JSON: /) });
   });
 });
+
+describe('jsonNestsDeeperThan agrees with a character-by-character scan', () => {
+  /** The plain definition: every character, a flag for "inside a string", a backslash skips one. */
+  const reference = (text: string, limit: number): boolean => {
+    let depth = 0;
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (inString) {
+        if (c === '\\') i++;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === '{' || c === '[') {
+        if (++depth > limit) return true;
+      } else if (c === '}' || c === ']') depth--;
+    }
+    return false;
+  };
+
+  test('on random texts of brackets, quotes and backslashes, at every limit', () => {
+    // A fixed linear congruential generator: the same texts on every run.
+    let seed = 12345;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const alphabet = ['[', ']', '{', '}', '"', '\\', 'a', ','];
+    for (let n = 0; n < 3000; n++) {
+      const text = Array.from({ length: next() % 24 }, () => alphabet[next() % alphabet.length]).join('');
+      for (const limit of [0, 1, 2, 3]) expect([text, limit, jsonNestsDeeperThan(text, limit)]).toEqual([text, limit, reference(text, limit)]);
+    }
+  });
+
+  test('a real webhook body', () => {
+    const body = JSON.stringify({ a: [{ b: 'x"[[[\\', c: { d: ['\\\\', '{{{'] } }], e: '\\"]]]' });
+    for (const limit of [2, 3, 4, 5]) expect(jsonNestsDeeperThan(body, limit)).toBe(reference(body, limit));
+  });
+});

@@ -582,6 +582,20 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.acceptDeliveries([])).toEqual([]);
       });
 
+      it('a delivery read right after acceptDeliveries (parsed once, at the door) equals the one read back from the database', async () => {
+        const body = { action: 'closed', pull_request: { number: 7, merged: true, title: 'quote " and \\ and ünïcode', labels: [{ name: 'x' }] }, n: 1.5, none: null };
+        const job = { type: 'github', runAt: at(0) };
+        const [fresh, dup] = await store.acceptDeliveries([
+          { delivery: { ...delivery('f-1'), headers: { 'x-github-event': 'pull_request', 'content-type': 'application/json' }, body }, job, bodyText: JSON.stringify(body) },
+          { delivery: { ...delivery('f-1'), body: { other: true } }, job, bodyText: '{"other":true}' },
+        ]);
+        expect(dup?.duplicate).toBe(true);
+        const first = await store.getDelivery(fresh!.id);
+        const second = await store.getDelivery(fresh!.id);
+        expect(first).toEqual(second);
+        expect(second).toMatchObject({ id: fresh!.id, deliveryId: 'f-1', body });
+      });
+
       it('acceptDeliveries is all or nothing: when one item cannot be stored, none of the batch is', async () => {
         const job = { type: 'delivery', runAt: at(0) };
         await expect(
