@@ -8,7 +8,8 @@ export function boltLogger(logger: Logger): BoltLogger {
   let level = 'info' as LogLevel;
   const text = (args: unknown[]) => args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(' ');
   return {
-    debug: (...args) => child.debug(text(args)),
+    // Bolt logs at debug several times per request: the text is built only when someone reads it.
+    debug: (...args) => void (child.isLevelEnabled('debug') && child.debug(text(args))),
     info: (...args) => child.info(text(args)),
     warn: (...args) => child.warn(text(args)),
     error: (...args) => child.error(text(args)),

@@ -84,11 +84,38 @@ export function ackAfterListeners(app: Pick<App, 'processEvent'>): App {
   return { processEvent } as unknown as App;
 }
 
+/** The fields of a `message` event the adapter reads; anything else is left alone. */
+interface MessageFields {
+  subtype?: unknown;
+  user?: unknown;
+  text?: unknown;
+  channel?: unknown;
+  channel_type?: unknown;
+  ts?: unknown;
+  thread_ts?: unknown;
+}
+
+/**
+ * A `message` event as the bot reads it, or null when it is not one to read: only plain user
+ * messages (edits, joins and bot posts have a subtype), and in channels not a mention of the bot
+ * (it arrives as app_mention too, and that listener answers it). The gate has checked that
+ * `channel` and `ts` are strings.
+ */
+export function plainMessage(message: MessageFields, botUserId: string): ChatMessage | null {
+  const { user, text } = message;
+  if (message.subtype !== undefined || typeof user !== 'string' || !user || typeof text !== 'string' || !text) return null;
+  const isDirect = message.channel_type === 'im';
+  if (!isDirect && botUserId && text.includes(`<@${botUserId}`)) return null;
+  const thread = typeof message.thread_ts === 'string' && message.thread_ts ? message.thread_ts : undefined;
+  return { id: String(message.ts), user, room: String(message.channel), text, isDirect, adapter: 'slack', ...(thread ? { thread } : {}) };
+}
+
 /**
  * HTTP mode's receiver: what Bolt's HTTPReceiver does for an event once it has read, verified and
  * parsed the request (ssl_check, url_verification, the ack, processEvent, the error handler), done
  * with Bolt's own functions on the request the gate (slack-request-gate.ts, the only way in) has
- * already read, verified and parsed — so nothing reads or parses it twice.
+ * already read, verified and parsed — so nothing reads or parses it twice. An event no listener
+ * would act on (`passesBy`) is answered as Bolt would answer it, without going through Bolt.
  *
  * Record, acknowledge, work (`processBeforeResponse`): Slack gets its answer when the listeners
  * resolve, and they resolve once the message is recorded as seen (the work itself is started, not
@@ -97,6 +124,13 @@ export function ackAfterListeners(app: Pick<App, 'processEvent'>): App {
  */
 class GateReceiver implements Receiver {
   private app: App | null = null;
+
+  /**
+   * True for an event none of the adapter's listeners would act on (channel chatter: most of what
+   * Slack sends). It is answered as Bolt answers an event — 200, empty body — without Bolt's
+   * middleware chain, whose listeners would all pass it by. Set once the listeners exist.
+   */
+  passesBy: (body: Record<string, unknown>) => boolean = () => false;
 
   constructor(
     private readonly bolt: BoltParts,
@@ -123,6 +157,7 @@ class GateReceiver implements Receiver {
     const http = this.bolt.HTTPModuleFunctions;
     if (body.ssl_check === '1') return http.buildSSLCheckResponse(res);
     if (body.type === 'url_verification') return http.buildUrlVerificationResponse(res, body);
+    if (this.passesBy(body)) return http.buildContentResponse(res, '');
     const ack = new this.bolt.HTTPResponseAck({ logger: this.logger, processBeforeResponse: true, httpRequest: req, httpRequestBody: body, httpResponse: res });
     const event: ReceiverEvent = {
       body,
@@ -172,7 +207,9 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     receiver = httpReceiver;
   }
 
-  const app = new bolt.App({ token: options.botToken, receiver, logger: log, clientOptions, deferInitialization: true });
+  // No conversation store: no listener reads `context.conversation`, and Bolt's default one builds
+  // an Error ("Conversation not found") for every event it is asked about.
+  const app = new bolt.App({ token: options.botToken, receiver, logger: log, clientOptions, deferInitialization: true, convoStore: false });
   const apiUrl = options.apiUrl ?? 'https://slack.com/api/';
   let botUserId: string;
   try {
@@ -248,14 +285,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   });
 
   app.message(async ({ message }) => {
-    // Only plain user messages: edits, joins and bot posts have a subtype.
-    if (message.subtype !== undefined || !('user' in message) || !message.user || !('text' in message) || !message.text) return;
-    const isDirect = message.channel_type === 'im';
-    // In channels a mention arrives as app_mention too; that listener answers it.
-    if (!isDirect && botUserId && message.text.includes(`<@${botUserId}`)) return;
-    const thread = 'thread_ts' in message ? message.thread_ts : undefined;
-    const chat: ChatMessage = { id: message.ts, user: message.user, room: message.channel, text: message.text, isDirect, adapter: 'slack', ...(thread ? { thread } : {}) };
-    if (await record(chat, `message:${message.channel}:${message.ts}`)) run(chat, postReply(message.channel, thread));
+    const chat = plainMessage(message, botUserId);
+    if (chat && (await record(chat, `message:${chat.room}:${chat.id}`))) run(chat, postReply(chat.room, chat.thread));
   });
 
   app.command(options.slashCommand, async ({ command, ack, client }) => {
@@ -317,6 +348,19 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     logger.error({ err }, 'slack listener failed');
     throw err;
   });
+
+  if (httpReceiver) {
+    // Of an Events API `message` event, the only listener above that hears it is app.message, and
+    // it does nothing with one that plainMessage drops or that is not addressed to the bot (record()
+    // returns false before any write): such an event (channel chatter) skips Bolt. A listener added
+    // for message events must be reflected here.
+    httpReceiver.passesBy = (body) => {
+      const event = body.event as (MessageFields & { type?: unknown }) | undefined;
+      if (event?.type !== 'message') return false;
+      const chat = plainMessage(event, botUserId);
+      return chat === null || !options.dispatcher.isAddressed(chat);
+    };
+  }
 
   let mode: SlackAdapter['mode'];
   if (httpReceiver) {

@@ -26,3 +26,17 @@ describe('commandText', () => {
     expect(commandText(msg('deploy api', true), opts)).toBe('deploy api');
   });
 });
+
+describe('commandText with more than one bot in a process (patterns are built once per name and id)', () => {
+  test('each bot answers to its own name and mention only, in any order of calls', () => {
+    const other = { botName: 'ship.it', prefix: '?', botUserId: 'UOTHER' };
+    expect(commandText(msg('<@UBOT> deploy api'), opts)).toBe('deploy api');
+    expect(commandText(msg('<@UBOT> deploy api'), other)).toBeNull();
+    expect(commandText(msg('ship.it: deploy api'), other)).toBe('deploy api');
+    expect(commandText(msg('shipxit: deploy api'), other)).toBeNull(); // the dot is literal
+    expect(commandText(msg('ship.it: deploy api'), opts)).toBeNull();
+    expect(commandText(msg('<@UOTHER> locks'), other)).toBe('locks');
+    expect(commandText(msg('deckhand deploy api'), { botName: 'deckhand', prefix: '!' })).toBe('deploy api');
+    expect(commandText(msg('<@UBOT> deploy api'), { botName: 'deckhand', prefix: '!' })).toBeNull(); // no id: no mention
+  });
+});
