@@ -11,6 +11,9 @@ export type JobHandler = (job: Job, signal?: AbortSignal) => Promise<void>;
 /** How long a claimed job is a worker's without renewal, unless DECKHAND_JOB_LEASE says otherwise. */
 export const DEFAULT_JOB_LEASE_MS = 30_000;
 
+/** With a backlog, how long a claim for few slots waits for more running jobs to finish first. */
+const BATCH_WAIT_MS = 2;
+
 /** After a shutdown aborts the jobs still running: how long they may take to stop (a script gets SIGTERM, then SIGKILL after 5 s). */
 const ABANDON_WAIT_MS = 15_000;
 
@@ -116,8 +119,15 @@ export class JobWorker {
   private async run(): Promise<void> {
     const { store, clock } = this.options;
     const slots = this.options.concurrency ?? 8;
+    // Whether the last claim got all it asked for: more jobs are waiting. Then a claim for fewer
+    // than half the slots first waits a moment (BATCH_WAIT_MS) for more running jobs to finish, so
+    // that each claim (a write transaction: its commit, five index updates) takes several jobs
+    // instead of one per finished job. Without a backlog every free slot is filled at once, and a
+    // slot held by a long job never keeps the others waiting longer than that moment.
+    let backlog = false;
     while (!this.stopped) {
       while (!this.stopped && this.active.size < slots) {
+        if (backlog && this.active.size > 0 && slots - this.active.size < Math.ceil(slots / 2)) await new Promise((resolve) => setTimeout(resolve, BATCH_WAIT_MS));
         // One claim per turn of the event loop: requests waiting on the listener go first, so a
         // deep queue of jobs never starves the HTTP side (with SQLite a claim does not yield by itself),
         // and at most `concurrency` jobs run at once.
@@ -128,7 +138,9 @@ export class JobWorker {
         let jobs: Job[];
         try {
           // As many as there are free slots, in one transaction (one commit instead of one per job).
-          jobs = await store.claimJobs(this.owner, clock.now().toISOString(), this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS, slots - this.active.size);
+          const wanted = slots - this.active.size;
+          jobs = await store.claimJobs(this.owner, clock.now().toISOString(), this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS, wanted);
+          backlog = jobs.length === wanted;
         } catch (err) {
           // The store is away (a database restart, a network blip): try again at the next poll
           // instead of ending the loop for good.

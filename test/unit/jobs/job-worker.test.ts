@@ -92,3 +92,49 @@ describe('the job worker when the store goes away', () => {
     }
   });
 });
+
+describe('the job worker with a backlog: claims in batches, and long jobs never keep the free slots idle', () => {
+  test('100 quick jobs with 8 slots are claimed in far fewer than 100 claims', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    const claim = store.claimJobs.bind(store);
+    const sizes: number[] = [];
+    store.claimJobs = async (...args: Parameters<SqliteStore['claimJobs']>) => {
+      const jobs = await claim(...args);
+      if (jobs.length > 0) sizes.push(jobs.length);
+      return jobs;
+    };
+    const ran = new Set<number>();
+    // Each job takes a few turns of the event loop, like a real one reading the store, each a
+    // different number: they finish one by one, not together.
+    const worker = new JobWorker({ store, clock: systemClock, logger: silentLogger, pollMs: 5, handlers: { q: async (job) => {
+      for (let i = 0; i < 1 + (job.id % 8) * 3; i++) await new Promise((r) => setImmediate(r));
+      ran.add(job.id);
+    } } });
+    for (let i = 0; i < 100; i++) await store.enqueueJob({ type: 'q', payload: { i }, runAt: new Date().toISOString() });
+    worker.start();
+    for (let i = 0; i < 2000 && ran.size < 100; i++) await new Promise((r) => setTimeout(r, 5));
+    await worker.stop();
+    await store.close();
+    expect(ran.size).toBe(100);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(100);
+    expect(sizes.length).toBeLessThan(30); // batched: ~15; one claim per finished job: ~50
+  });
+
+  test('five long jobs hold five of eight slots: the quick ones behind them still run in the other three', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const quick = new Set<number>();
+    const worker = new JobWorker({ store, clock: systemClock, logger: silentLogger, pollMs: 5, handlers: { long: () => held, quick: async (job) => void quick.add(job.id) } });
+    for (let i = 0; i < 5; i++) await store.enqueueJob({ type: 'long', payload: { i }, runAt: new Date(Date.now() - 1000).toISOString() });
+    for (let i = 0; i < 30; i++) await store.enqueueJob({ type: 'quick', payload: { i }, runAt: new Date().toISOString() });
+    worker.start();
+    for (let i = 0; i < 2000 && quick.size < 30; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(quick.size).toBe(30);
+    release();
+    await worker.stop();
+    await store.close();
+  });
+});
