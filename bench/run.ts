@@ -6,6 +6,9 @@
  *                           on an empty store and on one holding N stored deliveries (seeded first)
  *   POST /triggers/<name>   the built bot vs bare node:http
  *   POST /slack/events      the built bot vs a bare Bolt 5 App (HTTP mode, signatures on)
+ *   end to end (e2e)        webhook → reaction → chat.postMessage arrived at a fake Slack: actions/s
+ *                           at full speed next to ingest, p50/p99 at 200 events/s over 200 channels;
+ *                           a chat command's reply at 20/s vs bare Bolt (lib/e2e.ts)
  *   chat dispatch           Deckhand's dispatcher vs Hubot 14 robot.receive, as many listeners as commands
  *   start, idle memory      `node dist/src/main.js` to GET /readyz 200, RSS after idling, vs bare Bolt
  *   disk                    database bytes per stored delivery
@@ -15,7 +18,7 @@
  * as in production: `node dist/src/main.js` on Slack (HTTP mode, against the fake Slack of the
  * tests), a SQLite file, one webhook reaction, default log level. The table goes to stdout and to
  * bench/last-run.md; progress goes to stderr. Options:
- *   --only LIST      some of dispatch, start, github, seeded, trigger, slack (default: all); a
+ *   --only LIST      some of dispatch, start, github, seeded, trigger, slack, e2e (default: all); a
  *                    partial run only prints its table, unless --out is given
  *   --deliveries N   stored deliveries seeded for the `seeded` row (default 1000000; the seeded
  *                    rows carry a trimmed ~0.5 KB body, see lib/store-file.ts); e.g. 100000 for a quick run
@@ -36,6 +39,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { projectRoot } from '../src/app.js';
 import { compareDispatch } from './lib/dispatch.js';
+import { runE2e } from './lib/e2e.js';
 import { compareLoads, type LoadOptions, type LoadResult, type OneRequest } from './lib/load.js';
 import { githubRequests, mergedPullRequestBody, secrets, slackAmbientRequests, triggerBody, triggerName, triggerRequests } from './lib/payloads.js';
 import { profileMarkdown, summariseProfile } from './lib/profile.js';
@@ -56,7 +60,7 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
   },
 });
-const sectionNames = ['dispatch', 'start', 'github', 'seeded', 'trigger', 'slack'] as const;
+const sectionNames = ['dispatch', 'start', 'github', 'seeded', 'trigger', 'slack', 'e2e'] as const;
 type Section = (typeof sectionNames)[number];
 const only = new Set((flags.only ?? sectionNames.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
 for (const name of only) if (!(sectionNames as readonly string[]).includes(name)) throw new Error(`--only: unknown "${name}"; choose from ${sectionNames.join(', ')}`);
@@ -169,13 +173,14 @@ async function main(): Promise<void> {
     }
     say(`${what}: ${specs.map((s) => s.spec.name).join(' | ')} ...`);
     const results = await compareLoads(
-      servers.map((server, i) => ({ url: server.url, next: (specs[i] as { next: () => OneRequest }).next })),
+      servers.map((server, i) => ({ url: server.url, next: (specs[i] as { next: () => OneRequest }).next, pid: server.pid })),
       load,
       () => waitQuiet(servers.map((s) => s.pid)),
     );
     results.forEach((r, i) =>
-      say(`${what}: ${specs[i]?.spec.name}: ${rps(r)} (rounds: ${r.perRound.map((x) => Math.round(x)).join(', ')}), p50/p99 ${latency(r)}, errors ${failures(r)}; quiet ${(r.settleMs / 1000).toFixed(1)} s after each round${r.settled ? '' : ' (gave up waiting)'}`),
+      say(`${what}: ${specs[i]?.spec.name}: ${rps(r)} (rounds: ${r.perRound.map((x) => Math.round(x)).join(', ')}), p50/p99 ${latency(r)}, errors ${failures(r)}, CPU ${cpuPerOk(r)} per answer; quiet ${(r.settleMs / 1000).toFixed(1)} s after each round${r.settled ? '' : ' (gave up waiting)'}`),
     );
+    results.forEach((r, i) => cpuUse.push(`${specs[i]?.spec.name} ${cpuPerOk(r)}`));
     return { results, servers };
   };
   const stopAll = async (servers: RunningServer[]) => {
@@ -186,6 +191,8 @@ async function main(): Promise<void> {
   };
 
   const rows: Row[] = [];
+  /** Each loaded server's CPU time per 2xx answer: the figure that other load on the machine hardly moves. */
+  const cpuUse: string[] = [];
   const logs: string[] = [];
   const settles: string[] = [];
   const dash = '—';
@@ -340,6 +347,33 @@ async function main(): Promise<void> {
     logs.push(`Slack: ${logSummary(slackSpec.logFile)}`);
   }
 
+  // ---- end to end: webhook → reaction → chat, and a chat command's reply (lib/e2e.ts) -------------
+  if (wanted('e2e')) {
+    const e2e = await runE2e({
+      dir: path.join(work, 'e2e'),
+      slackScript: path.join(projectRoot, 'dist', 'bench', 'e2e-slack.js'),
+      say,
+      deckhand: (name, env) => {
+        const spec = deckhand(name, path.join(work, `${name}.db`));
+        return { ...spec, env: { ...spec.env, ...env } };
+      },
+      anchor: (name, script, env) => {
+        const spec = anchor(name, script);
+        return { ...spec, env: { ...spec.env, ...env } };
+      },
+      start: async (spec) => {
+        const server = await startServer(spec);
+        children.push(server);
+        return server;
+      },
+      stop: stopAll,
+      options: { duration: load.duration, warmup: load.warmup, connections: load.connections },
+    });
+    rows.push(...e2e.rows);
+    notes.push(...e2e.notes);
+    logs.push(`e2e: ${logSummary(e2e.deckhandLog)}`);
+  }
+
   // ---- optional CPU profile -----------------------------------------------------------------------
   let profile = '';
   if (flags.profile) {
@@ -362,6 +396,7 @@ async function main(): Promise<void> {
   }
 
   // ---- the table ----------------------------------------------------------------------------------
+  if (cpuUse.length) notes.push(`CPU time (user + system) of each server per 2xx answer, over the measured rounds and the settling after them (so a delivery's job counts with it); unlike req/s it hardly moves when other processes share the cores: ${cpuUse.join(', ')}.`);
   if (settles.length) notes.push(`Work left after the load (CPU still busy after a round, until under 15% of a core): ${settles.join(', ')}.`);
   if (logs.length) notes.push(`Deckhand's log (warnings and errors): ${logs.join('; ')}.`);
   const out = [
@@ -381,6 +416,10 @@ async function main(): Promise<void> {
     writeFileSync(outFile, out);
     say(`written to ${outFile}`);
   }
+}
+
+function cpuPerOk(r: LoadResult): string {
+  return r.cpuUsPerOk === null ? 'n/a' : `${Math.round(r.cpuUsPerOk).toLocaleString('en')} µs`;
 }
 
 function settle(r: LoadResult): string {

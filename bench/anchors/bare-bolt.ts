@@ -1,7 +1,9 @@
 /**
  * Anchor: a bare Bolt 5 App in HTTP mode — the same signing secret (signature verification on),
- * the same fake Slack for auth.test, one `message` listener that does nothing, Bolt's defaults
- * (acknowledge before processing). GET /readyz is a Bolt custom route, for the start-up timing.
+ * the same fake Slack for auth.test, one `message` listener that does nothing, and an `app_mention`
+ * listener that answers "whoami" with say() (chat.postMessage), as a Bolt user would write a
+ * command; Bolt's defaults (acknowledge before processing). GET /readyz is a Bolt custom route, for
+ * the start-up timing.
  */
 import { App, LogLevel } from '@slack/bolt';
 
@@ -24,6 +26,11 @@ const app = new App({
 let seen = 0;
 app.message(async ({ message }) => {
   if (message.subtype === undefined) seen++;
+});
+
+// A command, the way the Bolt docs write one: answer a mention in its channel.
+app.event('app_mention', async ({ event, say }) => {
+  if (/\bwhoami\b/.test(event.text)) await say(`You are <@${event.user}>.`);
 });
 
 await app.start({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });

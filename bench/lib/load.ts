@@ -8,6 +8,7 @@
  * on every side alike rather than on one. Latencies are recorded per response (fractions of a
  * millisecond) and the percentiles computed over all rounds.
  */
+import { cpuSeconds } from './servers.js';
 import autocannon from 'autocannon';
 
 export interface OneRequest {
@@ -43,6 +44,12 @@ export interface LoadResult {
   seconds: number;
   /** 2xx per second in each round, to see how steady it was. */
   perRound: number[];
+  /**
+   * The server's CPU time (user + system) per 2xx answer, µs, over the measured rounds and the
+   * settling after each (so the jobs a delivery left are counted with it); null without a pid.
+   * Unlike req/s, it hardly moves when other processes share the cores.
+   */
+  cpuUsPerOk: number | null;
   /** After each of its rounds, how long the servers took to go quiet (ms, mean), and whether they did. */
   settleMs: number;
   settled: boolean;
@@ -51,6 +58,8 @@ export interface LoadResult {
 export interface Side {
   url: string;
   next: () => OneRequest;
+  /** The server's process: its CPU time over each measured round and the settling after it is counted. */
+  pid?: number;
 }
 
 interface Slice {
@@ -93,7 +102,7 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
-function combine(slices: Slice[], settles: Array<{ waitedMs: number; quiet: boolean }>): LoadResult {
+function combine(slices: Slice[], settles: Array<{ waitedMs: number; quiet: boolean }>, cpuSeconds: number | null): LoadResult {
   const non2xx: Record<string, number> = {};
   let ok = 0;
   let seconds = 0;
@@ -120,6 +129,7 @@ function combine(slices: Slice[], settles: Array<{ waitedMs: number; quiet: bool
     ok,
     seconds,
     perRound: slices.map((s) => s.result['2xx'] / s.result.duration),
+    cpuUsPerOk: cpuSeconds === null || ok === 0 ? null : (cpuSeconds * 1e6) / ok,
     settleMs: settles.length ? settles.reduce((a, s) => a + s.waitedMs, 0) / settles.length : 0,
     settled: settles.every((s) => s.quiet),
   };
@@ -139,14 +149,18 @@ export async function compareLoads(sides: Side[], options: LoadOptions, settle: 
   }
   const perSide: Slice[][] = sides.map(() => []);
   const settles: Array<Array<{ waitedMs: number; quiet: boolean }>> = sides.map(() => []);
+  const cpu: Array<number | null> = sides.map((side) => (side.pid === undefined ? null : 0));
   const seconds = Math.max(1, Math.round(options.duration / options.rounds));
   for (let round = 0; round < options.rounds; round++) {
     const order = sides.map((_, i) => i);
     if (round % 2 === 1) order.reverse();
     for (const i of order) {
-      perSide[i]?.push(await slice(sides[i] as Side, options.connections, seconds));
+      const side = sides[i] as Side;
+      const before = side.pid === undefined ? 0 : cpuSeconds(side.pid);
+      perSide[i]?.push(await slice(side, options.connections, seconds));
       settles[i]?.push(await settle());
+      if (side.pid !== undefined) cpu[i] = (cpu[i] ?? 0) + cpuSeconds(side.pid) - before;
     }
   }
-  return perSide.map((slices, i) => combine(slices, settles[i] ?? []));
+  return perSide.map((slices, i) => combine(slices, settles[i] ?? [], cpu[i] ?? null));
 }
