@@ -10,7 +10,11 @@ import { SignJWT } from 'jose';
 import { DeckhandError, ErrorCode } from '../../src/core/errors.js';
 import { ConnectorError, TokenSource, retryAfter } from './connector.js';
 
-/** The token's scope at the Entra token endpoint; a managed identity asks for the resource itself. */
+/**
+ * The token's scope at the Entra token endpoint; a managed identity asks for the resource itself,
+ * the scope without `/.default` (as msal-node's ManagedIdentityApplication.acquireToken turns the
+ * Bot Framework SDK's `https://api.botframework.com/.default` into the `resource` query parameter).
+ */
 export const botFrameworkScope = 'https://api.botframework.com/.default';
 export const botFrameworkResource = 'https://api.botframework.com';
 /** Azure's Instance Metadata Service (VMs, AKS, Container Instances). */

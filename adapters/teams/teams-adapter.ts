@@ -17,7 +17,7 @@ import { certificateExpiryNotice, tokenSourceFor, type TeamsCredential } from '.
 import { ConversationQueue } from './conversation-queue.js';
 import { deploymentCard, type CardExtras } from './deployment-card.js';
 import { ackIncidentVerb, incidentCard } from './incident-card.js';
-import { TeamsAuthError, createActivityTokenVerifier, defaultOpenIdMetadataUrl, type VerifiedActivityToken } from './teams-auth.js';
+import { TeamsAuthError, createActivityTokenVerifier, defaultOpenIdMetadataUrl, endorsesChannel, type VerifiedActivityToken } from './teams-auth.js';
 
 export const teamsMessagesPath = '/teams/messages';
 
@@ -129,6 +129,11 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       if (!activity.serviceUrl || !sameServiceUrl(activity.serviceUrl, token.serviceUrl)) {
         log.warn({ activityServiceUrl: activity.serviceUrl }, 'teams activity refused: its serviceUrl is not the one its token names');
         return refuse(res, 401, 'the activity\'s serviceUrl does not match its token');
+      }
+      // The key that signed the token must be endorsed for the activity's channel (as the Bot Framework SDK checks).
+      if (!endorsesChannel(token, activity.channelId)) {
+        log.warn({ channelId: activity.channelId, endorsements: token.endorsements }, 'teams activity refused: its signing key is not endorsed for its channel');
+        return refuse(res, 401, 'the activity\'s channel is not one its signing key is endorsed for');
       }
       const tenant = activity.conversation?.tenantId ?? activity.channelData?.tenant?.id;
       if (tenant !== undefined && tenant !== options.tenantId) {
@@ -257,8 +262,11 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
    * the refreshed card for the clicker (with a line saying why, when the click was refused);
    * everyone else sees the card updated in place by the approval / deployment events.
    */
-  const invokeError = (res: FastifyReply, statusCode: number, message: string) =>
-    res.code(200).send({ statusCode, type: 'application/vnd.microsoft.error', value: { code: statusCode === 403 ? 'Forbidden' : 'BadRequest', message } });
+  // HTTP 200 with the status in the body, as the Teams SDK and the Agents SDK answer; the error type
+  // takes statusCode 400 or 500 only (teams.ts api/src/models/adaptive-card/adaptive-card-action-response.ts),
+  // so a refusal is a 400 whose `code` says which.
+  const invokeError = (res: FastifyReply, code: 'BadRequest' | 'Forbidden', message: string) =>
+    res.code(200).send({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code, message } });
   async function onInvoke(activity: Activity, serviceUrl: string, tenant: string | null, res: FastifyReply) {
     if (activity.name !== 'adaptiveCard/action') {
       log.debug({ name: activity.name }, 'teams invoke ignored: not a card action');
@@ -267,9 +275,9 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     const incidentAction = incidentActionSchema.safeParse(activity.value);
     if (incidentAction.success && activity.id && activity.conversation) return onIncidentAction(activity, incidentAction.data.action, serviceUrl, tenant, res);
     const parsed = cardActionSchema.safeParse(activity.value);
-    if (!parsed.success || !activity.id || !activity.conversation) return invokeError(res, 400, 'This is not one of Deckhand\'s card buttons.');
+    if (!parsed.success || !activity.id || !activity.conversation) return invokeError(res, 'BadRequest', 'This is not one of Deckhand\'s card buttons.');
     const aadObjectId = activity.from?.aadObjectId;
-    if (!aadObjectId) return invokeError(res, 403, 'Deckhand could not tell who clicked (no Entra object id).');
+    if (!aadObjectId) return invokeError(res, 'Forbidden', 'Deckhand could not tell who clicked (no Entra object id).');
     const conversation = activity.conversation.id;
     await rememberServiceUrl(conversation, serviceUrl, tenant);
     const { verb, data } = parsed.data.action;
@@ -277,7 +285,7 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     // Teams re-sends an invoke it got no answer for: the decision is made once; a repeat gets the card as it is.
     const fresh = verb !== 'refresh' && (await store.markSeen('teams-activity', `${conversation}:${activity.id}`, clock.now().toISOString()));
     if (fresh) {
-      if (!options.actions) return invokeError(res, 400, 'Approvals are not wired to this Teams adapter.');
+      if (!options.actions) return invokeError(res, 'BadRequest', 'Approvals are not wired to this Teams adapter.');
       try {
         await options.actions.decideApproval({ id: teamsUserId(aadObjectId), ...(activity.from?.name ? { name: activity.from.name } : {}), room: conversation }, { deploymentId: data.deploymentId, decision: verb });
       } catch (err) {
@@ -287,7 +295,7 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
       }
     }
     const deployment = await store.getDeployment(data.deploymentId);
-    if (!deployment) return invokeError(res, 400, notice ?? `There is no deployment #${data.deploymentId}.`);
+    if (!deployment) return invokeError(res, 'BadRequest', notice ?? `There is no deployment #${data.deploymentId}.`);
     const card = await cardOf(deployment, notice);
     const content = (card.attachments?.[0] as { content: unknown }).content;
     return res.code(200).send({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: content });
@@ -302,18 +310,18 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
   async function onIncidentAction(activity: Activity, action: { verb: 'incident_ack' | 'incident_resolve'; data: { entityId: string } }, serviceUrl: string, tenant: string | null, res: FastifyReply) {
     const conversation = (activity.conversation as NonNullable<Activity['conversation']>).id;
     const aadObjectId = activity.from?.aadObjectId;
-    if (!aadObjectId) return invokeError(res, 403, 'Deckhand could not tell who clicked (no Entra object id).');
+    if (!aadObjectId) return invokeError(res, 'Forbidden', 'Deckhand could not tell who clicked (no Entra object id).');
     await rememberServiceUrl(conversation, serviceUrl, tenant);
     const { entityId } = action.data;
     const wanted = action.verb === ackIncidentVerb ? 'ack' : 'resolve';
     let notice: string | undefined;
     const fresh = await store.markSeen('teams-activity', `${conversation}:${activity.id as string}`, clock.now().toISOString());
     const before = await store.getIncident(entityId);
-    if (!before) return invokeError(res, 400, `Deckhand knows no incident for ${entityId}.`);
+    if (!before) return invokeError(res, 'BadRequest', `Deckhand knows no incident for ${entityId}.`);
     const done = before.phase === 'resolved' || (wanted === 'ack' && before.phase === 'acknowledged');
     if (fresh && done) notice = `It is ${before.phase} already${before.by ? ` (by ${before.by})` : ''}.`;
     else if (fresh) {
-      if (!options.actions) return invokeError(res, 400, 'Incidents are not wired to this Teams adapter.');
+      if (!options.actions) return invokeError(res, 'BadRequest', 'Incidents are not wired to this Teams adapter.');
       try {
         await options.actions.actOnIncident({ id: teamsUserId(aadObjectId), ...(activity.from?.name ? { name: activity.from.name } : {}), room: conversation }, { incident: entityId, action: wanted });
       } catch (err) {

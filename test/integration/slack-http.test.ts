@@ -59,6 +59,8 @@ describe('Slack in HTTP mode: the real bot process, the real Bolt App, a fake Sl
     expect(reply.body.text).toBe('Deployment #1 hello/main to staging queued.');
 
     await slack.waitForCall('reactions.add', (c) => c.body.name === 'white_check_mark', 15_000);
+    // The emoji has a lane of its own: the notice's last edit may still wait for its channel's slot.
+    await slack.waitForCall('chat.update', (c) => c.body.channel === 'C0DEPLOYS' && String(c.body.text).endsWith(': succeeded'), 15_000);
     const [notice] = slack.messages('C0DEPLOYS');
     expect(notice?.text).toBe('Deployment #1 hello/main to staging: succeeded');
     expect(JSON.stringify(notice?.blocks)).toContain(':white_check_mark: *Deployment #1* hello/main to staging — *succeeded*');

@@ -111,6 +111,11 @@ describe('Teams approvals (Universal Actions)', () => {
     expect(noId.body).toMatchObject({ statusCode: 400 });
     const missing = await postActivity(endpoint, teams, cardActionActivity(teams, { verb: 'approve', data: { deploymentId: 99999 }, replyToId: 'x', ...carol }));
     expect(missing.body).toMatchObject({ statusCode: 400, value: { message: 'Deployment #99999 is not waiting for an approval.' } });
+    // No Entra object id: refused, with the error type's statusCode (400 or 500 only), its code saying why.
+    const anonymous = { ...cardActionActivity(teams, { verb: 'approve', data: { deploymentId: 1 }, replyToId: 'x' }), from: { id: '29:1anonymous', name: 'Anonymous' } };
+    const noClicker = await postActivity(endpoint, teams, anonymous);
+    expect(noClicker.status).toBe(200);
+    expect(noClicker.body).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'Forbidden' } });
     expect((await fetch(`http://127.0.0.1:${bot.port}/healthz`)).status).toBe(200);
   });
 });

@@ -33,6 +33,10 @@ describe('Microsoft Teams: the real bot process, signed activities from a local 
     expect(await post(endpoint, teams, activity, { audience: 'some-other-bot' })).toBe(401);
     expect(await post(endpoint, teams, activity, { issuer: 'https://sts.windows.net/evil/' })).toBe(401);
     expect(await post(endpoint, teams, activity, { foreignKey: true })).toBe(401);
+    // Signed by a Bot Framework key, but one endorsed for another channel (webchat), not msteams.
+    expect(await post(endpoint, teams, activity, { otherChannelKey: true })).toBe(401);
+    // The Teams key, for an activity that says it comes from another channel.
+    expect(await post(endpoint, teams, { ...activity, channelId: 'webchat' })).toBe(401);
     // Signed for the real connector, but the activity asks Deckhand to send its token somewhere else.
     const elsewhere = messageActivity(teams, { text: 'whoami', id: 'refused-2', serviceUrl: 'http://127.0.0.1:9/evil/' });
     expect(await post(endpoint, teams, elsewhere)).toBe(401);

@@ -26,6 +26,11 @@ describe('the fake Teams services (OpenID keys, token authority, Bot Connector)'
     expect(payload.serviceurl).toBe(fake.serviceUrl);
     await expect(jwtVerify(await fake.mint({ foreignKey: true }), keys)).rejects.toThrow();
     await expect(jwtVerify(await fake.mint({ expiresIn: -600 }), keys)).rejects.toThrow();
+    // Each key names the channels it signs for; the second one's token verifies, but for webchat only.
+    const jwks = (await (await fetch(metadata.jwks_uri)).json()) as { keys: Array<{ kid: string; endorsements: string[] }> };
+    expect(jwks.keys.map((k) => [k.kid, k.endorsements])).toEqual([['fake-teams-key-1', ['msteams']], ['fake-webchat-key-1', ['webchat']]]);
+    const other = await jwtVerify(await fake.mint({ otherChannelKey: true }), keys, { issuer: botFrameworkIssuer, audience: fake.appId });
+    expect(other.protectedHeader.kid).toBe('fake-webchat-key-1');
   });
 
   test('the authority hands out tokens for the right client only', async () => {

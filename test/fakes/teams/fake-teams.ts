@@ -20,12 +20,26 @@
  *
  * Shapes follow the Bot Framework Connector REST API reference (learn.microsoft.com,
  * bot-framework-rest-connector-api-reference / -send-and-receive-messages / -authentication):
- * ResourceResponse `{ id }` for send/reply/update; the token response `{ token_type, expires_in,
- * ext_expires_in, access_token }`. Not confirmed from the stored docs (from memory of the
- * authentication article): the JWKS keys' `endorsements` array (channel ids) — served here, not
- * required by Deckhand. Also from memory: the AADSTS codes of the assertion refusals (700027, 700024)
- * and the managed-identity endpoints' error bodies and statuses; their request shapes and success
- * bodies are from the Container Apps / App Service and "use VM token" articles.
+ * ResourceResponse `{ id }` for send/reply/update. Confirmed from Microsoft's sources:
+ *  - the paths: POST v3/conversations/{conversationId}/activities/{activityId} (reply) and PUT on
+ *    the same path (update) — botbuilder-js, libraries/botframework-connector/src/connectorApi/
+ *    operations/conversations.ts (replyToActivityOperationSpec, updateActivityOperationSpec);
+ *  - the token response fields `token_type`, `expires_in`, `ext_expires_in`, `access_token` — msal-
+ *    common's ServerAuthorizationTokenResponse (AzureAD/microsoft-authentication-library-for-js,
+ *    lib/msal-common/src/response/ServerAuthorizationTokenResponse.ts);
+ *  - each JWKS key's optional `endorsements` (the channel ids it signs for) — botbuilder-js,
+ *    libraries/botframework-connector/src/auth/openIdMetadata.ts (IKey); Deckhand checks them
+ *    (adapters/teams/teams-auth.ts). Which channels the real keys list was not confirmed.
+ *  - AADSTS700027 (the assertion's signature / certificate is not the app's) and AADSTS700024 (the
+ *    assertion is outside its valid time range) with error `invalid_client` — msal-node
+ *    docs/certificate-credentials.md, learn.microsoft.com azure/developer/java/sdk/troubleshooting-
+ *    authentication-service-principal, and the error text quoted in AzureAD/microsoft-authentication-
+ *    library-for-dotnet#4951 and Azure/login#180. Not confirmed: the HTTP status Entra answers with
+ *    them (401 here) and the exact wording of the "not registered" description.
+ * Not confirmed either: the managed-identity endpoints' error bodies and statuses; their request
+ * shapes and success bodies are from the Container Apps / App Service and "use VM token" articles,
+ * and match msal-node's ManagedIdentitySources (AppService.ts 2019-08-01 with IDENTITY_HEADER,
+ * Imds.ts 2018-02-01 with `Metadata: true`).
  */
 import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -61,6 +75,11 @@ export interface MintOptions {
   notBefore?: number;
   /** Sign with a key the JWKS does not list (same kid). */
   foreignKey?: boolean;
+  /**
+   * Sign with the JWKS's other key, which is endorsed for another channel only (`webchat`), not
+   * `msteams`: a token Microsoft would never send for a Teams activity.
+   */
+  otherChannelKey?: boolean;
 }
 
 export interface FakeTeams {
@@ -122,9 +141,19 @@ export async function startFakeTeams(options: { appId?: string; appPassword?: st
   const appPassword = options.appPassword ?? 'fake-teams-client-secret';
   const tenantId = options.tenantId ?? '11111111-1111-4111-8111-111111111111';
   const kid = 'fake-teams-key-1';
+  const otherKid = 'fake-webchat-key-1';
   const own = await generateKeyPair('RS256', { extractable: true });
+  const other = await generateKeyPair('RS256', { extractable: true });
   const foreign = await generateKeyPair('RS256');
-  const publicJwk: JWK = { ...(await exportJWK(own.publicKey)), kid, use: 'sig', alg: 'RS256' };
+  // The keys' shape as the Bot Framework SDK reads them (botbuilder-js botframework-connector
+  // src/auth/openIdMetadata.ts, IKey: kty, use, kid, n, e, x5t, x5c, endorsements; no `alg`), without
+  // x5t / x5c, which nobody here reads. Each key's `endorsements` are the channel ids it signs for.
+  const jwks: { keys: Array<JWK & { endorsements: string[] }> } = {
+    keys: [
+      { ...(await exportJWK(own.publicKey)), kid, use: 'sig', endorsements: ['msteams'] },
+      { ...(await exportJWK(other.publicKey)), kid: otherKid, use: 'sig', endorsements: ['webchat'] },
+    ],
+  };
 
   const issued = new Map<string, number>(); // access token -> expiry (ms)
   const faults: Array<{ status: number; retryAfter?: number }> = [];
@@ -153,7 +182,7 @@ export async function startFakeTeams(options: { appId?: string; appPassword?: st
       });
     }
     if (req.method === 'GET' && url.pathname === '/openid/v1/.well-known/keys') {
-      return json(res, 200, { keys: [{ ...publicJwk, endorsements: ['msteams'] }] });
+      return json(res, 200, jwks);
     }
     const tokenPath = /^\/authority\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (req.method === 'POST' && tokenPath) {
@@ -299,9 +328,9 @@ export async function startFakeTeams(options: { appId?: string; appPassword?: st
     tokenLifetimeSeconds: 3600,
     async mint(mint = {}) {
       const now = Math.floor(Date.now() / 1000);
-      const key: CryptoKey = mint.foreignKey ? foreign.privateKey : own.privateKey;
+      const key: CryptoKey = mint.foreignKey ? foreign.privateKey : mint.otherChannelKey ? other.privateKey : own.privateKey;
       return new SignJWT({ serviceurl: mint.serviceUrl ?? fake.serviceUrl })
-        .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+        .setProtectedHeader({ alg: 'RS256', kid: mint.otherChannelKey ? otherKid : kid, typ: 'JWT' })
         .setIssuer(mint.issuer ?? botFrameworkIssuer)
         .setAudience(mint.audience ?? appId)
         .setNotBefore(now + (mint.notBefore ?? -60))
@@ -374,8 +403,10 @@ export function messageActivity(fake: Pick<FakeTeams, 'appId' | 'serviceUrl' | '
  * A Teams `invoke` activity named `adaptiveCard/action`, as Teams POSTs it when someone clicks an
  * Action.Execute button of a card the bot sent (Universal Actions): `value.action` carries the
  * button's verb and data, `replyToId` the card's activity id. Shape from the Universal Actions
- * docs (learn.microsoft.com, "Universal Actions for Adaptive Cards"); `value.trigger` ("manual")
- * from memory, not confirmed in the stored docs.
+ * docs (learn.microsoft.com, "Universal Actions for Adaptive Cards"); `value.trigger` ('manual', optional)
+ * from the Teams SDK's AdaptiveCardInvokeValue (microsoft/teams.ts, packages/api/src/models/
+ * adaptive-card/adaptive-card-invoke-value.ts); botframework-schema's AdaptiveCardInvokeValue does not
+ * list it (Deckhand does not read it).
  */
 export function cardActionActivity(fake: Pick<FakeTeams, 'appId' | 'serviceUrl' | 'tenantId'>, options: {
   verb: string;
