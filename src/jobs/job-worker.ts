@@ -42,6 +42,8 @@ export interface JobWorkerOptions {
    * a sender waits for, running is not.
    */
   yieldTo?: () => Promise<void> | null;
+  /** With a backlog, how long a claim for fewer than half the slots waits for more jobs to finish first; default 2 ms. */
+  batchWaitMs?: number;
 }
 
 /**
@@ -127,7 +129,7 @@ export class JobWorker {
     let backlog = false;
     while (!this.stopped) {
       while (!this.stopped && this.active.size < slots) {
-        if (backlog && this.active.size > 0 && slots - this.active.size < Math.ceil(slots / 2)) await new Promise((resolve) => setTimeout(resolve, BATCH_WAIT_MS));
+        if (backlog && this.active.size > 0 && slots - this.active.size < Math.ceil(slots / 2)) await new Promise((resolve) => setTimeout(resolve, this.options.batchWaitMs ?? BATCH_WAIT_MS));
         // One claim per turn of the event loop: requests waiting on the listener go first, so a
         // deep queue of jobs never starves the HTTP side (with SQLite a claim does not yield by itself),
         // and at most `concurrency` jobs run at once.

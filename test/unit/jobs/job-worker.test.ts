@@ -107,7 +107,8 @@ describe('the job worker with a backlog: claims in batches, and long jobs never 
     const ran = new Set<number>();
     // Each job takes a few turns of the event loop, like a real one reading the store, each a
     // different number: they finish one by one, not together.
-    const worker = new JobWorker({ store, clock: systemClock, logger: silentLogger, pollMs: 5, handlers: { q: async (job) => {
+    // A wait long enough for the staggered jobs below to finish in, however slow the machine is.
+    const worker = new JobWorker({ store, clock: systemClock, logger: silentLogger, pollMs: 5, batchWaitMs: 100, handlers: { q: async (job) => {
       for (let i = 0; i < 1 + (job.id % 8) * 3; i++) await new Promise((r) => setImmediate(r));
       ran.add(job.id);
     } } });
