@@ -22,6 +22,13 @@ export interface ChannelQueueOptions {
   logger: Logger;
   /** Pause after each op in one lane of a channel; Slack allows about one message a second per channel. */
   intervalMs?: number;
+  /**
+   * With `reserveSlot`: how many messages may go into a channel at once before the interval paces
+   * them (the generic cell rate algorithm: no window of length W holds more than burst + W/interval
+   * slots). Default 1: strictly one per interval. Local pacing (no store, or the store away) and the
+   * emoji lane stay strict whatever this says.
+   */
+  burst?: number;
   /** Attempts for one op before it is given up (and logged). */
   maxAttempts?: number;
   /** How long to wait for a failure other than a rate limit, before trying again. */
@@ -31,15 +38,17 @@ export interface ChannelQueueOptions {
    * Reserves the channel's next send slot for every process sharing the store (Store.reserveChatSlot
    * bound to the adapter) and resolves it (ISO time). With it, each message-lane op — a retry too —
    * first takes a slot and waits for it, so N replicas together still send one message per
-   * interval into a channel. Without it, or while it fails, the lane paces on its own.
+   * interval into a channel (after a burst of up to `burst`). Without it, or while it fails, the
+   * lane paces on its own.
    */
-  reserveSlot?: (channel: string, now: string, intervalMs: number) => Promise<string>;
+  reserveSlot?: (channel: string, now: string, intervalMs: number, burst: number) => Promise<string>;
   /** A reservation slower than this counts as failed (the op is paced locally). Default 2 s. */
   reserveTimeoutMs?: number;
   /**
    * How late after its slot an op may still start (a busy event loop wakes late); later, it takes a
-   * fresh slot instead, so two sends are never closer than the interval minus this. Default a
-   * quarter of the interval.
+   * fresh slot instead, so no window of length W holds more than burst + (W + this) / interval
+   * sends (burst 1: two sends are never closer than the interval minus this). Default a quarter of
+   * the interval.
    */
   lateToleranceMs?: number;
   /** Milliseconds since the epoch; default Date.now. */
@@ -68,14 +77,15 @@ export function retryAfterMs(err: unknown): number | null {
  * A 429 waits for its Retry-After and tries the same op again, and a burst of edits to one message
  * collapses into the newest, which keeps the place of the first — so nothing is lost, nothing
  * jumps its own kind, and the channel is not flooded. With `reserveSlot`, the pause of the message
- * lane is shared by every process on the store: each send waits for a slot of its own
- * (docs/decisions/013-chat-pacing-and-slack-with-replicas.md).
+ * lane is shared by every process on the store: each send waits for a slot of its own, the first
+ * `burst` into a quiet channel at once (docs/decisions/013-chat-pacing-and-slack-with-replicas.md).
  */
 export class ChannelQueue {
   /** Waiting ops by lane ("messages C123", "reactions C123"). */
   private readonly queues = new Map<string, Pending[]>();
   private readonly workers = new Map<string, Promise<void>>();
   private readonly intervalMs: number;
+  private readonly burst: number;
   private readonly maxAttempts: number;
   private readonly retryDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -85,6 +95,8 @@ export class ChannelQueue {
 
   constructor(private readonly options: ChannelQueueOptions) {
     this.intervalMs = options.intervalMs ?? 1000;
+    this.burst = options.burst ?? 1;
+    if (!Number.isInteger(this.burst) || this.burst < 1) throw new RangeError(`ChannelQueue: burst must be a whole number of at least 1, got ${this.burst}`);
     this.maxAttempts = options.maxAttempts ?? 5;
     this.retryDelayMs = options.retryDelayMs ?? 2000;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -188,7 +200,7 @@ export class ChannelQueue {
     let slot: string;
     try {
       slot = await Promise.race([
-        reserve(channel, new Date(this.now()).toISOString(), this.intervalMs),
+        reserve(channel, new Date(this.now()).toISOString(), this.intervalMs, this.burst),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer from the store within ${timeoutMs}ms`)), timeoutMs);
           timer.unref();

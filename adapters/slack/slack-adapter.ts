@@ -44,6 +44,12 @@ export interface SlackAdapterOptions {
   publicUrl?: () => string;
   /** Pause between messages to one channel (Slack: about 1/s). Tests shorten it. */
   channelIntervalMs?: number;
+  /**
+   * Messages that may go into a quiet channel at once before the interval paces them (GCRA burst,
+   * shared by the replicas through the store). Default 3: Slack allows "short bursts >1" over
+   * its ~1 message/second/channel; 3 lets a reply, its deployment's post and an edit go at once.
+   */
+  channelBurst?: number;
   /** Pause before retrying a failed call that had no Retry-After (grows per attempt). Tests shorten it. */
   retryDelayMs?: number;
   outputFlushMs?: number;
@@ -62,6 +68,14 @@ export interface SlackAdapter {
 }
 
 export const slackEventsPath = '/slack/events';
+
+/**
+ * Slack documents chat.postMessage as about one message per second per channel, "short bursts >1
+ * allowed" (api.slack.com/docs/rate-limits): a small burst, so that a few messages at once (a reply
+ * and the notices of what it started) are not queued a second apart, nor one late wake-up delays a
+ * channel for good; small, so that a burst never meets Slack's undocumented ceiling.
+ */
+export const slackChannelBurst = 3;
 
 /**
  * Socket Mode has no `processBeforeResponse`: Bolt acks an event before its listeners run, and the
@@ -225,7 +239,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
     // Slack's ~1 message/second is per channel, not per process: every replica on this store takes
     // its turn from the same row. (Wall-clock time, like the queue's own sleeps: not the injected clock.)
-    reserveSlot: (channel, now, intervalMs) => store.reserveChatSlot('slack', channel, now, intervalMs),
+    burst: options.channelBurst ?? slackChannelBurst,
+    reserveSlot: (channel, now, intervalMs, burst) => store.reserveChatSlot('slack', channel, now, intervalMs, burst),
   });
   const notifier = new DeploymentNotifier({
     client: app.client,

@@ -216,13 +216,16 @@ export interface Store {
 
   /**
    * Reserves the next send slot of a chat channel, shared by every process on the store (Slack
-   * allows about one message a second per channel, whichever replica sends it). Atomically: the
-   * slot is the later of the channel's next free time and `now`; the next free time becomes the
-   * slot plus `intervalMs`. Resolves the slot; the caller sends at (not before) it. Of concurrent
-   * reservations for one channel, from any processes, no two get slots less than `intervalMs`
-   * apart. Rows a day past their slot are deleted in passing.
+   * allows about one message a second per channel, whichever replica sends it, with short bursts).
+   * The generic cell rate algorithm, atomically: the channel keeps a theoretical arrival time TAT;
+   * a reservation gets the slot max(now, TAT − (burst − 1) × intervalMs) and sets TAT to
+   * max(TAT, now) + intervalMs. Resolves the slot; the caller sends at (not before) it. Of all
+   * reservations for one channel, from any processes, concurrent or not, no window of length W
+   * holds more than burst + floor(W / intervalMs) slots; burst 1 (the default) spaces every two
+   * slots at least `intervalMs` apart. Rows a day past their TAT are deleted in passing. Throws a
+   * RangeError unless intervalMs is a positive integer and burst an integer ≥ 1.
    */
-  reserveChatSlot(adapter: string, channel: string, now: string, intervalMs: number): Promise<string>;
+  reserveChatSlot(adapter: string, channel: string, now: string, intervalMs: number, burst?: number): Promise<string>;
 
   /**
    * Stores a chat confirmation question, replacing any open one with the same key (a new question

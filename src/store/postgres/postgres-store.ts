@@ -206,7 +206,8 @@ export class PostgresStore implements Store {
   findConversation = (adapter: string, conversationId: string): Promise<ChatConversation | null> => conversationBy(this.db, adapter, conversationId);
   markSeen = (scope: string, key: string, at: string): Promise<boolean> => insertSeenKey(this.db, scope, key, at);
   isSeen = (scope: string, key: string): Promise<boolean> => seenKeyExists(this.db, scope, key);
-  reserveChatSlot = (adapter: string, channel: string, now: string, intervalMs: number): Promise<string> => reserveSlot(this.db, adapter, channel, now, intervalMs);
+  reserveChatSlot = (adapter: string, channel: string, now: string, intervalMs: number, burst = 1): Promise<string> =>
+    reserveSlot(this.db, adapter, channel, now, intervalMs, burst);
 
   // --- pending chat confirmations: confirmations.ts
 

@@ -248,8 +248,8 @@ export class SqliteStore extends SqliteCore implements Store {
     return seenKeyExists(this.prepare, scope, key);
   }
 
-  async reserveChatSlot(adapter: string, channel: string, now: string, intervalMs: number): Promise<string> {
-    return this.immediate(() => reserveSlot(this.prepare, adapter, channel, now, intervalMs));
+  async reserveChatSlot(adapter: string, channel: string, now: string, intervalMs: number, burst = 1): Promise<string> {
+    return this.immediate(() => reserveSlot(this.prepare, adapter, channel, now, intervalMs, burst));
   }
 
   // --- pending chat confirmations: queries in confirmations.ts

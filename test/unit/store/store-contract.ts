@@ -845,6 +845,48 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         }
       });
 
+      it('burst 1 is the default, and strict: one slot per interval', async () => {
+        for (let k = 0; k < 3; k++) expect(await store.reserveChatSlot('slack', 'C1', at(0), 1000, 1)).toBe(plus(at(0), k * 1000));
+        expect(await store.reserveChatSlot('slack', 'C1', at(0), 1000)).toBe(plus(at(0), 3000));
+      });
+
+      it('with a burst of 3: three slots at once, then one per interval; a quiet channel earns its burst back', async () => {
+        const reserve = (now: string) => store.reserveChatSlot('slack', 'C1', now, 1000, 3);
+        expect([await reserve(at(0)), await reserve(at(0)), await reserve(at(0))]).toEqual([at(0), at(0), at(0)]);
+        expect(await reserve(at(0))).toBe(plus(at(0), 1000));
+        expect(await reserve(at(0))).toBe(plus(at(0), 2000));
+        // Sustained: a caller always asking for the next slot as soon as it is due gets one per interval.
+        let now = plus(at(0), 2000);
+        for (let k = 3; k < 10; k++) {
+          const slot = await reserve(now);
+          expect(slot).toBe(plus(at(0), k * 1000));
+          now = slot;
+        }
+        // Half an interval quiet after its last slot (TAT = slot + 3 s here): still no burst.
+        expect(await reserve(plus(at(0), 9500))).toBe(plus(at(0), 10_000));
+        // Quiet for two intervals more than the backlog: the full burst again, then the pace.
+        const later = plus(at(1), 30_000);
+        expect([await reserve(later), await reserve(later), await reserve(later), await reserve(later)]).toEqual([later, later, later, plus(later, 1000)]);
+        // Quiet for part of it: three intervals after the burst began, two of its three slots are back.
+        const after = plus(later, 1000 + 2000);
+        expect([await reserve(after), await reserve(after), await reserve(after)]).toEqual([after, after, plus(after, 1000)]);
+        // Other channels and burst 1 in the same store are unaffected.
+        expect(await store.reserveChatSlot('slack', 'C2', at(0), 1000, 1)).toBe(at(0));
+        expect(await store.reserveChatSlot('slack', 'C2', at(0), 1000, 1)).toBe(plus(at(0), 1000));
+      });
+
+      it('concurrent reservations with a burst: the burst at now, then one slot per interval', async () => {
+        const slots = await Promise.all(Array.from({ length: 20 }, () => store.reserveChatSlot('slack', 'C1', at(0), 1000, 3)));
+        expect([...slots].sort()).toEqual([at(0), at(0), ...Array.from({ length: 18 }, (_, k) => plus(at(0), k * 1000))]);
+      });
+
+      it('refuses a burst below 1 or a non-whole one, and a non-positive interval', async () => {
+        await expect(store.reserveChatSlot('slack', 'C1', at(0), 1000, 0)).rejects.toThrow(RangeError);
+        await expect(store.reserveChatSlot('slack', 'C1', at(0), 1000, 1.5)).rejects.toThrow(/burst/);
+        await expect(store.reserveChatSlot('slack', 'C1', at(0), 0, 3)).rejects.toThrow(/interval/);
+        expect(await store.reserveChatSlot('slack', 'C1', at(0), 1000, 3)).toBe(at(0));
+      });
+
       it('forgets a channel a day after its last slot', async () => {
         expect(await store.reserveChatSlot('slack', 'C1', at(0), 60_000)).toBe(at(0));
         // Still remembered within the day: an earlier clock waits for the reserved slot.

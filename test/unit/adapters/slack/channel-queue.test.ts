@@ -205,6 +205,64 @@ describe('ChannelQueue paced through the store (several processes, one channel)'
     await store.close();
   });
 
+  test('with a burst of 3: a quiet channel takes three at once, then one per interval; replies still first; the store away, strict', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.migrate();
+    const t0 = Date.parse('2025-01-01T12:00:00.000Z');
+    let clock = t0;
+    const sleeps: number[] = [];
+    let storeUp = true;
+    const reserved: number[] = [];
+    const queue = new ChannelQueue({
+      logger: silentLogger,
+      intervalMs: 1000,
+      burst: 3,
+      // One lane, so one op waits at a time: a virtual clock that a sleep moves on is exact.
+      now: () => clock,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+      },
+      reserveSlot: async (channel, now, interval, burst) => {
+        reserved.push(burst);
+        if (!storeUp) throw new Error('store away');
+        return store.reserveChatSlot('slack', channel, now, interval, burst);
+      },
+    });
+    const sent: Array<{ what: string; at: number }> = [];
+    const send = (what: string) => async () => void sent.push({ what, at: clock - t0 });
+    const held = gate();
+    const all = [queue.enqueue('C1', { run: async () => (await held.opened, await send('n0')()) })];
+    for (const n of [1, 2, 3, 4, 5]) all.push(queue.enqueue('C1', { run: send(`n${n}`) }));
+    all.push(queue.enqueue('C1', { priority: 'reply', run: send('reply') }));
+    await settle();
+    held.open();
+    await Promise.all(all);
+    expect(sent.map((s) => s.what)).toEqual(['n0', 'reply', 'n1', 'n2', 'n3', 'n4', 'n5']);
+    expect(sent.map((s) => s.at)).toEqual([0, 0, 0, 1000, 2000, 3000, 4000]);
+    expect(sleeps).toEqual([1000, 1000, 1000, 1000]);
+    expect(new Set(reserved)).toEqual(new Set([3]));
+
+    // Quiet for long enough (its backlog plus three intervals): the burst is back.
+    clock += 3000 + 3000;
+    sent.length = 0;
+    sleeps.length = 0;
+    await Promise.all(['a', 'b', 'c', 'd'].map((w) => queue.enqueue('C1', { run: send(w) })));
+    expect(sent.map((s) => s.at - 10_000)).toEqual([0, 0, 0, 1000]);
+    expect(sleeps).toEqual([1000]);
+
+    // The store away: each process paces itself, strictly (no burst): a pause between every two ops.
+    storeUp = false;
+    sleeps.length = 0;
+    await Promise.all(['e', 'f', 'g'].map((w) => queue.enqueue('C1', { run: send(w) })));
+    expect(sleeps).toEqual([1000, 1000]);
+    await store.close();
+  });
+
+  test('refuses a burst below 1', () => {
+    expect(() => new ChannelQueue({ logger: silentLogger, burst: 0 })).toThrow(RangeError);
+  });
+
   test('each send waits for its slot (a retry after a 429 too); a reply still goes before what waits behind', async () => {
     const reservations: string[] = [];
     const waits: Array<{ ms: number; wake: () => void }> = [];
