@@ -329,6 +329,15 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 18,
+    name: 'one index fewer on jobs',
+    sql: `
+      -- Every claim and completion rewrote this index (its WHERE names state). Retention's "no live
+      -- job reads this delivery" looks the delivery up in jobs_by_delivery (migration 15) instead.
+      DROP INDEX jobs_live_by_delivery;
+    `,
+  },
 ];
 
 const createTrackingTable = `

@@ -3,7 +3,7 @@ import type { Prepare } from './approvals.js';
 
 /**
  * Retention deletes of the SQLite store (Store.prune). Each picks at most `limit` rows, oldest
- * first, through an index of migration 12 (posts: 16), and deletes them by rowid: one short statement, so a
+ * first, through an index of migration 12 (posts: 16; a live job of a delivery: jobs_by_delivery, 15), and deletes them by rowid: one short statement, so a
  * batch never holds the database for long.
  */
 const statements: Record<PruneKind, string> = {
@@ -12,9 +12,10 @@ const statements: Record<PruneKind, string> = {
       SELECT id FROM deliveries
       WHERE received_at < @before
         AND NOT EXISTS (
-          -- The unary + keeps the planner on jobs_live_by_delivery (a lookup) instead of walking it.
-          SELECT 1 FROM jobs
-          WHERE state IN ('pending', 'running') AND json_extract(payload, '$.deliveryId') = +deliveries.id
+          -- A lookup in jobs_by_delivery (a delivery has one job or a few); the unary + keeps the
+          -- planner from walking the index instead.
+          SELECT 1 FROM jobs INDEXED BY jobs_by_delivery
+          WHERE json_extract(payload, '$.deliveryId') = +deliveries.id AND state IN ('pending', 'running')
         )
       ORDER BY received_at LIMIT @limit
     )`,
