@@ -134,7 +134,7 @@ export class JobWorker {
         // deep queue of jobs never starves the HTTP side (with SQLite a claim does not yield by itself),
         // and at most `concurrency` jobs run at once.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        const pressure = this.options.yieldTo?.();
+        const pressure = this.stopped ? null : this.options.yieldTo?.();
         if (pressure) await pressure;
         if (this.stopped) break;
         let jobs: Job[];
