@@ -1,3 +1,4 @@
+import { OutputBatcher } from '../../src/chat/output-batcher.js';
 import type { WebClient } from '@slack/web-api';
 import type { DeckhandConfig } from '../../src/config/types.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -39,13 +40,6 @@ export const reactionFor: Record<string, string> = {
 
 const slackTs = /^\d+\.\d+$/;
 
-interface OutputBuffer {
-  channel: string;
-  lines: string[];
-  dropped: number;
-  timer: NodeJS.Timeout | null;
-}
-
 /**
  * Turns deployment events into Slack: one message per deployment in the app's notice channel,
  * edited in place; reactions on the message that asked for it; the script's output, batched,
@@ -53,10 +47,15 @@ interface OutputBuffer {
  * (a person's reply goes first), emoji in their own lane.
  */
 export class DeploymentNotifier {
-  private readonly output = new Map<number, OutputBuffer>();
   private readonly pending = new Set<Promise<void>>();
+  private readonly output: OutputBatcher<string>;
 
-  constructor(private readonly options: DeploymentNotifierOptions) {}
+  constructor(private readonly options: DeploymentNotifierOptions) {
+    this.output = new OutputBatcher<string>(
+      (deploymentId, { target: channel, text }) => this.track(this.options.queue.enqueue(channel, { run: () => this.postInThread(deploymentId, `\`\`\`${escapeMrkdwn(text)}\`\`\``) })),
+      { flushMs: options.outputFlushMs, maxLines: options.maxLinesPerPost },
+    );
+  }
 
   /** Where a deployment's notices go: the app's `notify`, else the Slack room it was asked in. */
   channelFor(d: Deployment): string | null {
@@ -72,7 +71,7 @@ export class DeploymentNotifier {
     if (channel) {
       // Not awaited: the runner must not wait for Slack; the queue keeps order and retries.
       this.track(this.options.queue.enqueue(channel, { key: `deployment:${d.id}`, run: () => this.upsert(channel, d) }));
-      if (d.state !== 'queued' && d.state !== 'running') this.flushOutput(d.id);
+      if (d.state !== 'queued' && d.state !== 'running') this.output.flushNow(d.id);
     }
     const reaction = reactionFor[event.type];
     if (reaction && d.origin?.adapter === 'slack' && slackTs.test(d.origin.messageId)) {
@@ -83,36 +82,13 @@ export class DeploymentNotifier {
 
   onOutput = (d: Deployment, line: string): void => {
     const channel = this.channelFor(d);
-    if (!channel) return;
-    const max = this.options.maxLinesPerPost ?? 100;
-    let buffer = this.output.get(d.id);
-    if (!buffer) {
-      buffer = { channel, lines: [], dropped: 0, timer: null };
-      this.output.set(d.id, buffer);
-    }
-    buffer.lines.push(line);
-    if (buffer.lines.length > max) {
-      buffer.lines.shift();
-      buffer.dropped += 1;
-    }
-    buffer.timer ??= setTimeout(() => this.flushOutput(d.id), this.options.outputFlushMs ?? 2000);
+    if (channel) this.output.add(d.id, channel, line);
   };
 
   /** Resolves when everything handed to Slack so far has been sent (or given up). */
   async settle(): Promise<void> {
-    for (const id of [...this.output.keys()]) this.flushOutput(id);
+    this.output.flushAll();
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-  }
-
-  private flushOutput(deploymentId: number): void {
-    const buffer = this.output.get(deploymentId);
-    if (!buffer) return;
-    this.output.delete(deploymentId);
-    if (buffer.timer) clearTimeout(buffer.timer);
-    if (buffer.lines.length === 0) return;
-    const head = buffer.dropped > 0 ? `… ${buffer.dropped} earlier lines\n` : '';
-    const text = `\`\`\`${escapeMrkdwn(head + buffer.lines.join('\n'))}\`\`\``;
-    this.track(this.options.queue.enqueue(buffer.channel, { run: () => this.postInThread(deploymentId, text) }));
   }
 
   /** One message per incident (per generation of an entity) in oncall.channel, edited as it moves on. */

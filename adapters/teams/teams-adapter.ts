@@ -1,3 +1,4 @@
+import { OutputBatcher } from '../../src/chat/output-batcher.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatPort } from '../../src/chat/chat-port.js';
 import type { DeckhandConfig } from '../../src/config/types.js';
@@ -253,7 +254,7 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     pending.add(work);
     void work.finally(() => pending.delete(work));
     // The rest of the output right after the final card (same lane, so in that order).
-    if (d.state !== 'queued' && d.state !== 'running') flushOutput(d.id);
+    if (d.state !== 'queued' && d.state !== 'running') output.flushNow(d.id);
   };
 
   /**
@@ -339,7 +340,6 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
    * deployment and posted at most every outputFlushMs (and when it ends) as one code block, through
    * the conversation's queue — so a busy script costs one message per interval, after the card.
    */
-  const output = new Map<number, { target: { conversation: string; replyTo: string | null }; lines: string[]; dropped: number; timer: NodeJS.Timeout | null }>();
   const postOutput = async (deploymentId: number, conversation: string, text: string): Promise<void> => {
     const serviceUrl = await serviceUrlOf(conversation);
     const card = await store.findMessage('deployment', String(deploymentId), 'teams');
@@ -347,34 +347,19 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     if (!serviceUrl || !card) return;
     await connector.reply(serviceUrl, card.channel, card.ts, { type: 'message', text, textFormat: 'markdown' });
   };
-  const flushOutput = (deploymentId: number): void => {
-    const buffer = output.get(deploymentId);
-    if (!buffer) return;
-    output.delete(deploymentId);
-    if (buffer.timer) clearTimeout(buffer.timer);
-    if (buffer.lines.length === 0) return;
-    const head = buffer.dropped > 0 ? `… ${buffer.dropped} earlier lines\n` : '';
-    // A fence inside the output would end the code block early.
-    const body = (head + buffer.lines.join('\n')).replaceAll('```', '`\u200b``');
-    const { conversation } = buffer.target;
-    const work = queue.enqueue(conversation, () => postOutput(deploymentId, conversation, `\`\`\`\n${body}\n\`\`\``)).catch((err: unknown) => log.error({ err, deploymentId }, 'teams deployment output was not delivered'));
-    pending.add(work);
-    void work.finally(() => pending.delete(work));
-  };
+  const output = new OutputBatcher<string>(
+    (deploymentId, { target: conversation, text }) => {
+      // A fence inside the output would end the code block early.
+      const body = text.replaceAll('```', '`\u200b``');
+      const work = queue.enqueue(conversation, () => postOutput(deploymentId, conversation, `\`\`\`\n${body}\n\`\`\``)).catch((err: unknown) => log.error({ err, deploymentId }, 'teams deployment output was not delivered'));
+      pending.add(work);
+      void work.finally(() => pending.delete(work));
+    },
+    { flushMs: options.outputFlushMs, maxLines: options.maxLinesPerPost },
+  );
   const onOutput = (d: Deployment, line: string): void => {
     const target = cardTarget(d);
-    if (!target) return;
-    let buffer = output.get(d.id);
-    if (!buffer) {
-      buffer = { target, lines: [], dropped: 0, timer: null };
-      output.set(d.id, buffer);
-    }
-    buffer.lines.push(line);
-    if (buffer.lines.length > (options.maxLinesPerPost ?? 100)) {
-      buffer.lines.shift();
-      buffer.dropped += 1;
-    }
-    buffer.timer ??= setTimeout(() => flushOutput(d.id), options.outputFlushMs ?? 2000);
+    if (target) output.add(d.id, target.conversation, line);
   };
 
   const unsubscribe = options.bus ? options.bus.subscribe(onEvent) : () => undefined;
@@ -400,7 +385,7 @@ export function startTeamsAdapter(options: TeamsAdapterOptions): TeamsAdapter {
     async stop() {
       unsubscribe();
       unsubscribeOutput();
-      for (const id of [...output.keys()]) flushOutput(id);
+      output.flushAll();
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await queue.drain();
     },

@@ -6,35 +6,20 @@ import { DeckhandError, ErrorCode } from '../../core/errors.js';
 import type { AcquireLockResult, AuditQuery, AuditRecord, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Lock, NewAuditRecord, NewDeployment, NewRelease, Release, StoredEvent } from '../../core/model.js';
 import { finishedStates } from '../../core/model.js';
 import { insertApproval } from './approvals.js';
+import { acquire, allLocks, deleteLock, lockOn, locksOn } from './locks.js';
 import { Checkpointer } from './checkpointer.js';
 import { insertAudit, listAuditRows } from './operator-queries.js';
 import { runMigrations } from './migrations.js';
 import { requestKeyUsed } from '../request-key.js';
 import { clearLapsedHolds } from './ownership.js';
 import { clampLimit, listLimits, whereClause } from './query.js';
-import {
-  type DeploymentRow,
-  type EventRow,
-  type LockRow,
-  type ReleaseRow,
-  environmentWide,
-  lockAppColumn,
-  toDeployment,
-  toEvent,
-  toJson,
-  toLock,
-  toRelease,
-} from './rows.js';
+import { type DeploymentRow, type EventRow, type ReleaseRow, toDeployment, toEvent, toJson, toRelease } from './rows.js';
 
 /** The main connection's own checkpoint threshold while the thread checkpoints (16,384 pages: 64 MiB of WAL at 4 KiB pages). */
 const fallbackCheckpointPages = 16_384;
 
 function externalKey(system: string, id: string): string {
   return `${system}:${id}`;
-}
-
-function lockLabel(environment: string, app: string | null): string {
-  return app === null ? environment : `${app} in ${environment}`;
 }
 
 /**
@@ -307,61 +292,26 @@ export class SqliteCore {
     return (rows as ReleaseRow[]).map(toRelease);
   }
 
-  // --- locks -------------------------------------------------------------------------------
+  // --- locks: their queries live in locks.ts ------------------------------------------------
 
   async acquireLock(lock: Lock, options: { takeover?: boolean } = {}): Promise<AcquireLockResult> {
-    const key = { environment: lock.environment, app: lockAppColumn(lock.app) };
-    return this.immediate(() => {
-      const held = this.lockOn(lock.environment, lock.app);
-      if (held !== null && held.holder === lock.holder) {
-        const updated = this.statement(
-          'UPDATE locks SET reason = @reason WHERE environment = @environment AND app = @app RETURNING *',
-        ).get({ ...key, reason: lock.reason ?? null }) as LockRow;
-        return { lock: toLock(updated), previous: null };
-      }
-      if (held !== null && !options.takeover) {
-        const why = held.reason ? ` (${held.reason})` : '';
-        throw new DeckhandError(
-          ErrorCode.LockHeld,
-          `${lockLabel(held.environment, held.app)} is locked by ${held.holder} since ${held.since}${why}.`,
-          { lock: held },
-        );
-      }
-      const written = this.statement(`
-        INSERT INTO locks (environment, app, holder, reason, since) VALUES (@environment, @app, @holder, @reason, @since)
-        ON CONFLICT (environment, app) DO UPDATE
-        SET holder = excluded.holder, reason = excluded.reason, since = excluded.since
-        RETURNING *`).get({ ...key, holder: lock.holder, reason: lock.reason ?? null, since: lock.since }) as LockRow;
-      return { lock: toLock(written), previous: held };
-    });
+    return this.immediate(() => acquire(this.prepare, lock, options.takeover === true));
   }
 
   async releaseLock(environment: string, app: string | null): Promise<Lock | null> {
-    const row = this.statement('DELETE FROM locks WHERE environment = ? AND app = ? RETURNING *').get(
-      environment,
-      lockAppColumn(app),
-    );
-    return row === undefined ? null : toLock(row as LockRow);
+    return deleteLock(this.prepare, environment, app);
   }
 
   async getLock(environment: string, app: string | null): Promise<Lock | null> {
-    return this.lockOn(environment, app);
+    return lockOn(this.prepare, environment, app);
   }
 
-  /** The environment-wide lock first, then the app's own. */
   async locksFor(environment: string, app: string): Promise<Lock[]> {
-    const rows = this.statement('SELECT * FROM locks WHERE environment = ? AND app IN (?, ?) ORDER BY app').all(
-      environment,
-      environmentWide,
-      app,
-    );
-    return (rows as LockRow[]).map(toLock);
+    return locksOn(this.prepare, environment, app);
   }
 
-  /** Ordered by environment, each environment-wide lock before that environment's app locks. */
   async listLocks(): Promise<Lock[]> {
-    const rows = this.statement('SELECT * FROM locks ORDER BY environment, app').all();
-    return (rows as LockRow[]).map(toLock);
+    return allLocks(this.prepare);
   }
 
   // --- events and audit --------------------------------------------------------------------
@@ -415,13 +365,5 @@ export class SqliteCore {
   private deploymentById(id: number): Deployment | null {
     const row = this.statement('SELECT * FROM deployments WHERE id = ?').get(id);
     return row === undefined ? null : toDeployment(row as DeploymentRow);
-  }
-
-  private lockOn(environment: string, app: string | null): Lock | null {
-    const row = this.statement('SELECT * FROM locks WHERE environment = ? AND app = ?').get(
-      environment,
-      lockAppColumn(app),
-    );
-    return row === undefined ? null : toLock(row as LockRow);
   }
 }

@@ -1,11 +1,9 @@
-import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { type TestDatabase, createTestDatabase, freshStore, postgresReachable } from './pg-test-db.js';
-import { typescriptChildExecArgv } from './typescript-child.js';
+import { raceInChildren } from './claim-race.js';
 
 /**
  * Several Deckhand processes posting into one Slack channel share its pace through
@@ -15,7 +13,6 @@ import { typescriptChildExecArgv } from './typescript-child.js';
  * The children load the TypeScript sources as claim-race.ts does.
  */
 
-const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * The child: on "go", reserves `count` slots of C1 and reports them; its k-th reservation is made
@@ -59,25 +56,7 @@ interface Race {
 async function raceReservations(dbPath: string, processes: number, storeClass: { module: string; exportName: string }, race: Race = { burst: 1, stepMs: 0 }): Promise<RaceResult[]> {
   const workDir = mkdtempSync(join(tmpdir(), 'deckhand-pacing-race-'));
   try {
-    const execArgv = typescriptChildExecArgv(workDir);
-    writeFileSync(join(workDir, 'child.mjs'), childSource);
-    const storeUrl = pathToFileURL(join(projectRoot, storeClass.module)).href;
-    const children = Array.from({ length: processes }, () =>
-      fork(join(workDir, 'child.mjs'), [storeUrl, dbPath, storeClass.exportName, String(PER_CHILD), now, String(race.burst), String(race.stepMs)], {
-        execArgv,
-        env: { ...process.env, NODE_OPTIONS: '' },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      }),
-    );
-    const nextMessage = (child: (typeof children)[number]) =>
-      new Promise<RaceResult>((resolve, reject) => {
-        child.once('message', (message) => resolve(message as RaceResult));
-        child.once('exit', (code) => reject(new Error(`race child exited early with code ${code}`)));
-      });
-    await Promise.all(children.map(nextMessage));
-    const results = children.map(nextMessage);
-    for (const child of children) child.send('go');
-    return await Promise.all(results);
+    return await raceInChildren<RaceResult>(workDir, childSource, dbPath, processes, storeClass, [String(PER_CHILD), now, String(race.burst), String(race.stepMs)]);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

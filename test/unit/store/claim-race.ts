@@ -53,30 +53,37 @@ export interface RaceStore {
 }
 
 /**
- * Starts `processes` children on the database at `dbPath` (already migrated, with queued
- * deployments of web/prod), releases them all at once, and returns what each one claimed.
+ * The harness of every store race: writes `childSource` (which reads `[storeUrl, dbPath,
+ * exportName, ...args]` from its argv, says `{ ready: true }` once its store is open, races on the
+ * first message and reports one result) into `workDir`, starts `processes` children, releases them
+ * all at once, and returns what each reported.
  */
-export async function raceClaims(workDir: string, dbPath: string, processes: number, storeClass: RaceStore = { module: 'src/store/sqlite/sqlite-store.ts', exportName: 'SqliteStore' }): Promise<RaceResult[]> {
+export async function raceInChildren<R>(workDir: string, childSource: string, dbPath: string, processes: number, storeClass: RaceStore, args: readonly string[] = []): Promise<R[]> {
   const execArgv = typescriptChildExecArgv(workDir);
   writeFileSync(join(workDir, 'child.mjs'), childSource);
   const storeUrl = pathToFileURL(join(projectRoot, storeClass.module)).href;
-
   const children = Array.from({ length: processes }, () =>
-    fork(join(workDir, 'child.mjs'), [storeUrl, dbPath, storeClass.exportName], {
+    fork(join(workDir, 'child.mjs'), [storeUrl, dbPath, storeClass.exportName, ...args], {
       execArgv,
       env: { ...process.env, NODE_OPTIONS: '' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),
   );
-
   const nextMessage = (child: (typeof children)[number]) =>
-    new Promise<RaceResult & { ready?: boolean }>((resolve, reject) => {
-      child.once('message', (message) => resolve(message as RaceResult & { ready?: boolean }));
+    new Promise<R>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as R));
       child.once('exit', (code) => reject(new Error(`race child exited early with code ${code}`)));
     });
-
-  await Promise.all(children.map(nextMessage)); // every child has loaded and opened the store
+  await Promise.all(children.map(nextMessage)); // every child has loaded and opened its store
   const results = children.map(nextMessage);
   for (const child of children) child.send('go');
   return Promise.all(results);
+}
+
+/**
+ * Starts `processes` children on the database at `dbPath` (already migrated, with queued
+ * deployments of web/prod), releases them all at once, and returns what each one claimed.
+ */
+export async function raceClaims(workDir: string, dbPath: string, processes: number, storeClass: RaceStore = { module: 'src/store/sqlite/sqlite-store.ts', exportName: 'SqliteStore' }): Promise<RaceResult[]> {
+  return raceInChildren<RaceResult>(workDir, childSource, dbPath, processes, storeClass);
 }

@@ -1,14 +1,12 @@
-import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PendingConfirmation } from '../../../src/core/model.js';
 import { PostgresStore } from '../../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../src/store/types.js';
 import { type TestDatabase, createTestDatabase, freshStore, postgresReachable } from './pg-test-db.js';
-import { typescriptChildExecArgv } from './typescript-child.js';
+import { raceInChildren } from './claim-race.js';
 
 /**
  * A duplicated "yes" reaching several Deckhand processes at once must run the command once: of
@@ -18,7 +16,6 @@ import { typescriptChildExecArgv } from './typescript-child.js';
  * that transpiles them with the project's own `typescript`, as claim-race.ts does.
  */
 
-const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The child: on "go", takes every key, in an order of its own, and reports the ones it got. */
 const childSource = `
@@ -58,25 +55,7 @@ async function raceTakes(seed: Store, dbPath: string, processes: number, storeCl
   for (const key of keys) await seed.putConfirmation(question(key));
   const workDir = mkdtempSync(join(tmpdir(), 'deckhand-confirm-race-'));
   try {
-    const execArgv = typescriptChildExecArgv(workDir);
-    writeFileSync(join(workDir, 'child.mjs'), childSource);
-    const storeUrl = pathToFileURL(join(projectRoot, storeClass.module)).href;
-    const children = Array.from({ length: processes }, () =>
-      fork(join(workDir, 'child.mjs'), [storeUrl, dbPath, storeClass.exportName, JSON.stringify(keys), at(1)], {
-        execArgv,
-        env: { ...process.env, NODE_OPTIONS: '' },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      }),
-    );
-    const nextMessage = (child: (typeof children)[number]) =>
-      new Promise<TakeResult>((resolve, reject) => {
-        child.once('message', (message) => resolve(message as TakeResult));
-        child.once('exit', (code) => reject(new Error(`race child exited early with code ${code}`)));
-      });
-    await Promise.all(children.map(nextMessage)); // every child has loaded and opened its store
-    const results = children.map(nextMessage);
-    for (const child of children) child.send('go');
-    return await Promise.all(results);
+    return await raceInChildren<TakeResult>(workDir, childSource, dbPath, processes, storeClass, [JSON.stringify(keys), at(1)]);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
