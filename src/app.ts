@@ -1,3 +1,4 @@
+import type { Job } from './core/model.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expireApprovals } from './actions/approve.js';
@@ -15,7 +16,8 @@ import { createHttpServer } from './http/server.js';
 import { ListenerPressure } from './http/listener-pressure.js';
 import { createOctokit, type GitHubOptions } from './github/octokit.js';
 import { GitHubTracker } from './github/tracker.js';
-import { createGitHubDeliveryHandler } from './github/handle-github-delivery.js';
+import { createGitHubDeliveryHandler, githubEventNeedsJob } from './github/handle-github-delivery.js';
+import { deliveryInbox } from './store/delivery-inbox.js';
 import { GitHubStatusReporter } from './github/status-reporter.js';
 import { registerApiV1 } from './http/api-v1.js';
 import { registerConsole } from './console/register-console.js';
@@ -196,6 +198,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     owner: instance.id,
     onFailed: metrics.onJobFailed,
     yieldTo: () => pressure.quiet(50),
+    complete: (done) => deliveryInbox(store).complete(done),
     handlers: {
       delivery: (job) => reactionEngine.handleDelivery(job),
       reaction: (job, signal) => reactionEngine.handleRun(job, signal),
@@ -209,6 +212,8 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     ...(options.jobLeaseMs !== undefined ? { leaseMs: options.jobLeaseMs } : {}),
   });
   const wake = () => worker.kick();
+  // Deliveries whose job this worker has a free slot for are claimed by their own insert (see DeliveryInbox).
+  deliveryInbox(store).runJobsWith(worker);
   const reactionEngine = new ReactionEngine({
     reactions: options.reactions ?? [],
     store,
@@ -218,6 +223,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     chat: () => chat,
     baseDir: options.reactionsBaseDir ?? projectRoot,
     wake,
+    enqueue: (job): Promise<Job | null> => worker.enqueue(job),
     secrets: config.secrets,
     onActionRun: metrics.onActionRun,
     onStepRerun: metrics.onStepRerun,
@@ -264,7 +270,7 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     await registerOctopusWebhookRoute(http, { store, clock, logger, header: options.octopus.webhookHeader, secret: options.octopus.webhookSecret, wake });
   }
   if (options.github?.webhookSecret) {
-    await registerGitHubWebhookRoute(http, { store, clock, logger, secret: options.github.webhookSecret, wake });
+    await registerGitHubWebhookRoute(http, { store, clock, logger, secret: options.github.webhookSecret, wake, actsOn: (event, body) => githubEventNeedsJob(config, event, body) });
   }
 
   return {

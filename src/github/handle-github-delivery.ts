@@ -8,7 +8,7 @@ import type { Actions } from '../actions/index.js';
 import { mirrorGitHubStatus } from './mirror-status.js';
 import { runGitHubDeployment } from './run-deployment.js';
 import { autoDeployMergedPullRequest } from './auto-deploy.js';
-import type { MergedPullRequest } from './create-deployment.js';
+import { autoDeployTargets, type MergedPullRequest } from './create-deployment.js';
 import type { GitHubClient } from './octokit.js';
 
 interface PullRequestEvent {
@@ -35,6 +35,19 @@ export function mergedPullRequest(payload: PullRequestEvent): MergedPullRequest 
   const sha = pr.merge_commit_sha ?? pr.head?.sha;
   if (!sha || !pr.base?.ref || pr.number === undefined) return null;
   return { repository: payload.repository.full_name, number: pr.number, title: pr.title ?? '', baseBranch: pr.base.ref, sha, mergedBy: pr.merged_by?.login ?? pr.user?.login ?? 'someone' };
+}
+
+/**
+ * Whether the handler below would do anything with this event: deployments and their statuses
+ * always; a pull request only when it was merged into a branch an app auto-deploys from. Decided
+ * when the delivery arrives (the payload and the config are all it reads), so a delivery nothing
+ * acts on needs no job run.
+ */
+export function githubEventNeedsJob(config: DeckhandConfig, event: string, payload: unknown): boolean {
+  if (event === 'deployment' || event === 'deployment_status') return true;
+  if (event !== 'pull_request' || typeof payload !== 'object' || payload === null) return false;
+  const pr = mergedPullRequest(payload as PullRequestEvent);
+  return pr !== null && autoDeployTargets(config, pr).length > 0;
 }
 
 /** Job handler for stored GitHub deliveries. Events Deckhand does not act on are logged and done. */

@@ -12,8 +12,13 @@ export interface GitHubWebhookOptions {
   logger: Logger;
   /** GITHUB_WEBHOOK_SECRET. */
   secret: string;
-  /** Called after a delivery was stored, so the worker picks it up at once. */
+  /** Called after a delivery was stored with a job left for any worker, so one picks it up at once. */
   wake: () => void;
+  /**
+   * Whether Deckhand acts on this event (githubEventNeedsJob); when not, the delivery is stored
+   * with its job done at intake. Default: every event gets a job.
+   */
+  actsOn?: (event: string, body: unknown) => boolean;
   bodyLimit?: number;
 }
 
@@ -53,13 +58,16 @@ export async function registerGitHubWebhookRoute(http: FastifyInstance, options:
       const now = options.clock.now().toISOString();
       // Stored with the other deliveries of this event-loop turn, in one transaction (group commit);
       // answered only after it committed. The body's JSON text is stored as received.
-      const { duplicate } = await inbox.accept({
+      // An event nothing acts on (most of what a repository's webhook sends) is stored all the
+      // same — listed, kept for retention, replayable — with its job done at intake: no worker runs it.
+      const acted = options.actsOn?.(event, parsed.body) ?? true;
+      const { duplicate, queued } = await inbox.accept({
         delivery: { source: 'github', deliveryId, receivedAt: now, contentType: String(request.headers['content-type'] ?? ''), headers, query: {}, body: parsed.body },
-        job: { type: 'github', runAt: now, maxAttempts: 8 },
+        job: { type: 'github', runAt: now, maxAttempts: 8, ...(acted ? {} : { doneAtIntake: true }) },
         ...(parsed.text !== undefined ? { bodyText: parsed.text } : {}),
       });
-      if (!duplicate) options.wake();
-      options.logger.info({ event, deliveryId, duplicate }, 'github webhook accepted');
+      if (queued) options.wake();
+      options.logger.info({ event, deliveryId, duplicate, ...(acted ? {} : { ignored: 'Deckhand does not act on it' }) }, 'github webhook accepted');
       return reply.code(duplicate ? 200 : 202).send({ status: duplicate ? 'duplicate' : 'accepted', delivery: deliveryId });
     });
   });

@@ -11,7 +11,7 @@ export interface TriggerRouteOptions {
   clock: Clock;
   /** The webhook trigger of the reaction serving /triggers/<name>, if any. */
   trigger: (name: string) => WebhookTrigger | undefined;
-  /** Called after a delivery was stored, so the worker picks it up at once. */
+  /** Called after a delivery was stored with a job left for any worker, so one picks it up at once. */
   wake: () => void;
   /** Largest accepted body in bytes (413 beyond); default 1 MiB. */
   bodyLimit?: number;
@@ -67,12 +67,12 @@ export async function registerTriggerRoute(http: FastifyInstance, options: Trigg
       const query = Object.fromEntries(Object.entries(request.query as Record<string, unknown>).filter(([k, v]) => k !== 'apiKey' && typeof v === 'string')) as Record<string, string>;
       const now = options.clock.now().toISOString();
       // Group commit with the other deliveries of this event-loop turn (see DeliveryInbox).
-      const { duplicate } = await inbox.accept({
+      const { duplicate, queued } = await inbox.accept({
         delivery: { source: `trigger:${name}`, deliveryId, receivedAt: now, contentType: String(request.headers['content-type'] ?? ''), headers, query, body: parsed.body },
         job: { type: 'delivery', runAt: now, maxAttempts: 5 },
         ...(parsed.text !== undefined ? { bodyText: parsed.text } : {}),
       });
-      if (!duplicate) options.wake();
+      if (queued) options.wake();
       return reply.code(duplicate ? 200 : 202).send({ status: duplicate ? 'duplicate' : 'accepted', delivery: deliveryId });
     });
   });

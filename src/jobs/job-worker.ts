@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import type { Store } from '../store/types.js';
-import type { Job } from '../core/model.js';
+import type { FinishedJob, Store } from '../store/types.js';
+import type { Job, NewJob } from '../core/model.js';
+import type { IntakeRunner } from '../store/delivery-inbox.js';
 import { classifyError } from './classify-error.js';
 
 /** `signal` aborts when a shutdown's grace period runs out: stop, the job is handed back to another process. */
@@ -13,6 +14,14 @@ export const DEFAULT_JOB_LEASE_MS = 30_000;
 
 /** With a backlog, how long a claim for few slots waits for more running jobs to finish first. */
 const BATCH_WAIT_MS = 2;
+
+/**
+ * Jobs claimed at intake may wait for a slot in memory, up to this many times the slots: a burst
+ * of webhooks is claimed by its own inserts instead of by claims later. Their leases are renewed
+ * while they wait; a process that dies loses them as it loses its running jobs — another process
+ * takes them when their lease runs out, with the attempt counted — so the line is kept short.
+ */
+const INTAKE_QUEUE_FACTOR = 1;
 
 /** After a shutdown aborts the jobs still running: how long they may take to stop (a script gets SIGTERM, then SIGKILL after 5 s). */
 const ABANDON_WAIT_MS = 15_000;
@@ -44,6 +53,12 @@ export interface JobWorkerOptions {
   yieldTo?: () => Promise<void> | null;
   /** With a backlog, how long a claim for fewer than half the slots waits for more jobs to finish first; default 2 ms. */
   batchWaitMs?: number;
+  /**
+   * Marks a finished job done; resolves once committed. The app passes the delivery inbox's, so
+   * completions share the commit of the deliveries arriving in the same turn. Default: the
+   * completions of one turn in one Store.completeJobs.
+   */
+  complete?: (done: FinishedJob) => Promise<void>;
 }
 
 /**
@@ -51,8 +66,15 @@ export interface JobWorkerOptions {
  * dead after maxAttempts, or at once when the error is permanent (classify-error.ts). Any number
  * of workers, in any number of processes, can share a store.
  */
-export class JobWorker {
+export class JobWorker implements IntakeRunner {
   readonly owner: string;
+  private readonly slots: number;
+  /** Slots promised to the delivery inbox for jobs claimed at intake, until it hands them over (adopt). */
+  private reserved = 0;
+  /** Jobs claimed at intake waiting for a slot (at most `slots * INTAKE_QUEUE_FACTOR`), oldest first. */
+  private readonly waiting: Job[] = [];
+  /** Renews the leases of `waiting` while any wait. */
+  private waitingRenewal: NodeJS.Timeout | null = null;
   private readonly active = new Set<Promise<void>>();
   /** The running jobs' abort controllers, for a shutdown whose grace period ran out. */
   private readonly controllers = new Set<AbortController>();
@@ -66,6 +88,77 @@ export class JobWorker {
 
   constructor(private readonly options: JobWorkerOptions) {
     this.owner = options.owner ?? `worker-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.slots = options.concurrency ?? 8;
+  }
+
+  // --- Claim at intake (IntakeRunner): the delivery inbox inserts jobs already leased to this
+  // worker, as many as it has free slots for, and hands them over once committed.
+
+  lease(): { owner: string; now: string; expiresAt: string } {
+    const now = this.options.clock.now();
+    return { owner: this.owner, now: now.toISOString(), expiresAt: new Date(now.getTime() + (this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS)).toISOString() };
+  }
+
+  runs(type: string): boolean {
+    return Object.hasOwn(this.options.handlers, type);
+  }
+
+  reserve(wanted: number): number {
+    if (this.stopped) return 0;
+    const free = Math.max(0, this.slots * (1 + INTAKE_QUEUE_FACTOR) - this.active.size - this.waiting.length - this.reserved);
+    const granted = Math.min(wanted, free);
+    this.reserved += granted;
+    return granted;
+  }
+
+  adopt(jobs: Job[], reserved: number): void {
+    this.reserved = Math.max(0, this.reserved - reserved);
+    // Stopped meanwhile (a shutdown): the jobs keep their lease, and are handed back with the rest.
+    if (this.stopped) return;
+    this.waiting.push(...jobs);
+    this.runWaiting();
+  }
+
+  /**
+   * Enqueues a job: when it is due, of a type this worker runs, and a slot (or a place in the
+   * waiting line) is free, created already claimed by this worker and run from memory — no claim
+   * transaction; otherwise pending, and the workers are woken. Resolves the job, or null when its
+   * key existed.
+   */
+  async enqueue(job: NewJob): Promise<Job | null> {
+    const lease = this.lease();
+    const reserved = job.runAt <= lease.now && this.runs(job.type) ? this.reserve(1) : 0;
+    let stored: Job | null = null;
+    try {
+      stored = await this.options.store.enqueueJob(job, reserved > 0 ? { owner: lease.owner, expiresAt: lease.expiresAt } : undefined);
+    } finally {
+      this.adopt(stored && reserved > 0 ? [stored] : [], reserved);
+    }
+    if (stored && reserved === 0) this.kick();
+    return stored;
+  }
+
+  /** Forgets the jobs claimed at intake that never started (their leases stay, for Store.stopInstance to hand back); how many. */
+  private dropWaiting(): number {
+    if (this.waitingRenewal) clearInterval(this.waitingRenewal);
+    this.waitingRenewal = null;
+    return this.waiting.splice(0).length;
+  }
+
+  /** Starts waiting jobs in the free slots; keeps the leases of those still waiting renewed. */
+  private runWaiting(): void {
+    while (!this.stopped && this.active.size < this.slots && this.waiting.length > 0) this.launch(this.waiting.shift() as Job);
+    if (this.waiting.length > 0 && !this.waitingRenewal && !this.stopped) {
+      const leaseMs = this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS;
+      this.waitingRenewal = setInterval(() => {
+        const until = new Date(this.options.clock.now().getTime() + leaseMs).toISOString();
+        for (const job of this.waiting) this.options.store.renewJobLease(job.id, this.owner, until).catch((err) => this.options.logger.warn({ err, jobId: job.id }, 'could not renew the lease of a waiting job'));
+      }, Math.max(50, Math.floor(leaseMs / 3)));
+      this.waitingRenewal.unref();
+    } else if (this.waiting.length === 0 && this.waitingRenewal) {
+      clearInterval(this.waitingRenewal);
+      this.waitingRenewal = null;
+    }
   }
 
   start(): void {
@@ -86,7 +179,7 @@ export class JobWorker {
 
   /** Resolves once nothing is running and nothing is due (tests, and draining before exit). */
   async idle(): Promise<void> {
-    while (!this.stopped && (this.active.size > 0 || !this.drained)) {
+    while (!this.stopped && (this.active.size > 0 || this.waiting.length > 0 || !this.drained)) {
       this.wake?.();
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -95,6 +188,7 @@ export class JobWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.dropWaiting();
     this.wake?.();
     await this.loop;
     await Promise.allSettled([...this.active]);
@@ -107,11 +201,12 @@ export class JobWorker {
    */
   async shutdown(graceMs: number): Promise<number> {
     this.stopped = true;
+    const notStarted = this.dropWaiting();
     this.wake?.();
     await this.loop;
     const finished = await Promise.race([Promise.allSettled([...this.active]).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref())]);
-    if (finished) return 0;
-    const left = this.active.size;
+    if (finished) return notStarted;
+    const left = this.active.size + notStarted;
     for (const controller of this.controllers) controller.abort();
     // A handler that ignores the signal is not waited for long: its job is handed back all the same.
     await Promise.race([Promise.allSettled([...this.active]), new Promise((r) => setTimeout(r, ABANDON_WAIT_MS).unref())]);
@@ -120,7 +215,7 @@ export class JobWorker {
 
   private async run(): Promise<void> {
     const { store, clock } = this.options;
-    const slots = this.options.concurrency ?? 8;
+    const slots = this.slots;
     // Whether the last claim got all it asked for: more jobs are waiting. Then a claim for fewer
     // than half the slots first waits a moment (BATCH_WAIT_MS) for more running jobs to finish, so
     // that each claim (a write transaction: its commit, five index updates) takes several jobs
@@ -128,8 +223,8 @@ export class JobWorker {
     // slot held by a long job never keeps the others waiting longer than that moment.
     let backlog = false;
     while (!this.stopped) {
-      while (!this.stopped && this.active.size < slots) {
-        if (backlog && this.active.size > 0 && slots - this.active.size < Math.ceil(slots / 2)) await new Promise((resolve) => setTimeout(resolve, this.options.batchWaitMs ?? BATCH_WAIT_MS));
+      while (!this.stopped && this.waiting.length === 0 && this.active.size + this.reserved < slots) {
+        if (backlog && this.active.size > 0 && slots - this.active.size - this.reserved < Math.ceil(slots / 2)) await new Promise((resolve) => setTimeout(resolve, this.options.batchWaitMs ?? BATCH_WAIT_MS));
         // One claim per turn of the event loop: requests waiting on the listener go first, so a
         // deep queue of jobs never starves the HTTP side (with SQLite a claim does not yield by itself),
         // and at most `concurrency` jobs run at once.
@@ -140,7 +235,8 @@ export class JobWorker {
         let jobs: Job[];
         try {
           // As many as there are free slots, in one transaction (one commit instead of one per job).
-          const wanted = slots - this.active.size;
+          const wanted = slots - this.active.size - this.reserved;
+          if (wanted < 1) break;
           jobs = await store.claimJobs(this.owner, clock.now().toISOString(), this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS, wanted);
           backlog = jobs.length === wanted;
         } catch (err) {
@@ -153,13 +249,7 @@ export class JobWorker {
           this.drained = true;
           break;
         }
-        for (const job of jobs) {
-          const running: Promise<void> = this.execute(job).finally(() => {
-            this.active.delete(running);
-            this.wake?.();
-          });
-          this.active.add(running);
-        }
+        for (const job of jobs) this.launch(job);
       }
       // Sleep until a job finishes, someone kicks, or the poll interval passes.
       await new Promise<void>((resolve) => {
@@ -174,12 +264,26 @@ export class JobWorker {
     }
   }
 
+  /** Runs a job this worker holds the lease of, in one of its slots. */
+  private launch(job: Job): void {
+    const running: Promise<void> = this.execute(job).finally(() => {
+      this.active.delete(running);
+      // A freed slot goes to a job claimed at intake first. It is worth a claim only while jobs
+      // may be pending: after a claim found none, only a kick (a job enqueued, another process's
+      // notification) or the poll looks again.
+      if (this.waiting.length > 0) this.runWaiting();
+      else if (!this.drained) this.wake?.();
+    });
+    this.active.add(running);
+  }
+
   /**
    * Marks a job done together with the others that finish in the same turn of the event loop: one
    * transaction (one commit) for all of them. Resolves once it committed; a failed commit rejects
    * for each, and each job is then handled as failed (see execute).
    */
   private complete(id: number, now: string): Promise<void> {
+    if (this.options.complete) return this.options.complete({ id, owner: this.owner, now });
     return new Promise<void>((resolve, reject) => {
       this.completions.push({ id, owner: this.owner, now, resolve, reject });
       if (this.completions.length > 1) return;
@@ -196,12 +300,14 @@ export class JobWorker {
   private async execute(job: Job): Promise<void> {
     const { store, clock, logger } = this.options;
     const handler = this.options.handlers[job.type];
-    const log = logger.child({ jobId: job.id, jobType: job.type, attempt: job.attempts });
+    // Made when first needed: most jobs log nothing here, and a child logger is not free.
+    let child: Logger | null = null;
+    const log = (): Logger => (child ??= logger.child({ jobId: job.id, jobType: job.type, attempt: job.attempts }));
     // Keep the lease while the job runs, so a long job is not taken over by another worker.
     const leaseMs = this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS;
     const renew = setInterval(() => {
       const until = new Date(clock.now().getTime() + leaseMs).toISOString();
-      store.renewJobLease(job.id, this.owner, until).catch((err) => log.warn({ err }, 'could not renew job lease'));
+      store.renewJobLease(job.id, this.owner, until).catch((err) => log().warn({ err }, 'could not renew job lease'));
     }, Math.max(50, Math.floor(leaseMs / 3)));
     renew.unref();
     const controller = new AbortController();
@@ -214,7 +320,7 @@ export class JobWorker {
       // Stopped by a shutdown, not failed: the lease stays for stopInstance to hand back, and the
       // attempt is not held against the job beyond the one claim counted.
       if (controller.signal.aborted) {
-        log.info({ err }, 'job stopped by shutdown; it is handed back to another process');
+        log().info({ err }, 'job stopped by shutdown; it is handed back to another process');
         return;
       }
       const message = err instanceof Error ? err.message : String(err);
@@ -223,14 +329,14 @@ export class JobWorker {
       const last = permanent || job.attempts >= job.maxAttempts;
       const delay = Math.min((this.options.retryBaseMs ?? 2000) * 2 ** (job.attempts - 1), this.options.retryMaxMs ?? 600_000);
       const retryAt = last ? null : new Date(clock.now().getTime() + delay).toISOString();
-      log.warn({ err, retryAt, permanent }, permanent ? 'job failed permanently: dead letter, not retried' : last ? 'job failed for the last time: dead letter' : 'job failed; will retry');
+      log().warn({ err, retryAt, permanent }, permanent ? 'job failed permanently: dead letter, not retried' : last ? 'job failed for the last time: dead letter' : 'job failed; will retry');
       try {
         await store.failJob(job.id, this.owner, message, clock.now().toISOString(), retryAt);
       } catch (recordErr) {
         // The store is away too (the usual reason a job's end cannot be recorded): the job keeps its
         // lease, which is no longer renewed, and runs again once it runs out. Thrown on, this would
         // be an unhandled rejection that ends the process.
-        log.warn({ err: recordErr }, 'could not record that the job failed; it runs again when its lease runs out');
+        log().warn({ err: recordErr }, 'could not record that the job failed; it runs again when its lease runs out');
         return;
       }
       this.options.onFailed?.(job.type, last ? 'dead' : 'retry', permanent);

@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.js';
 import { mintApiToken } from '../http/api-tokens.js';
 import { runScript } from '../providers/script/run-script.js';
 import type { Store } from '../store/types.js';
-import type { ApiTokenRun, Job } from '../core/model.js';
+import type { ApiTokenRun, Job, NewJob } from '../core/model.js';
 import { deliveryContext, eventContext } from './context.js';
 import { compileFilter } from './filter.js';
 import { httpFailure, sendHttpRequest } from './http-request.js';
@@ -31,6 +31,11 @@ export interface ReactionEngineOptions {
   baseDir: string;
   /** Called after a job was enqueued, so the worker looks at once. */
   wake: () => void;
+  /**
+   * Enqueues a reaction run (the app passes JobWorker.enqueue: run at once by this process when it
+   * has room, without a claim). Default: store.enqueueJob, then wake.
+   */
+  enqueue?: (job: NewJob) => Promise<Job | null>;
   /** Extra values to redact (config secrets). */
   secrets?: readonly string[];
   /** Base URL scripts use to reach the REST API (DECKHAND_API_URL); null when the server is not listening. */
@@ -176,8 +181,12 @@ export class ReactionEngine {
     const once = reaction.once_per ? this.templates.render(reaction.once_per, context) : null;
     const window = reaction.once_per_window ? `:${Math.floor(this.options.clock.now().getTime() / reaction.once_per_window)}` : '';
     const key = once ? `reaction:${reaction.name}:once:${once}${window}` : `reaction:${reaction.name}:${occurrence}`;
-    const job = await this.options.store.enqueueJob({ type: 'reaction', key, payload: { reaction: reaction.name, context, nonce: randomUUID() } satisfies ReactionJobPayload, runAt: this.options.clock.now().toISOString(), maxAttempts: 5 });
-    if (job) this.options.wake();
+    const run: NewJob = { type: 'reaction', key, payload: { reaction: reaction.name, context, nonce: randomUUID() } satisfies ReactionJobPayload, runAt: this.options.clock.now().toISOString(), maxAttempts: 5 };
+    if (this.options.enqueue) {
+      await this.options.enqueue(run);
+      return;
+    }
+    if (await this.options.store.enqueueJob(run)) this.options.wake();
   }
 
   /** `signal`: a shutdown stops the run (its script is stopped; the job is handed back). */

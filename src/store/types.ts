@@ -18,15 +18,39 @@ export type PruneKind = (typeof pruneKinds)[number];
 /** One item of Store.acceptDeliveries. */
 export interface DeliveryToAccept {
   delivery: NewDelivery;
-  job: Omit<NewJob, 'payload'>;
+  job: Omit<NewJob, 'payload'> & {
+    /**
+     * Claimed by the insert itself (state running, attempt 1, leased to `owner` until
+     * `expiresAt`), for the worker of the process that accepted it: no claim transaction, and the
+     * delivery never read back. A process that dies with it loses the lease as with any claim.
+     */
+    lease?: JobLease;
+    /** Nothing acts on this delivery: its job is stored done at intake (attempts 0), so it is listed and can be replayed, but never claimed. */
+    doneAtIntake?: boolean;
+  };
   /** `delivery.body` as the JSON text it was parsed from, stored as is (no second serialisation). */
   bodyText?: string;
+}
+
+/** A lease taken by the insert itself (claim at intake): the job is stored running, attempt 1, held by `owner` until `expiresAt`. */
+export interface JobLease {
+  owner: string;
+  expiresAt: string;
+}
+
+/** A job its lease holder finished (Store.completeJobs). */
+export interface FinishedJob {
+  id: number;
+  owner: string;
+  now: string;
 }
 
 export interface AcceptedDelivery {
   /** The delivery's row id (for a duplicate: the row stored before). */
   id: number;
   duplicate: boolean;
+  /** The job as stored, when it was claimed at intake (`job.lease`) and the delivery is new. */
+  job?: Job;
 }
 
 /** One job type's live queue (see Store.jobStats). */
@@ -142,13 +166,18 @@ export interface Store {
    * that comes twice is stored once and the second is a duplicate. Resolves, per item in order,
    * the stored row's id (the earlier row's for a duplicate) and whether it was a duplicate; reads
    * no body back. An item's `bodyText` (the body's JSON text as received) is stored as is instead
-   * of serialising `body` again.
+   * of serialising `body` again. `done`: jobs to mark done (completeJobs) in the same transaction —
+   * one commit per turn for what the inbox stores and what the worker finished.
    */
-  acceptDeliveries(items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]>;
+  acceptDeliveries(items: readonly DeliveryToAccept[], done?: ReadonlyArray<FinishedJob>): Promise<AcceptedDelivery[]>;
   getDelivery(id: number): Promise<Delivery | null>;
 
-  /** Creates a job; resolves null (and creates nothing) when its key already exists. */
-  enqueueJob(job: NewJob): Promise<Job | null>;
+  /**
+   * Creates a job; resolves null (and creates nothing) when its key already exists. With `lease`,
+   * it is created claimed by its holder (running, attempt 1): JobWorker.enqueue, for a job this
+   * process runs at once; no worker is told of it.
+   */
+  enqueueJob(job: NewJob, lease?: JobLease): Promise<Job | null>;
   /**
    * Takes the lease of the next due job (pending with runAt <= now, or running with an expired
    * lease), atomically, and counts the attempt. Null when there is nothing to do.
@@ -172,7 +201,7 @@ export interface Store {
   /** Marks a job done, if `owner` still holds it. */
   completeJob(id: number, owner: string, now: string): Promise<void>;
   /** completeJob for several jobs in one transaction (the worker groups the jobs finished in one turn). */
-  completeJobs(done: ReadonlyArray<{ id: number; owner: string; now: string }>): Promise<void>;
+  completeJobs(done: ReadonlyArray<FinishedJob>): Promise<void>;
   /** Records a failure: pending again at `retryAt`, or dead when retryAt is null. */
   failJob(id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void>;
   getJob(id: number): Promise<Job | null>;

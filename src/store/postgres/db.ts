@@ -166,6 +166,13 @@ export class Db extends Statements {
   async tx<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     const client = await this.pool.connect().catch((err: unknown) => Promise.reject(marked(err)));
     let broken = false;
+    // A connection that breaks between two statements of the transaction is reported as an 'error'
+    // event on the checked-out client (pg-pool listens only while a client is idle): unheard, it
+    // would end the process. The statement after it fails, and the client is not given back.
+    const lost = (): void => {
+      broken = true;
+    };
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       const result = await work(new Statements(client));
@@ -179,6 +186,7 @@ export class Db extends Statements {
       else await client.query('ROLLBACK').catch(() => (broken = true));
       throw marked(err);
     } finally {
+      client.off('error', lost);
       client.release(broken);
     }
   }

@@ -1,5 +1,6 @@
 import type { Delivery, Job, NewDelivery, NewJob } from '../../core/model.js';
-import type { AcceptedDelivery, DeliveryToAccept } from '../types.js';
+import type { AcceptedDelivery, DeliveryToAccept, FinishedJob, JobLease } from '../types.js';
+import { intakeJob } from '../intake-job.js';
 import type { Sql } from './db.js';
 import { where } from './where.js';
 import { toDelivery, toJob, toJson, type DeliveryRow, type JobRow } from './rows.js';
@@ -23,33 +24,44 @@ export async function insertDelivery(sql: Sql, d: NewDelivery): Promise<Delivery
 
 /**
  * Store.acceptDeliveries inside the caller's transaction: per item one statement stores the
- * delivery (its body text as given, or serialised once) and its job, and returns only the id (the
- * earlier row's for a duplicate: the main query's snapshot does not see the row its own CTE
- * inserts, so that branch finds only a row stored before). One notification for the whole batch.
+ * delivery (its body text as given, or serialised once) and its job — pending, claimed at intake
+ * or done at intake, as SQLite's — and returns only ids (the earlier row's for a duplicate: the
+ * main query's snapshot does not see the row its own CTE inserts, so that branch finds only a row
+ * stored before). One notification for the batch, when it left a job for any worker to claim.
  */
 export async function insertDeliveries(sql: Sql, items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]> {
   const accepted: AcceptedDelivery[] = [];
+  let claimable = false;
   for (const { delivery: d, job: j, bodyText } of items) {
-    const row = await sql.row<{ id: number; duplicate: boolean }>(
+    const row = await sql.row<{ id: number; duplicate: boolean; job_id: number | null }>(
       `WITH d AS (
          INSERT INTO deliveries (source, delivery_id, received_at, content_type, headers, query, body)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (source, delivery_id) DO NOTHING
          RETURNING id
        ), j AS (
-         INSERT INTO jobs (type, key, payload, state, max_attempts, run_at, created_at)
-         SELECT $8, $9, json_build_object('deliveryId', d.id), 'pending', $10, $11, $3 FROM d
+         INSERT INTO jobs (type, key, payload, state, attempts, max_attempts, run_at, lease_owner, lease_expires_at, created_at, finished_at)
+         SELECT $8, $9, json_build_object('deliveryId', d.id), $12, $13, $10, $11, $14, $15, $3, $16 FROM d
          ON CONFLICT (key) DO NOTHING
+         RETURNING id
        )
-       SELECT id, false AS duplicate FROM d
+       SELECT id, false AS duplicate, (SELECT id FROM j) AS job_id FROM d
        UNION ALL
-       SELECT id, true AS duplicate FROM deliveries WHERE source = $1 AND delivery_id = $2 AND NOT EXISTS (SELECT 1 FROM d)`,
-      [d.source, d.deliveryId, d.receivedAt, d.contentType, toJson(d.headers), toJson(d.query), bodyText ?? toJson(d.body), j.type, j.key ?? null, j.maxAttempts ?? 5, j.runAt],
+       SELECT id, true AS duplicate, NULL AS job_id FROM deliveries WHERE source = $1 AND delivery_id = $2 AND NOT EXISTS (SELECT 1 FROM d)`,
+      (() => {
+        const stored = intakeJob(j, 0, d.receivedAt);
+        return [d.source, d.deliveryId, d.receivedAt, d.contentType, toJson(d.headers), toJson(d.query), bodyText ?? toJson(d.body), stored.type, stored.key, stored.maxAttempts, stored.runAt, stored.state, stored.attempts, stored.leaseOwner, stored.leaseExpiresAt, stored.finishedAt];
+      })(),
     );
     if (!row) throw new Error(`delivery ${d.source}/${d.deliveryId} was neither stored nor found`);
-    accepted.push({ id: row.id, duplicate: row.duplicate });
+    if (row.duplicate) {
+      accepted.push({ id: row.id, duplicate: true });
+      continue;
+    }
+    if (!j.lease && !j.doneAtIntake) claimable = true;
+    accepted.push(j.lease && row.job_id !== null ? { id: row.id, duplicate: false, job: { ...intakeJob(j, row.id, d.receivedAt), id: Number(row.job_id) } } : { id: row.id, duplicate: false });
   }
-  if (accepted.some((a) => !a.duplicate)) await sql.run(`SELECT pg_notify('${jobsChannel}', '')`);
+  if (claimable) await sql.run(`SELECT pg_notify('${jobsChannel}', '')`);
   return accepted;
 }
 
@@ -64,16 +76,17 @@ export async function deliveryBy(sql: Sql, where: 'id' | 'source_delivery', ...a
  * jobsChannel. PostgreSQL delivers the notification only when the transaction commits, so no
  * worker looks before the job is visible, and a rolled-back job wakes nobody.
  */
-export async function insertJob(sql: Sql, job: NewJob, now: string): Promise<Job | null> {
+export async function insertJob(sql: Sql, job: NewJob, now: string, lease?: JobLease): Promise<Job | null> {
+  // A job created claimed (`lease`) is its holder's already: nobody else is told of it.
   const row = await sql.row<JobRow>(
     `WITH created AS (
-       INSERT INTO jobs (type, key, payload, state, max_attempts, run_at, created_at)
-       VALUES ($1, $2, $3, 'pending', $4, $5, $6)
+       INSERT INTO jobs (type, key, payload, state, attempts, max_attempts, run_at, lease_owner, lease_expires_at, created_at)
+       VALUES ($1, $2, $3, $7, $8, $4, $5, $9, $10, $6)
        ON CONFLICT (key) DO NOTHING
        RETURNING *
      )
-     SELECT created.*, pg_notify('${jobsChannel}', '') FROM created`,
-    [job.type, job.key ?? null, toJson(job.payload), job.maxAttempts ?? 5, job.runAt, now],
+     SELECT created.*${lease ? '' : `, pg_notify('${jobsChannel}', '')`} FROM created`,
+    [job.type, job.key ?? null, toJson(job.payload), job.maxAttempts ?? 5, job.runAt, now, lease ? 'running' : 'pending', lease ? 1 : 0, lease?.owner ?? null, lease?.expiresAt ?? null],
   );
   return row ? toJob(row) : null;
 }
@@ -124,6 +137,11 @@ export async function claimDueJobs(sql: Sql, owner: string, now: string, leaseEx
 
 export async function finishJob(sql: Sql, id: number, owner: string, now: string): Promise<void> {
   await sql.run(`UPDATE jobs SET state = 'done', finished_at = $1, lease_owner = NULL, lease_expires_at = NULL WHERE id = $2 AND lease_owner = $3 AND state = 'running'`, [now, id, owner]);
+}
+
+/** finishJob for several jobs, in the caller's transaction (one statement each, in order). */
+export async function finishJobs(sql: Sql, done: ReadonlyArray<FinishedJob>): Promise<void> {
+  for (const d of done) await finishJob(sql, d.id, d.owner, d.now);
 }
 
 export async function failedJob(sql: Sql, id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void> {

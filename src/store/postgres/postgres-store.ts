@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { AcquireLockResult, ApiToken, Approval, AuditRecord, Delivery, Deployment, DeploymentOutcome, DeploymentQuery, ExternalDeployment, Incident, IncidentUpdate, Instance, Job, Lock, LogLine, MessageRef, NewAuditRecord, NewDelivery, NewDeployment, NewInstance, NewJob, NewRelease, OrphanedDeployment, PendingConfirmation, Release, ScriptProcess, StoredEvent } from '../../core/model.js';
-import type { AcceptedDelivery, DeliveryToAccept, JobTypeStats, PruneKind, Store } from '../types.js';
+import type { AcceptedDelivery, DeliveryToAccept, FinishedJob, JobLease, JobTypeStats, PruneKind, Store } from '../types.js';
 import type { AuditQuery, DeliveryPage, DeliveryQuery, NewOperatorToken, OperatorToken } from '../../core/model.js';
 import { jobStatsByType } from './job-stats.js';
 import { deleteConfirmation, upsertConfirmation } from './confirmations.js';
@@ -12,7 +12,7 @@ import * as deployments from './deployments.js';
 import { appendEvent, listEvents } from './events.js';
 import { insertAudit, insertOperatorToken, listAuditRows, listDeliveryRows, liveOperatorToken, operatorTokenRows, retryDeadJob, revokeOperatorTokenRow } from './operator-queries.js';
 import { applyIncidentUpdate, incidentBy } from './incidents.js';
-import { claimDueJob, claimDueJobs, deliveryBy, failedJob, finishJob, insertDeliveries, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
+import { claimDueJob, claimDueJobs, deliveryBy, failedJob, finishJob, finishJobs, insertDeliveries, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
 import * as locks from './locks.js';
 import { appendLogLines, readLogLines } from './logs.js';
 import { insertSeenKey, messageRef, seenKeyExists, upsertMessageRef } from './message-refs.js';
@@ -138,9 +138,12 @@ export class PostgresStore implements Store {
     });
   }
 
-  acceptDeliveries = async (items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]> => {
-    if (items.length === 0) return [];
-    const accepted = await this.db.tx((sql) => insertDeliveries(sql, items));
+  acceptDeliveries = async (items: readonly DeliveryToAccept[], done: ReadonlyArray<FinishedJob> = []): Promise<AcceptedDelivery[]> => {
+    if (items.length === 0 && done.length === 0) return [];
+    const accepted = await this.db.tx(async (sql) => {
+      if (done.length > 0) await finishJobs(sql, done);
+      return insertDeliveries(sql, items);
+    });
     this.fresh.keep(items, accepted);
     return accepted;
   };
@@ -149,7 +152,7 @@ export class PostgresStore implements Store {
   private readonly fresh = new FreshDeliveries();
 
   getDelivery = async (id: number): Promise<Delivery | null> => this.fresh.take(id) ?? deliveryBy(this.db, 'id', id);
-  enqueueJob = (job: NewJob): Promise<Job | null> => insertJob(this.db, job, job.runAt);
+  enqueueJob = (job: NewJob, lease?: JobLease): Promise<Job | null> => insertJob(this.db, job, job.runAt, lease);
 
   async claimJob(owner: string, now: string, leaseMs: number): Promise<Job | null> {
     const leaseExpiresAt = new Date(new Date(now).getTime() + leaseMs).toISOString();
@@ -164,13 +167,11 @@ export class PostgresStore implements Store {
 
   renewJobLease = (id: number, owner: string, until: string): Promise<boolean> => renewLease(this.db, id, owner, until);
   completeJob = (id: number, owner: string, now: string): Promise<void> => finishJob(this.db, id, owner, now);
-  completeJobs = async (done: ReadonlyArray<{ id: number; owner: string; now: string }>): Promise<void> => {
+  completeJobs = async (done: ReadonlyArray<FinishedJob>): Promise<void> => {
     const [only] = done;
     if (!only) return;
     if (done.length === 1) return finishJob(this.db, only.id, only.owner, only.now);
-    await this.db.tx(async (sql) => {
-      for (const d of done) await finishJob(sql, d.id, d.owner, d.now);
-    });
+    await this.db.tx((sql) => finishJobs(sql, done));
   };
   failJob = (id: number, owner: string, error: string, now: string, retryAt: string | null): Promise<void> => failedJob(this.db, id, owner, error, now, retryAt);
   getJob = (id: number): Promise<Job | null> => jobById(this.db, id);

@@ -1,5 +1,6 @@
 import type { Delivery, Job, NewDelivery, NewJob } from '../../core/model.js';
-import type { AcceptedDelivery, DeliveryToAccept } from '../types.js';
+import type { AcceptedDelivery, DeliveryToAccept, JobLease } from '../types.js';
+import { intakeJob } from '../intake-job.js';
 import type { Prepare } from './approvals.js';
 import { whereClause } from './query.js';
 import { toDelivery, toJob, toJson, type DeliveryRow, type JobRow } from './rows.js';
@@ -16,7 +17,9 @@ export function insertDelivery(prepare: Prepare, d: NewDelivery): Delivery | nul
 
 /**
  * Store.acceptDeliveries inside the caller's transaction: per item, the delivery (its body text
- * as given, or serialised once) and its job; RETURNING only the id, so no body is read back.
+ * as given, or serialised once) and its job: pending, claimed at intake (`job.lease`: running,
+ * attempt 1) or done at intake (`job.doneAtIntake`). RETURNING only ids, so no body is read back;
+ * a job claimed at intake is handed back as the Job it is, built from what was inserted.
  */
 export function insertDeliveries(prepare: Prepare, items: readonly DeliveryToAccept[]): AcceptedDelivery[] {
   const insert = prepare(`
@@ -26,14 +29,16 @@ export function insertDeliveries(prepare: Prepare, items: readonly DeliveryToAcc
     RETURNING id`);
   const existing = prepare('SELECT id FROM deliveries WHERE source = ? AND delivery_id = ?');
   const job = prepare(`
-    INSERT INTO jobs (type, key, payload, state, max_attempts, run_at, created_at)
-    VALUES (?, ?, ?, 'pending', ?, ?, ?)
-    ON CONFLICT (key) DO NOTHING`);
+    INSERT INTO jobs (type, key, payload, state, attempts, max_attempts, run_at, lease_owner, lease_expires_at, created_at, finished_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (key) DO NOTHING
+    RETURNING id`);
   return items.map(({ delivery: d, job: j, bodyText }) => {
     const row = insert.get(d.source, d.deliveryId, d.receivedAt, d.contentType, toJson(d.headers), toJson(d.query), bodyText ?? toJson(d.body)) as { id: number } | undefined;
     if (!row) return { id: (existing.get(d.source, d.deliveryId) as { id: number }).id, duplicate: true };
-    job.run(j.type, j.key ?? null, toJson({ deliveryId: row.id }), j.maxAttempts ?? 5, j.runAt, d.receivedAt);
-    return { id: row.id, duplicate: false };
+    const stored = intakeJob(j, row.id, d.receivedAt);
+    const inserted = job.get(stored.type, stored.key, toJson(stored.payload), stored.state, stored.attempts, stored.maxAttempts, stored.runAt, stored.leaseOwner, stored.leaseExpiresAt, stored.createdAt, stored.finishedAt) as { id: number } | undefined;
+    return j.lease && inserted ? { id: row.id, duplicate: false, job: { ...stored, id: inserted.id } } : { id: row.id, duplicate: false };
   });
 }
 
@@ -43,12 +48,12 @@ export function deliveryBy(prepare: Prepare, where: 'id' | 'source_delivery', ..
   return row ? toDelivery(row) : null;
 }
 
-export function insertJob(prepare: Prepare, job: NewJob, now: string): Job | null {
+export function insertJob(prepare: Prepare, job: NewJob, now: string, lease?: JobLease): Job | null {
   const row = prepare(`
-    INSERT INTO jobs (type, key, payload, state, max_attempts, run_at, created_at)
-    VALUES (@type, @key, @payload, 'pending', @maxAttempts, @runAt, @createdAt)
+    INSERT INTO jobs (type, key, payload, state, attempts, max_attempts, run_at, lease_owner, lease_expires_at, created_at)
+    VALUES (@type, @key, @payload, @state, @attempts, @maxAttempts, @runAt, @owner, @expiresAt, @createdAt)
     ON CONFLICT (key) DO NOTHING
-    RETURNING *`).get({ type: job.type, key: job.key ?? null, payload: toJson(job.payload), maxAttempts: job.maxAttempts ?? 5, runAt: job.runAt, createdAt: now }) as JobRow | undefined;
+    RETURNING *`).get({ type: job.type, key: job.key ?? null, payload: toJson(job.payload), maxAttempts: job.maxAttempts ?? 5, runAt: job.runAt, createdAt: now, state: lease ? 'running' : 'pending', attempts: lease ? 1 : 0, owner: lease?.owner ?? null, expiresAt: lease?.expiresAt ?? null }) as JobRow | undefined;
   return row ? toJob(row) : null;
 }
 

@@ -1,4 +1,4 @@
-import type { AcceptedDelivery, DeliveryToAccept, JobTypeStats, PruneKind, Store } from '../types.js';
+import type { AcceptedDelivery, DeliveryToAccept, FinishedJob, JobLease, JobTypeStats, PruneKind, Store } from '../types.js';
 import type { ApiToken, Approval, Delivery, Deployment, DeploymentOutcome, Incident, IncidentUpdate, Instance, Job, LogLine, MessageRef, NewDelivery, NewInstance, NewJob, OrphanedDeployment, PendingConfirmation, ScriptProcess } from '../../core/model.js';
 import { approvalBy, decide, expiredApprovals } from './approvals.js';
 import { claimDueJob, claimDueJobs, deliveryBy, failedJob, finishJob, insertDeliveries, insertDelivery, insertJob, jobById, listJobRows, renewLease } from './jobs.js';
@@ -82,10 +82,13 @@ export class SqliteStore extends SqliteCore implements Store {
     });
   }
 
-  async acceptDeliveries(items: readonly DeliveryToAccept[]): Promise<AcceptedDelivery[]> {
-    if (items.length === 0) return [];
+  async acceptDeliveries(items: readonly DeliveryToAccept[], done: ReadonlyArray<FinishedJob> = []): Promise<AcceptedDelivery[]> {
+    if (items.length === 0 && done.length === 0) return [];
     this.checkpointElsewhere();
-    const accepted = this.immediate(() => insertDeliveries(this.prepare, items));
+    const accepted = this.immediate(() => {
+      done.forEach((d) => finishJob(this.prepare, d.id, d.owner, d.now));
+      return insertDeliveries(this.prepare, items);
+    });
     this.fresh.keep(items, accepted);
     return accepted;
   }
@@ -94,8 +97,8 @@ export class SqliteStore extends SqliteCore implements Store {
     return this.fresh.take(id) ?? deliveryBy(this.prepare, 'id', id);
   }
 
-  async enqueueJob(job: NewJob): Promise<Job | null> {
-    return insertJob(this.prepare, job, job.runAt);
+  async enqueueJob(job: NewJob, lease?: JobLease): Promise<Job | null> {
+    return insertJob(this.prepare, job, job.runAt, lease);
   }
 
   async claimJob(owner: string, now: string, leaseMs: number): Promise<Job | null> {
@@ -117,7 +120,7 @@ export class SqliteStore extends SqliteCore implements Store {
     finishJob(this.prepare, id, owner, now);
   }
 
-  async completeJobs(done: ReadonlyArray<{ id: number; owner: string; now: string }>): Promise<void> {
+  async completeJobs(done: ReadonlyArray<FinishedJob>): Promise<void> {
     if (done.length > 0) this.immediate(() => done.forEach((d) => finishJob(this.prepare, d.id, d.owner, d.now)));
   }
 
