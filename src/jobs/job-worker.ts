@@ -152,7 +152,18 @@ export class JobWorker implements IntakeRunner {
       const leaseMs = this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS;
       this.waitingRenewal = setInterval(() => {
         const until = new Date(this.options.clock.now().getTime() + leaseMs).toISOString();
-        for (const job of this.waiting) this.options.store.renewJobLease(job.id, this.owner, until).catch((err) => this.options.logger.warn({ err, jobId: job.id }, 'could not renew the lease of a waiting job'));
+        for (const job of this.waiting) {
+          this.options.store.renewJobLease(job.id, this.owner, until).then(
+            // Lost (this process was cut off longer than the lease, and another took the job): not ours to run any more.
+            (held) => {
+              if (held) return;
+              const at = this.waiting.indexOf(job);
+              if (at >= 0) this.waiting.splice(at, 1);
+              this.options.logger.warn({ jobId: job.id }, 'a job waiting for a slot lost its lease to another process; it is not run here');
+            },
+            (err: unknown) => this.options.logger.warn({ err, jobId: job.id }, 'could not renew the lease of a waiting job'),
+          );
+        }
       }, Math.max(50, Math.floor(leaseMs / 3)));
       this.waitingRenewal.unref();
     } else if (this.waiting.length === 0 && this.waitingRenewal) {
@@ -197,16 +208,18 @@ export class JobWorker implements IntakeRunner {
   /**
    * A graceful stop: claims nothing more; running jobs get `graceMs` to finish. Those still running
    * then are aborted and left with their lease, for the caller to hand back (Store.stopInstance)
-   * so another process takes them at once. Resolves how many were left.
+   * so another process takes them at once. Resolves how many running jobs were left; jobs claimed
+   * at intake that never started are not run, and are handed back the same way.
    */
   async shutdown(graceMs: number): Promise<number> {
     this.stopped = true;
-    const notStarted = this.dropWaiting();
+    // Jobs claimed at intake that never started keep their lease: Store.stopInstance hands them back with the rest.
+    this.dropWaiting();
     this.wake?.();
     await this.loop;
     const finished = await Promise.race([Promise.allSettled([...this.active]).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref())]);
-    if (finished) return notStarted;
-    const left = this.active.size + notStarted;
+    if (finished) return 0;
+    const left = this.active.size;
     for (const controller of this.controllers) controller.abort();
     // A handler that ignores the signal is not waited for long: its job is handed back all the same.
     await Promise.race([Promise.allSettled([...this.active]), new Promise((r) => setTimeout(r, ABANDON_WAIT_MS).unref())]);

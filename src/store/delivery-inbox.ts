@@ -95,7 +95,7 @@ export class DeliveryInbox {
       while (this.queue.length > 0 || this.finished.length > 0) {
         const batch = this.take();
         const finished = this.finished.splice(0, MAX_BATCH);
-        const { items, reserved } = this.claimAtIntake(batch.map((w) => w.item));
+        const { items, reserved, runner } = this.claimAtIntake(batch.map((w) => w.item));
         let adopted: Job[] = [];
         try {
           const accepted = await this.store.acceptDeliveries(items, finished.map((f) => f.done));
@@ -109,9 +109,12 @@ export class DeliveryInbox {
           });
         } catch (err) {
           for (const w of batch) w.reject(err);
-          for (const f of finished) f.reject(err);
+          // The deliveries may be what failed (a row the store refused): the completions are tried
+          // on their own before they fail — a job that ran must not run again for another's fault.
+          if (finished.length > 0 && items.length > 0) await this.completeAlone(finished);
+          else for (const f of finished) f.reject(err);
         } finally {
-          if (reserved > 0) this.runner?.adopt(adopted, reserved);
+          if (reserved > 0) runner?.adopt(adopted, reserved);
         }
       }
     } finally {
@@ -119,15 +122,24 @@ export class DeliveryInbox {
     }
   }
 
+  private async completeAlone(finished: Array<{ done: FinishedJob; resolve: () => void; reject: (err: unknown) => void }>): Promise<void> {
+    try {
+      await this.store.acceptDeliveries([], finished.map((f) => f.done));
+      for (const f of finished) f.resolve();
+    } catch (err) {
+      for (const f of finished) f.reject(err);
+    }
+  }
+
   /** The batch, with as many of its due jobs as the runner has free slots for leased to it. */
-  private claimAtIntake(items: DeliveryToAccept[]): { items: DeliveryToAccept[]; reserved: number } {
+  private claimAtIntake(items: DeliveryToAccept[]): { items: DeliveryToAccept[]; reserved: number; runner: IntakeRunner | null } {
     const runner = this.runner;
-    if (!runner) return { items, reserved: 0 };
+    if (!runner) return { items, reserved: 0, runner };
     const { owner, now, expiresAt } = runner.lease();
     const eligible = (item: DeliveryToAccept) => !item.job.doneAtIntake && !item.job.lease && item.job.runAt <= now && runner.runs(item.job.type);
     const wanted = items.filter(eligible).length;
     const reserved = wanted > 0 ? runner.reserve(wanted) : 0;
-    if (reserved === 0) return { items, reserved: 0 };
+    if (reserved === 0) return { items, reserved: 0, runner };
     const lease = { owner, expiresAt };
     let left = reserved;
     return {
@@ -137,6 +149,7 @@ export class DeliveryInbox {
         return { ...item, job: { ...item.job, lease } };
       }),
       reserved,
+      runner,
     };
   }
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode } from '../../../src/core/errors.js';
-import type { NewDelivery } from '../../../src/core/model.js';
-import { DeliveryInbox } from '../../../src/store/delivery-inbox.js';
+import type { Job, NewDelivery } from '../../../src/core/model.js';
+import { DeliveryInbox, type IntakeRunner } from '../../../src/store/delivery-inbox.js';
 import { PostgresStore } from '../../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { AcceptedDelivery, DeliveryToAccept, Store } from '../../../src/store/types.js';
@@ -27,19 +27,58 @@ const delivery = (deliveryId: string): NewDelivery => ({
 });
 const item = (deliveryId: string): DeliveryToAccept => ({ delivery: delivery(deliveryId), job: { type: 'github', runAt: '2025-01-01T12:00:00.000Z' }, bodyText: JSON.stringify({ n: deliveryId }) });
 
-/** The store, with the size of every batch it was given. */
-function counted(store: Store): { batches: number[]; target: Pick<Store, 'acceptDeliveries'> } {
+/** The store, with the size of every batch it was given (and of the job completions that came with it). */
+function counted(store: Store): { batches: number[]; completions: number[]; target: Pick<Store, 'acceptDeliveries'> } {
   const batches: number[] = [];
+  const completions: number[] = [];
   return {
     batches,
+    completions,
     target: {
-      acceptDeliveries: (items) => {
+      acceptDeliveries: (items, done = []) => {
         batches.push(items.length);
-        return store.acceptDeliveries(items);
+        completions.push(done.length);
+        return store.acceptDeliveries(items, done);
       },
     },
   };
 }
+
+/** By the runner's clock: jobs due at `now` (item()'s runAt) are due, a later one is not. */
+const now = '2025-01-01T12:00:00.000Z';
+const later = '2025-01-01T12:05:00.000Z';
+const expiresAt = '2025-01-01T12:10:00.000Z';
+
+/** An IntakeRunner that records what the inbox asks and hands it; `grant` decides how many slots reserve() gives. */
+class RecordingRunner implements IntakeRunner {
+  readonly owner = 'intake-worker';
+  readonly wanted: number[] = [];
+  readonly adopted: Array<{ jobs: Job[]; reserved: number }> = [];
+  leases = 0;
+  constructor(
+    private readonly grant: (wanted: number) => number,
+    private readonly types: readonly string[] = ['github'],
+  ) {}
+  lease(): { owner: string; now: string; expiresAt: string } {
+    this.leases += 1;
+    return { owner: this.owner, now, expiresAt };
+  }
+  runs(type: string): boolean {
+    return this.types.includes(type);
+  }
+  reserve(wanted: number): number {
+    this.wanted.push(wanted);
+    return this.grant(wanted);
+  }
+  adopt(jobs: Job[], reserved: number): void {
+    this.adopted.push({ jobs, reserved });
+  }
+}
+
+const withJob = (deliveryId: string, job: Partial<DeliveryToAccept['job']>): DeliveryToAccept => {
+  const base = item(deliveryId);
+  return { ...base, job: { ...base.job, ...job } };
+};
 
 function behavesAsGroupCommit(name: string, open: () => Promise<Store>): void {
   describe(`DeliveryInbox on ${name}`, () => {
@@ -88,6 +127,116 @@ function behavesAsGroupCommit(name: string, open: () => Promise<Store>): void {
       const inbox = new DeliveryInbox(store);
       const again = await Promise.all(['f1', 'f2', 'f3'].map((id) => inbox.accept(item(id))));
       expect(again.map((r: AcceptedDelivery) => r.duplicate)).toEqual([false, false, false]);
+    });
+
+    it('without a runner every new delivery is queued (a pending job stored); a duplicate is not, nor a job done at intake', async () => {
+      const inbox = new DeliveryInbox(store);
+      const [a, b, again, quiet] = await Promise.all([inbox.accept(item('q1')), inbox.accept(item('q2')), inbox.accept(item('q1')), inbox.accept(withJob('q3', { doneAtIntake: true }))]);
+      expect([a, b, again, quiet].map((r) => [r.duplicate, r.queued, r.job])).toEqual([
+        [false, true, undefined],
+        [false, true, undefined],
+        [true, false, undefined],
+        [false, false, undefined],
+      ]);
+      expect((await store.listJobs()).map((j) => j.state).sort()).toEqual(['done', 'pending', 'pending']);
+    });
+
+    it('claim at intake: reserve is asked for the due jobs of handled types; the first `reserved` of them are inserted leased, and only the new ones are adopted', async () => {
+      const [earlier] = await store.acceptDeliveries([item('c0')]);
+      const runner = new RecordingRunner((wanted) => wanted - 1);
+      const inbox = new DeliveryInbox(store);
+      inbox.runJobsWith(runner);
+      const results = await Promise.all([
+        inbox.accept(item('c0')), // a duplicate: eligible as far as the inbox knows, leased, but no job comes back
+        inbox.accept(withJob('c1', { type: 'octopus' })), // not a type the runner runs
+        inbox.accept(withJob('c2', { runAt: later })), // not due yet
+        inbox.accept(withJob('c3', { doneAtIntake: true })), // nothing to run
+        inbox.accept(item('c4')),
+        inbox.accept(item('c5')),
+        inbox.accept(item('c6')), // eligible, but past the 3 slots reserved
+      ]);
+      expect(runner.wanted).toEqual([4]);
+      expect(runner.leases).toBe(1);
+      const [dup, other, notDue, quiet, c4, c5, c6] = results;
+      expect(dup).toEqual({ id: earlier!.id, duplicate: true, queued: false });
+      expect(results.map((r) => r.queued)).toEqual([false, true, true, false, false, false, true]);
+      expect(results.map((r) => r.job !== undefined)).toEqual([false, false, false, false, true, true, false]);
+      expect(runner.adopted).toHaveLength(1);
+      expect(runner.adopted[0]?.reserved).toBe(3);
+      expect(runner.adopted[0]?.jobs).toEqual([c4!.job, c5!.job]);
+      for (const r of [c4, c5]) {
+        expect(r!.job).toMatchObject({ type: 'github', state: 'running', attempts: 1, leaseOwner: runner.owner, leaseExpiresAt: expiresAt, payload: { deliveryId: r!.id } });
+        expect(await store.getJob(r!.job!.id)).toEqual(r!.job);
+      }
+      const stateOf = async (deliveryId: number) => (await store.listJobs()).filter((j) => (j.payload as { deliveryId: number }).deliveryId === deliveryId).map((j) => [j.state, j.leaseOwner]);
+      expect(await stateOf(earlier!.id)).toEqual([['pending', null]]);
+      for (const r of [other, notDue, c6]) expect(await stateOf(r!.id)).toEqual([['pending', null]]);
+      expect(await stateOf(quiet!.id)).toEqual([['done', null]]);
+      // Another worker claims what stayed pending and is due, and nothing leased to the runner.
+      expect((await store.claimJobs('elsewhere', now, 60_000, 10)).map((j) => (j.payload as { deliveryId: number }).deliveryId).sort((x, y) => x - y)).toEqual([earlier!.id, other!.id, c6!.id].sort((x, y) => x - y));
+    });
+
+    it('claim at intake: nothing eligible asks for nothing; a runner with no free slot leaves every job pending and is handed nothing', async () => {
+      const idle = new RecordingRunner(() => 0);
+      const inbox = new DeliveryInbox(store);
+      inbox.runJobsWith(idle);
+      await Promise.all([inbox.accept(withJob('n1', { type: 'octopus' })), inbox.accept(withJob('n2', { doneAtIntake: true }))]);
+      expect(idle.wanted).toEqual([]);
+      const full = await Promise.all([inbox.accept(item('n3')), inbox.accept(item('n4'))]);
+      expect(idle.wanted).toEqual([2]);
+      expect(idle.adopted).toEqual([]);
+      expect(full.map((r) => [r.queued, r.job])).toEqual([
+        [true, undefined],
+        [true, undefined],
+      ]);
+      expect((await store.listJobs({ state: 'running' }))).toEqual([]);
+      inbox.runJobsWith(null);
+      expect((await inbox.accept(item('n5'))).queued).toBe(true);
+      expect(idle.wanted).toEqual([2]);
+    });
+
+    it('complete() is committed in the same acceptDeliveries call as the deliveries of that turn, and resolves after it', async () => {
+      for (const n of [1, 2, 3]) await store.enqueueJob({ type: 'x', payload: { n }, runAt: now });
+      const [a, b, c] = await store.claimJobs('w1', now, 600_000, 3);
+      const { batches, completions, target } = counted(store);
+      const inbox = new DeliveryInbox(target);
+      const turn = Promise.all([inbox.accept(item('t1')), inbox.complete({ id: a!.id, owner: 'w1', now: later }), inbox.accept(item('t2')), inbox.complete({ id: b!.id, owner: 'w1', now: later })]);
+      const [t1, , t2] = await turn;
+      expect(batches).toEqual([2]);
+      expect(completions).toEqual([2]);
+      expect([t1!.duplicate, t2!.duplicate]).toEqual([false, false]);
+      for (const j of [a, b]) expect(await store.getJob(j!.id)).toMatchObject({ state: 'done', finishedAt: later, leaseOwner: null });
+      // A completion alone is a call of its own, without deliveries.
+      await inbox.complete({ id: c!.id, owner: 'w1', now: later });
+      expect(batches).toEqual([2, 0]);
+      expect(completions).toEqual([2, 1]);
+      expect(await store.getJob(c!.id)).toMatchObject({ state: 'done' });
+    });
+
+    it('a batch whose deliveries fail hands the runner its reserved slots back with no jobs; its completions are committed on their own (a job that ran is not run again for another\'s fault)', async () => {
+      const [job] = await Promise.all([store.enqueueJob({ type: 'x', payload: {}, runAt: now })]);
+      await store.claimJobs('w1', now, 600_000, 1);
+      const runner = new RecordingRunner((wanted) => wanted);
+      const failing = new DeliveryInbox({
+        // The real transaction, made to fail by an item added after the inbox leased the batch (a job without a type: NOT NULL).
+        acceptDeliveries: (items, done) => store.acceptDeliveries(items.length > 0 ? [...items, { ...item('poison'), job: { type: null as unknown as string, runAt: now } }] : items, done),
+      });
+      failing.runJobsWith(runner);
+      const outcomes = await Promise.allSettled([failing.accept(item('p1')), failing.accept(item('p2')), failing.complete({ id: job!.id, owner: 'w1', now: later })]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+      expect(runner.wanted).toEqual([2]);
+      expect(runner.adopted).toEqual([{ jobs: [], reserved: 2 }]);
+      expect(await store.getJob(job!.id)).toMatchObject({ state: 'done', leaseOwner: null });
+      expect(await store.listJobs()).toHaveLength(1);
+    });
+
+    it('when the store itself fails, the completions of the batch fail with it (the job keeps its lease and runs again once it runs out)', async () => {
+      const job = await store.enqueueJob({ type: 'x', payload: {}, runAt: now });
+      await store.claimJobs('w1', now, 600_000, 1);
+      const away = new DeliveryInbox({ acceptDeliveries: () => Promise.reject(new Error('the store is away')) });
+      const outcomes = await Promise.allSettled([away.accept(item('q1')), away.complete({ id: job!.id, owner: 'w1', now: later })]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+      expect(await store.getJob(job!.id)).toMatchObject({ state: 'running', leaseOwner: 'w1' });
     });
   });
 }

@@ -611,6 +611,93 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect((await store.acceptDelivery(delivery('n-1'), job)).duplicate).toBe(false);
       });
 
+      it('acceptDeliveries with job.lease inserts the job claimed by the insert: returned as stored, and no other owner claims it before the lease runs out', async () => {
+        const lease = { owner: 'w1', expiresAt: at(2) };
+        const [leased, pending] = await store.acceptDeliveries([
+          { delivery: delivery('l-1'), job: { type: 'delivery', key: 'intake:l-1', runAt: at(0), maxAttempts: 3, lease } },
+          { delivery: delivery('l-2'), job: { type: 'delivery', runAt: at(0) } },
+        ]);
+        expect(leased?.job).toEqual({
+          id: expect.any(Number),
+          type: 'delivery',
+          key: 'intake:l-1',
+          payload: { deliveryId: leased!.id },
+          state: 'running',
+          attempts: 1,
+          maxAttempts: 3,
+          runAt: at(0),
+          leaseOwner: 'w1',
+          leaseExpiresAt: at(2),
+          lastError: null,
+          createdAt: at(0),
+          finishedAt: null,
+        });
+        expect(await store.getJob(leased!.job!.id)).toEqual(leased!.job);
+        expect(pending).toEqual({ id: expect.any(Number), duplicate: false });
+        // Before the expiry another owner gets only the pending job (leased for ten minutes, so it stays out of the way).
+        expect((await store.claimJobs('w2', at(1), 600_000, 10)).map((j) => j.payload)).toEqual([{ deliveryId: pending!.id }]);
+        expect(await store.claimJobs('w2', at(1), 600_000, 10)).toEqual([]);
+        // w1's lease ran out at minute 2: taken over like any claimed job, as its second attempt.
+        const taken = await store.claimJobs('w2', at(3), 60_000, 10);
+        expect(taken.map((j) => [j.id, j.attempts, j.leaseOwner])).toEqual([[leased!.job!.id, 2, 'w2']]);
+      });
+
+      it('acceptDeliveries: a duplicate (earlier or in the batch) carries no job even when leased, and the earlier job is left as it was', async () => {
+        const lease = { owner: 'w1', expiresAt: at(5) };
+        const [earlier] = await store.acceptDeliveries([{ delivery: delivery('u-1'), job: { type: 'delivery', runAt: at(0) } }]);
+        const [dup, fresh, dupInBatch] = await store.acceptDeliveries([
+          { delivery: delivery('u-1'), job: { type: 'delivery', runAt: at(0), lease } },
+          { delivery: delivery('u-2'), job: { type: 'delivery', runAt: at(0), lease } },
+          { delivery: delivery('u-2'), job: { type: 'delivery', runAt: at(0), lease } },
+        ]);
+        expect(dup).toEqual({ id: earlier!.id, duplicate: true });
+        expect(dupInBatch).toEqual({ id: fresh!.id, duplicate: true });
+        expect(fresh?.job).toMatchObject({ state: 'running', payload: { deliveryId: fresh!.id } });
+        const jobs = await store.listJobs();
+        expect(jobs).toHaveLength(2);
+        expect(jobs.find((j) => (j.payload as { deliveryId: number }).deliveryId === earlier!.id)).toMatchObject({ state: 'pending', attempts: 0, leaseOwner: null });
+      });
+
+      it('acceptDeliveries: a leased delivery whose job key is taken is stored, without a job to hand over', async () => {
+        await store.enqueueJob({ type: 'delivery', key: 'taken', payload: {}, runAt: at(0) });
+        const [stored] = await store.acceptDeliveries([{ delivery: delivery('k-1'), job: { type: 'delivery', key: 'taken', runAt: at(0), lease: { owner: 'w1', expiresAt: at(5) } } }]);
+        expect(stored).toEqual({ id: expect.any(Number), duplicate: false });
+        expect((await store.getDelivery(stored!.id))?.deliveryId).toBe('k-1');
+        expect(await store.listJobs()).toMatchObject([{ key: 'taken', state: 'pending', attempts: 0 }]);
+      });
+
+      it('acceptDeliveries with job.doneAtIntake stores the job done (attempts 0, finished when received): never claimed, listed as done', async () => {
+        const [done] = await store.acceptDeliveries([{ delivery: { ...delivery('z-1'), receivedAt: at(3) }, job: { type: 'delivery', runAt: at(3), doneAtIntake: true } }]);
+        expect(done).toEqual({ id: expect.any(Number), duplicate: false });
+        const jobs = await store.listJobs();
+        expect(jobs).toEqual([expect.objectContaining({ payload: { deliveryId: done!.id }, state: 'done', attempts: 0, finishedAt: at(3), createdAt: at(3), leaseOwner: null, leaseExpiresAt: null })]);
+        expect(await store.claimJobs('w1', at(30), 60_000, 10)).toEqual([]);
+        expect(await store.claimJob('w1', at(30), 60_000)).toBeNull();
+        expect(await store.jobStats(at(30))).toEqual([]);
+        const page = await store.listDeliveries({ id: done!.id });
+        expect(page.deliveries).toEqual([expect.objectContaining({ id: done!.id, deliveryId: 'z-1', outcome: 'done', jobs: 1, job: { id: jobs[0]!.id, type: 'delivery', state: 'done', attempts: 0, lastError: null, finishedAt: at(3) } })]);
+      });
+
+      it('acceptDeliveries marks the `done` jobs done in the same transaction, each only if the owner still holds it', async () => {
+        for (const n of [1, 2, 3]) await store.enqueueJob({ type: 'x', payload: { n }, runAt: at(0) });
+        const [a, b, c] = await store.claimJobs('w1', at(0), 60_000, 3);
+        const [fresh] = await store.acceptDeliveries([{ delivery: delivery('c-1'), job: { type: 'delivery', runAt: at(0) } }], [
+          { id: a!.id, owner: 'w1', now: at(1) },
+          { id: b!.id, owner: 'someone-else', now: at(1) },
+        ]);
+        expect(fresh).toEqual({ id: expect.any(Number), duplicate: false });
+        expect(await store.getJob(a!.id)).toMatchObject({ state: 'done', finishedAt: at(1), leaseOwner: null, leaseExpiresAt: null });
+        expect(await store.getJob(b!.id)).toMatchObject({ state: 'running', leaseOwner: 'w1', finishedAt: null });
+        // Completions alone, without deliveries.
+        expect(await store.acceptDeliveries([], [{ id: b!.id, owner: 'w1', now: at(2) }])).toEqual([]);
+        expect(await store.getJob(b!.id)).toMatchObject({ state: 'done', finishedAt: at(2) });
+        // All or nothing: a batch that fails marks nothing done either.
+        await expect(
+          store.acceptDeliveries([{ delivery: delivery('c-2'), job: { type: null as unknown as string, runAt: at(0) } }], [{ id: c!.id, owner: 'w1', now: at(3) }]),
+        ).rejects.toHaveProperty('message', expect.stringMatching(/not[- ]null/i));
+        expect(await store.getJob(c!.id)).toMatchObject({ state: 'running', leaseOwner: 'w1', finishedAt: null });
+      });
+
       it('claimJobs takes up to `limit` due jobs at once, oldest first, each leased once; expired leases are taken over', async () => {
         const a = await store.enqueueJob({ type: 'x', payload: { n: 'a' }, runAt: at(1) });
         const b = await store.enqueueJob({ type: 'x', payload: { n: 'b' }, runAt: at(0) });
