@@ -98,6 +98,31 @@ describePg('PostgreSQL time limits against the real server', () => {
     expect(await sql.row('SELECT 1 AS one')).toEqual({ one: 1 });
   });
 
+  test('a connection cut between two statements of a transaction: the next statement reports the store unavailable, the client is not reused, nothing is thrown at the process', async () => {
+    const sql = dbFor(testPostgresUrl);
+    const killer = new pg.Client({ connectionString: testPostgresUrl });
+    await killer.connect();
+    try {
+      const outcome = sql.tx(async (tx) => {
+        const { pid } = (await tx.row<{ pid: number }>('SELECT pg_backend_pid() AS pid')) as { pid: number };
+        await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+        // The server closes the connection while no statement of ours is under way: node-postgres
+        // reports it as an 'error' event on the client, which without a listener ends the process.
+        for (;;) {
+          const { rowCount } = await killer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+          if (!rowCount) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await new Promise((r) => setTimeout(r, 50));
+        await tx.run('SELECT 1');
+      });
+      await expect(outcome).rejects.toMatchObject({ code: ErrorCode.StoreUnavailable });
+      expect(await sql.row('SELECT 1 AS one')).toEqual({ one: 1 });
+    } finally {
+      await killer.end();
+    }
+  });
+
   test('migrations have no time limit: waiting for another replica’s migration lock longer than the statement timeout still migrates', async () => {
     db = await createTestDatabase('timeouts');
     const other = new pg.Client({ connectionString: db.url });
