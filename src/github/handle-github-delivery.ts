@@ -31,10 +31,12 @@ export interface GitHubHandlerOptions {
 /** A merged pull request from a pull_request event, or null when it is anything else. */
 export function mergedPullRequest(payload: PullRequestEvent): MergedPullRequest | null {
   const pr = payload.pull_request;
-  if (payload.action !== 'closed' || !pr?.merged || !payload.repository?.full_name) return null;
+  // A payload is signed, not trusted to be well formed: a field of the wrong type is "not a merge".
+  if (payload.action !== 'closed' || pr?.merged !== true || typeof payload.repository?.full_name !== 'string' || !payload.repository.full_name) return null;
   const sha = pr.merge_commit_sha ?? pr.head?.sha;
-  if (!sha || !pr.base?.ref || pr.number === undefined) return null;
-  return { repository: payload.repository.full_name, number: pr.number, title: pr.title ?? '', baseBranch: pr.base.ref, sha, mergedBy: pr.merged_by?.login ?? pr.user?.login ?? 'someone' };
+  if (typeof sha !== 'string' || !sha || typeof pr.base?.ref !== 'string' || !pr.base.ref || typeof pr.number !== 'number') return null;
+  const login = [pr.merged_by?.login, pr.user?.login].find((l): l is string => typeof l === 'string' && l !== '');
+  return { repository: payload.repository.full_name, number: pr.number, title: typeof pr.title === 'string' ? pr.title : '', baseBranch: pr.base.ref, sha, mergedBy: login ?? 'someone' };
 }
 
 /**
