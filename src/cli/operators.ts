@@ -39,7 +39,8 @@ export interface OperatorCliContext {
   write: (text: string) => void;
 }
 
-const outcomes = ['pending', 'running', 'done', 'dead'] as const;
+const jobStates = ['pending', 'running', 'done', 'dead'] as const;
+const outcomes = ['pending', 'running', 'done', 'ignored', 'dead'] as const;
 
 function usage(message: string): DeckhandError {
   return new DeckhandError(ErrorCode.Usage, `${message}\nUsage:\n${operatorUsage}`);
@@ -148,7 +149,7 @@ export async function runOperatorCommand(command: OperatorCommand, args: readonl
   if (command === 'jobs') {
     const { values, positionals } = parse(args, { dead: { type: 'boolean' }, state: { type: 'string' }, type: { type: 'string' }, limit: { type: 'string' } });
     if (positionals.length > 0) throw usage(`Unexpected "${positionals.join(' ')}".`);
-    const state: JobState | undefined = values.dead ? 'dead' : oneOf('state', values.state, outcomes);
+    const state: JobState | undefined = values.dead ? 'dead' : oneOf('state', values.state, jobStates);
     const jobs = await listJobs(ctx, actor, { state, type: values.type, limit: limitOf(values.limit) ?? 20 });
     if (values.json) return print({ jobs }), 0;
     if (jobs.length === 0) cli.write('No jobs match.\n');

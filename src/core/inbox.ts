@@ -4,7 +4,11 @@
  */
 
 /** What became of a delivery: the state of the newest job that processes it (a replay makes a new one). */
-export type DeliveryOutcome = 'pending' | 'running' | 'done' | 'dead' | 'unknown';
+/**
+ * The state of a delivery's newest job; `ignored` when that job was done at intake (nothing acts on
+ * the delivery: a GitHub event Deckhand does not handle), `unknown` when no job of it is left.
+ */
+export type DeliveryOutcome = 'pending' | 'running' | 'done' | 'ignored' | 'dead' | 'unknown';
 
 /** A delivery as operators list it: without its body, with the outcome of its newest job. */
 export interface DeliverySummary {

@@ -23,7 +23,7 @@ const idParams = z.object({ id }).strict();
 const deliveriesQuery = z
   .object({
     source: z.string().min(1).max(200).optional(),
-    outcome: z.enum(['pending', 'running', 'done', 'dead']).optional(),
+    outcome: z.enum(['pending', 'running', 'done', 'ignored', 'dead']).optional(),
     failed: flag.optional(),
     since: instant.optional(),
     limit: limit.optional(),

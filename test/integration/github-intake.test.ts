@@ -150,11 +150,15 @@ describe('GitHub deliveries nothing acts on get no job run; the rest run as befo
     for (const { id } of sent) {
       // Answered only after it was stored: listed at once, its job already done — never claimed.
       const summary = await listed(id);
-      expect(summary).toMatchObject({ source: 'github', outcome: 'done', jobs: 1, job: { type: 'github', state: 'done', attempts: 0, lastError: null } });
+      expect(summary).toMatchObject({ source: 'github', outcome: 'ignored', jobs: 1, job: { type: 'github', state: 'done', attempts: 0, lastError: null } });
       expect(summary.job?.finishedAt).toBe(summary.receivedAt);
       const { body: detail } = await api<{ headers: Record<string, string>; body: unknown }>('GET', `/deliveries/${summary.id}`);
       expect(detail.headers['x-github-event']).toBe(id === ignoredIssue ? 'issues' : 'pull_request');
     }
+    // The REST API filters them as ignored, and not as done.
+    const byOutcome = async (outcome: string) => (await api<{ deliveries: DeliverySummary[] }>('GET', `/deliveries?source=github&outcome=${outcome}&limit=500`)).body.deliveries.map((d) => d.deliveryId);
+    expect(new Set(await byOutcome('ignored'))).toEqual(new Set(sent.map((s) => s.id)));
+    expect((await byOutcome('done')).filter((id) => sent.some((s) => s.id === id))).toEqual([]);
     // The log reaches this process through a pipe: wait for the lines rather than assume them there.
     const acceptedLines = () => logLines('github webhook accepted').filter((l) => sent.some((s) => s.id === l.deliveryId));
     await until(() => acceptedLines().length === 5, 'the intake log lines');
@@ -180,12 +184,12 @@ describe('GitHub deliveries nothing acts on get no job run; the rest run as befo
     odd.repository.full_name = 123;
     const { status, id } = await deliver('pull_request', odd);
     expect(status).toBe(202);
-    expect(await listed(id)).toMatchObject({ outcome: 'done', job: { attempts: 0 } });
+    expect(await listed(id)).toMatchObject({ outcome: 'ignored', job: { attempts: 0 } });
     const base = pullRequest('closed', { merged: true }) as unknown as { pull_request: Record<string, unknown> };
     base.pull_request.base = { ref: ['main'] };
     const second = await deliver('pull_request', base);
     expect(second.status).toBe(202);
-    expect(await listed(second.id)).toMatchObject({ outcome: 'done', job: { attempts: 0 } });
+    expect(await listed(second.id)).toMatchObject({ outcome: 'ignored', job: { attempts: 0 } });
     expect(github.calls.slice(callsBefore)).toEqual([]);
   }, 30_000);
 

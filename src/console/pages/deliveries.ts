@@ -8,7 +8,7 @@ import { html, queryString } from '../html.js';
 import { postButton } from '../layout.js';
 import { stateBadge } from './deployments.js';
 
-const outcomes = ['pending', 'running', 'done', 'dead'] as const;
+const outcomes = ['pending', 'running', 'done', 'ignored', 'dead'] as const;
 const listQuery = z.object({
   source: optionalText(200),
   outcome: z.preprocess((v) => (v === '' ? undefined : v), z.enum(outcomes).optional()),

@@ -54,7 +54,8 @@ function toSummary(r: DeliveryListRow): DeliverySummary {
     deliveryId: r.delivery_id,
     receivedAt: r.received_at,
     contentType: r.content_type,
-    outcome: r.job_state ?? 'unknown',
+    // A job done without an attempt was done at intake: nothing acted on the delivery.
+    outcome: r.job_state === 'done' && r.job_attempts === 0 ? 'ignored' : (r.job_state ?? 'unknown'),
     job: r.job_id === null ? null : { id: r.job_id, type: r.job_type ?? '', state: r.job_state ?? 'done', attempts: r.job_attempts ?? 0, lastError: r.job_last_error, finishedAt: r.job_finished_at },
     jobs: r.jobs,
   };
@@ -65,7 +66,8 @@ export async function listDeliveryRows(sql: Sql, query: DeliveryQuery): Promise<
   let rows: DeliveryListRow[];
   if (query.outcome) {
     const where = conditions([
-      ['j.state = $', query.outcome],
+      ['j.state = $', query.outcome === 'ignored' ? 'done' : query.outcome],
+      query.outcome === 'ignored' ? ['j.attempts = 0'] : query.outcome === 'done' ? ['j.attempts > 0'] : undefined,
       query.id === undefined ? undefined : ['d.id = $', query.id],
       [`${jobOf('j')} IS NOT NULL`],
       [`NOT EXISTS (SELECT 1 FROM jobs n WHERE ${jobOf('n')} = ${jobOf('j')} AND n.id > j.id)`],

@@ -666,7 +666,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.listJobs()).toMatchObject([{ key: 'taken', state: 'pending', attempts: 0 }]);
       });
 
-      it('acceptDeliveries with job.doneAtIntake stores the job done (attempts 0, finished when received): never claimed, listed as done', async () => {
+      it('acceptDeliveries with job.doneAtIntake stores the job done (attempts 0, finished when received): never claimed, listed as ignored', async () => {
         const [done] = await store.acceptDeliveries([{ delivery: { ...delivery('z-1'), receivedAt: at(3) }, job: { type: 'delivery', runAt: at(3), doneAtIntake: true } }]);
         expect(done).toEqual({ id: expect.any(Number), duplicate: false });
         const jobs = await store.listJobs();
@@ -675,7 +675,20 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.claimJob('w1', at(30), 60_000)).toBeNull();
         expect(await store.jobStats(at(30))).toEqual([]);
         const page = await store.listDeliveries({ id: done!.id });
-        expect(page.deliveries).toEqual([expect.objectContaining({ id: done!.id, deliveryId: 'z-1', outcome: 'done', jobs: 1, job: { id: jobs[0]!.id, type: 'delivery', state: 'done', attempts: 0, lastError: null, finishedAt: at(3) } })]);
+        expect(page.deliveries).toEqual([expect.objectContaining({ id: done!.id, deliveryId: 'z-1', outcome: 'ignored', jobs: 1, job: { id: jobs[0]!.id, type: 'delivery', state: 'done', attempts: 0, lastError: null, finishedAt: at(3) } })]);
+      });
+
+      it('listDeliveries by outcome tells ignored (done at intake) from done (run): each filter finds only its own', async () => {
+        const [ignored, run] = await store.acceptDeliveries([
+          { delivery: delivery('o-ignored'), job: { type: 'delivery', runAt: at(0), doneAtIntake: true } },
+          { delivery: delivery('o-run'), job: { type: 'delivery', runAt: at(0) } },
+        ]);
+        const [claimed] = await store.claimJobs('w1', at(1), 60_000, 1);
+        await store.completeJob(claimed!.id, 'w1', at(2));
+        const ids = async (outcome: 'done' | 'ignored') => (await store.listDeliveries({ outcome })).deliveries.map((d) => [d.id, d.outcome]);
+        expect(await ids('ignored')).toEqual([[ignored!.id, 'ignored']]);
+        expect(await ids('done')).toEqual([[run!.id, 'done']]);
+        expect((await store.listDeliveries({})).deliveries.map((d) => d.outcome).sort()).toEqual(['done', 'ignored']);
       });
 
       it('acceptDeliveries marks the `done` jobs done in the same transaction, each only if the owner still holds it', async () => {
