@@ -132,7 +132,7 @@ describe('deckhand token | deliveries | replay | jobs | retry | audit', () => {
       [['replay', '-1'], 'Unknown option'],
       [['replay', '999999'], 'No delivery #999999'],
       [['deliveries', '--limit', '0'], '--limit takes a number from 1 to 500, not "0".'],
-      [['deliveries', '--outcome', 'exploded'], '--outcome is one of pending, running, done, dead, not "exploded".'],
+      [['deliveries', '--outcome', 'exploded'], '--outcome is one of pending, running, done, ignored, dead, not "exploded".'],
       [['audit', '--since', 'yesterday'], '--since takes a time (2026-11-20T09:00:00Z) or how long ago (24h, 7d), not "yesterday".'],
       [['jobs', 'extra'], 'Unexpected "extra".'],
       [['token'], 'token needs create, list or revoke.'],
