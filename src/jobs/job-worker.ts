@@ -318,22 +318,37 @@ export class JobWorker implements IntakeRunner {
     const log = (): Logger => (child ??= logger.child({ jobId: job.id, jobType: job.type, attempt: job.attempts }));
     // Keep the lease while the job runs, so a long job is not taken over by another worker.
     const leaseMs = this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS;
+    const controller = new AbortController();
+    // The handler has returned: a renewal refused from now on only means the job was marked done.
+    let handled = false;
+    // Another process holds the lease now (this one was cut off from the store for longer than the
+    // lease, and the job was taken over): the job is stopped here, as a shutdown stops it, and is
+    // neither completed nor failed by this process.
+    let lost = false;
     const renew = setInterval(() => {
       const until = new Date(clock.now().getTime() + leaseMs).toISOString();
-      store.renewJobLease(job.id, this.owner, until).catch((err) => log().warn({ err }, 'could not renew job lease'));
+      store.renewJobLease(job.id, this.owner, until).then(
+        (held) => {
+          if (held || handled || controller.signal.aborted) return;
+          lost = true;
+          log().warn('the job lost its lease to another process, which runs it now: stopped here');
+          controller.abort();
+        },
+        (err: unknown) => log().warn({ err }, 'could not renew job lease'),
+      );
     }, Math.max(50, Math.floor(leaseMs / 3)));
     renew.unref();
-    const controller = new AbortController();
     this.controllers.add(controller);
     try {
       if (!handler) throw new Error(`no handler for job type "${job.type}"`);
       await handler(job, controller.signal);
+      handled = true;
       await this.complete(job.id, clock.now().toISOString());
     } catch (err) {
-      // Stopped by a shutdown, not failed: the lease stays for stopInstance to hand back, and the
-      // attempt is not held against the job beyond the one claim counted.
+      // Stopped by a shutdown (or its lease lost), not failed: the lease stays for stopInstance to
+      // hand back, and the attempt is not held against the job beyond the one claim counted.
       if (controller.signal.aborted) {
-        log().info({ err }, 'job stopped by shutdown; it is handed back to another process');
+        if (!lost) log().info({ err }, 'job stopped by shutdown; it is handed back to another process');
         return;
       }
       const message = err instanceof Error ? err.message : String(err);

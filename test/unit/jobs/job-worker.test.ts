@@ -172,6 +172,8 @@ describe('the job worker with claim at intake: jobs leased by their own insert (
     finish: (id: number) => void;
     /** The most handlers that ran at once. */
     most: () => number;
+    /** Jobs whose handler was told to stop (its signal aborted), in order. */
+    aborted: number[];
     /** Accepts deliveries through the inbox in one batch; the jobs claimed at intake (each must be). */
     accept: (...ids: string[]) => Promise<Job[]>;
     close: () => Promise<void>;
@@ -200,6 +202,7 @@ describe('the job worker with claim at intake: jobs leased by their own insert (
       return completeJobs(...args);
     };
     const started: number[] = [];
+    const aborted: number[] = [];
     const release = new Map<number, () => void>();
     let running = 0;
     let most = 0;
@@ -217,7 +220,10 @@ describe('the job worker with claim at intake: jobs leased by their own insert (
           if (err) reject(err);
           else resolve();
         };
-        signal?.addEventListener('abort', () => end(new Error('aborted by the shutdown')));
+        signal?.addEventListener('abort', () => {
+          aborted.push(job.id);
+          end(new Error('aborted by the shutdown'));
+        });
         if (held) release.set(job.id, () => end());
         else end();
       });
@@ -248,6 +254,7 @@ describe('the job worker with claim at intake: jobs leased by their own insert (
         end();
       },
       most: () => most,
+      aborted,
       accept: async (...ids) => {
         const results = await Promise.all(ids.map((id) => inbox.accept(delivery(id))));
         return results.map((r, i) => {
@@ -315,6 +322,27 @@ describe('the job worker with claim at intake: jobs leased by their own insert (
       expect(r.worker.reserve(1)).toBe(0);
       for (const id of r.started) r.finish(id);
       await stopping;
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('a running job whose lease another process took over is stopped here, and neither completed nor failed by this worker', async () => {
+    const instance = { host: 'box', pidScope: 'boot/pid:[1]', pid: 100, startedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 600_000).toISOString() };
+    const r = await rig({ concurrency: 1, leaseMs: 300, owner: 'instance-lost' });
+    try {
+      await r.store.registerInstance({ id: 'instance-lost', ...instance });
+      const [a] = (await r.accept('a')).map((j) => j.id) as [number];
+      await until('the job started', () => r.started.length === 1);
+      // This process counted as gone meanwhile: its jobs were handed back, and another worker took this one.
+      await r.store.stopInstance('instance-lost', new Date().toISOString());
+      const [taken] = await r.store.claimJobs('other-worker', new Date().toISOString(), 600_000, 1);
+      expect(taken?.id).toBe(a);
+      await until('the handler told to stop', () => r.aborted.includes(a));
+      // Still the other worker's, on its attempt: this one recorded nothing.
+      await r.worker.idle();
+      expect(await r.store.getJob(a)).toMatchObject({ state: 'running', leaseOwner: 'other-worker', attempts: 2, lastError: null });
+      expect(r.started).toEqual([a]);
     } finally {
       await r.close();
     }
