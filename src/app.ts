@@ -198,7 +198,6 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     owner: instance.id,
     onFailed: metrics.onJobFailed,
     yieldTo: () => pressure.quiet(50),
-    complete: (done) => deliveryInbox(store).complete(done),
     handlers: {
       delivery: (job) => reactionEngine.handleDelivery(job),
       reaction: (job, signal) => reactionEngine.handleRun(job, signal),
@@ -222,7 +221,6 @@ export async function createDeckhand(options: DeckhandOptions): Promise<Deckhand
     actions,
     chat: () => chat,
     baseDir: options.reactionsBaseDir ?? projectRoot,
-    wake,
     enqueue: (job): Promise<Job | null> => worker.enqueue(job),
     secrets: config.secrets,
     onActionRun: metrics.onActionRun,

@@ -1,19 +1,12 @@
 import type { BlockAction, ButtonAction, Receiver } from '@slack/bolt';
-import type { Actions } from '../../src/actions/index.js';
 import { isDeckhandError } from '../../src/core/errors.js';
 import { addReaction } from './add-reaction.js';
 import { approveActionId, denyActionId } from './approval-blocks.js';
 import { ackIncidentActionId, resolveIncidentActionId } from './incident-blocks.js';
 import type { WebClient } from '@slack/web-api';
-import type { FastifyInstance } from 'fastify';
-import type { DeckhandConfig } from '../../src/config/types.js';
-import type { Clock } from '../../src/core/clock.js';
-import type { EventBus } from '../../src/core/events.js';
-import type { Logger } from '../../src/core/logger.js';
-import type { Dispatcher } from '../../src/router/dispatch.js';
 import type { ChatPort } from '../../src/chat/chat-port.js';
+import type { ChatAdapterDeps } from '../../src/chat/chat-adapter.js';
 import type { ChatMessage } from '../../src/router/types.js';
-import type { Store } from '../../src/store/types.js';
 import { boltLogger } from './bolt-logger.js';
 import { explainSlackStartError } from './explain-start-error.js';
 import { ChannelQueue, type OpPriority } from './channel-queue.js';
@@ -26,24 +19,14 @@ export { ackAfterListeners, plainMessage } from './receivers.js';
 import { DeploymentNotifier } from './deployment-notifier.js';
 import { postOnce } from './post-once.js';
 
-export interface SlackAdapterOptions {
+/** What Deckhand hands every adapter (ChatAdapterDeps), and Slack's own settings. */
+export interface SlackAdapterOptions extends Pick<ChatAdapterDeps, 'http' | 'dispatcher' | 'actions' | 'bus' | 'store' | 'config' | 'logger' | 'clock'>, Partial<Pick<ChatAdapterDeps, 'publicUrl'>> {
   botToken: string;
   /** Socket Mode when set; HTTP mode (POST /slack/events on `http`) otherwise. */
   appToken?: string | undefined;
   signingSecret?: string | undefined;
   apiUrl?: string | undefined;
   slashCommand: string;
-  http: FastifyInstance;
-  dispatcher: Dispatcher;
-  /** For the approval buttons, which call the action layer directly. */
-  actions: Actions;
-  bus: EventBus;
-  store: Store;
-  config: DeckhandConfig;
-  logger: Logger;
-  clock: Clock;
-  /** Deckhand's public base URL, for log links. */
-  publicUrl?: () => string;
   /** Pause between messages to one channel (Slack: about 1/s). Tests shorten it. */
   channelIntervalMs?: number;
   /**

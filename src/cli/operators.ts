@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { DeckhandConfig } from '../config/types.js';
 import type { Clock } from '../core/clock.js';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
-import type { JobState } from '../core/model.js';
+import { deliveryOutcomes, type JobState } from '../core/model.js';
 import type { Actor } from '../core/permissions.js';
 import { listAudit, listDeliveries, listJobs, replayDelivery, retryJob, type OperatorContext } from '../operators/operator-actions.js';
 import { createOperatorToken, listOperatorTokens, parseTokenLifetime, revokeOperatorToken } from '../operators/operator-tokens.js';
@@ -40,7 +40,6 @@ export interface OperatorCliContext {
 }
 
 const jobStates = ['pending', 'running', 'done', 'dead'] as const;
-const outcomes = ['pending', 'running', 'done', 'ignored', 'dead'] as const;
 
 function usage(message: string): DeckhandError {
   return new DeckhandError(ErrorCode.Usage, `${message}\nUsage:\n${operatorUsage}`);
@@ -128,7 +127,7 @@ export async function runOperatorCommand(command: OperatorCommand, args: readonl
   if (command === 'deliveries') {
     const { values, positionals } = parse(args, { failed: { type: 'boolean' }, outcome: { type: 'string' }, source: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } });
     if (positionals.length > 0) throw usage(`Unexpected "${positionals.join(' ')}".`);
-    const outcome = values.failed ? 'dead' : oneOf('outcome', values.outcome, outcomes);
+    const outcome = values.failed ? 'dead' : oneOf('outcome', values.outcome, deliveryOutcomes);
     const page = await listDeliveries(ctx, actor, { outcome, source: values.source, since: instantOf('since', values.since, now), limit: limitOf(values.limit) ?? 20, cursor: values.cursor === undefined ? undefined : positiveId(values.cursor, 'cursor') });
     if (values.json) return print(page), 0;
     if (page.deliveries.length === 0) cli.write('No deliveries match.\n');

@@ -3,12 +3,21 @@
  * operators list them. Part of the domain model (re-exported by ./model.ts).
  */
 
-/** What became of a delivery: the state of the newest job that processes it (a replay makes a new one). */
+/** The outcomes deliveries can be listed by (REST, CLI, console). */
+export const deliveryOutcomes = ['pending', 'running', 'done', 'ignored', 'dead'] as const;
+
 /**
- * The state of a delivery's newest job; `ignored` when that job was done at intake (nothing acts on
- * the delivery: a GitHub event Deckhand does not handle), `unknown` when no job of it is left.
+ * What became of a delivery: the state of the newest job that processes it (a replay makes a new
+ * one); `ignored` when that job was done at intake (nothing acts on the delivery: a GitHub event
+ * Deckhand does not handle), `unknown` when no job of it is left.
  */
-export type DeliveryOutcome = 'pending' | 'running' | 'done' | 'ignored' | 'dead' | 'unknown';
+export type DeliveryOutcome = (typeof deliveryOutcomes)[number] | 'unknown';
+
+/** A delivery's outcome from its newest job (null: none left). A job done without an attempt was done at intake. */
+export function outcomeOfJob(job: { state: JobState; attempts: number } | null): DeliveryOutcome {
+  if (!job) return 'unknown';
+  return job.state === 'done' && job.attempts === 0 ? 'ignored' : job.state;
+}
 
 /** A delivery as operators list it: without its body, with the outcome of its newest job. */
 export interface DeliverySummary {

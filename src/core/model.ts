@@ -301,4 +301,5 @@ export interface ApiToken {
 
 export type { Incident, IncidentPhase, IncidentUpdate } from './incident.js';
 export type { Delivery, DeliveryOutcome, DeliveryPage, DeliveryQuery, DeliverySummary, Job, JobState, NewDelivery, NewJob } from './inbox.js';
+export { deliveryOutcomes, outcomeOfJob } from './inbox.js';
 export type { DeploymentRun, Instance, NewInstance, OrphanedDeployment, ScriptProcess } from './instances.js';

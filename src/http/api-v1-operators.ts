@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { deliveryOutcomes } from '../core/model.js';
 import { DeckhandError, ErrorCode } from '../core/errors.js';
 import type { Actor } from '../core/permissions.js';
 import { listAudit, listDeliveries, listJobs, replayDelivery, retryJob, showDelivery, type OperatorContext } from '../operators/operator-actions.js';
@@ -23,7 +24,7 @@ const idParams = z.object({ id }).strict();
 const deliveriesQuery = z
   .object({
     source: z.string().min(1).max(200).optional(),
-    outcome: z.enum(['pending', 'running', 'done', 'ignored', 'dead']).optional(),
+    outcome: z.enum(deliveryOutcomes).optional(),
     failed: flag.optional(),
     since: instant.optional(),
     limit: limit.optional(),

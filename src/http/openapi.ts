@@ -4,6 +4,8 @@
  * against it, and fails when a route under /api/v1 is not described here.
  */
 
+import { deliveryOutcomes } from '../core/model.js';
+
 const nullable = (type: string) => ({ type: [type, 'null'] });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -100,7 +102,7 @@ export const openApiDocument = {
           deliveryId: { type: 'string', description: "The sender's delivery id" },
           receivedAt: { type: 'string', format: 'date-time' },
           contentType: { type: 'string' },
-          outcome: { enum: ['pending', 'running', 'done', 'ignored', 'dead', 'unknown'], description: "The state of the delivery's newest job; ignored when it was done at intake (nothing acts on the delivery), unknown when retention deleted it" },
+          outcome: { enum: [...deliveryOutcomes, 'unknown'], description: "The state of the delivery's newest job; ignored when it was done at intake (nothing acts on the delivery), unknown when retention deleted it" },
           job: ref('JobSummary'),
           jobs: { type: 'integer', description: 'How many jobs processed it (one, plus one per replay)' },
         },
@@ -198,7 +200,7 @@ export const openApiDocument = {
         security: operatorOnly,
         parameters: [
           text('source', 'github, octopus, victorops or trigger:<name>'),
-          { name: 'outcome', in: 'query', schema: { enum: ['pending', 'running', 'done', 'ignored', 'dead'] } },
+          { name: 'outcome', in: 'query', schema: { enum: [...deliveryOutcomes] } },
           { name: 'failed', in: 'query', description: 'true: outcome=dead', schema: { enum: ['true', 'false', '1', '0', ''] } },
           instant('since', 'Received at or after'),
           limit(500),

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { FinishedJob, Store } from '../store/types.js';
 import type { Job, NewJob } from '../core/model.js';
-import type { IntakeRunner } from '../store/delivery-inbox.js';
+import { deliveryInbox, type IntakeRunner } from '../store/delivery-inbox.js';
 import { classifyError } from './classify-error.js';
 
 /** `signal` aborts when a shutdown's grace period runs out: stop, the job is handed back to another process. */
@@ -54,9 +54,8 @@ export interface JobWorkerOptions {
   /** With a backlog, how long a claim for fewer than half the slots waits for more jobs to finish first; default 2 ms. */
   batchWaitMs?: number;
   /**
-   * Marks a finished job done; resolves once committed. The app passes the delivery inbox's, so
-   * completions share the commit of the deliveries arriving in the same turn. Default: the
-   * completions of one turn in one Store.completeJobs.
+   * Marks a finished job done; resolves once committed. Default: the store's delivery inbox, so the
+   * completions of one turn share one commit with the deliveries arriving in it.
    */
   complete?: (done: FinishedJob) => Promise<void>;
 }
@@ -73,14 +72,13 @@ export class JobWorker implements IntakeRunner {
   private reserved = 0;
   /** Jobs claimed at intake waiting for a slot (at most `slots * INTAKE_QUEUE_FACTOR`), oldest first. */
   private readonly waiting: Job[] = [];
-  /** Renews the leases of `waiting` while any wait. */
-  private waitingRenewal: NodeJS.Timeout | null = null;
   private readonly active = new Set<Promise<void>>();
-  /** The running jobs' abort controllers, for a shutdown whose grace period ran out. */
-  private readonly controllers = new Set<AbortController>();
+  /** The running jobs by id: their abort controller (a shutdown whose grace ran out, a lease lost) and whether their handler returned. */
+  private readonly running = new Map<number, { controller: AbortController; handled: boolean; lost: boolean }>();
+  /** Renews the leases of the running and waiting jobs, while there are any (see keepLeases). */
+  private renewal: NodeJS.Timeout | null = null;
   private loop: Promise<void> | null = null;
-  /** Jobs finished in this turn, waiting to be marked done together (see complete). */
-  private completions: Array<{ id: number; owner: string; now: string; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private readonly complete: (done: FinishedJob) => Promise<void>;
   private wake: (() => void) | null = null;
   private stopped = true;
   /** True once a claim found nothing due (reset by kick). */
@@ -89,6 +87,7 @@ export class JobWorker implements IntakeRunner {
   constructor(private readonly options: JobWorkerOptions) {
     this.owner = options.owner ?? `worker-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.slots = options.concurrency ?? 8;
+    this.complete = options.complete ?? ((done) => deliveryInbox(options.store).complete(done));
   }
 
   // --- Claim at intake (IntakeRunner): the delivery inbox inserts jobs already leased to this
@@ -138,37 +137,62 @@ export class JobWorker implements IntakeRunner {
     return stored;
   }
 
-  /** Forgets the jobs claimed at intake that never started (their leases stay, for Store.stopInstance to hand back); how many. */
-  private dropWaiting(): number {
-    if (this.waitingRenewal) clearInterval(this.waitingRenewal);
-    this.waitingRenewal = null;
-    return this.waiting.splice(0).length;
+  /** Forgets the jobs claimed at intake that never started: their leases stay, for Store.stopInstance to hand back. */
+  private dropWaiting(): void {
+    this.waiting.splice(0);
+    this.keepLeases();
   }
 
-  /** Starts waiting jobs in the free slots; keeps the leases of those still waiting renewed. */
+  /** Starts waiting jobs in the free slots. */
   private runWaiting(): void {
     while (!this.stopped && this.active.size < this.slots && this.waiting.length > 0) this.launch(this.waiting.shift() as Job);
-    if (this.waiting.length > 0 && !this.waitingRenewal && !this.stopped) {
+    this.keepLeases();
+  }
+
+  /**
+   * One timer renews the lease of every job this worker holds, running or waiting, every third of
+   * the lease, while it holds any. A renewal refused means another process holds the lease now
+   * (this one was cut off from the store for longer than the lease, and the job was taken over): a
+   * waiting job is dropped, a running one is stopped (its signal aborted, as a shutdown does) and
+   * neither completed nor failed here.
+   */
+  private keepLeases(): void {
+    const holding = this.running.size + this.waiting.length > 0;
+    if (holding && !this.renewal) {
       const leaseMs = this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS;
-      this.waitingRenewal = setInterval(() => {
-        const until = new Date(this.options.clock.now().getTime() + leaseMs).toISOString();
-        for (const job of this.waiting) {
-          this.options.store.renewJobLease(job.id, this.owner, until).then(
-            // Lost (this process was cut off longer than the lease, and another took the job): not ours to run any more.
-            (held) => {
-              if (held) return;
-              const at = this.waiting.indexOf(job);
-              if (at >= 0) this.waiting.splice(at, 1);
-              this.options.logger.warn({ jobId: job.id }, 'a job waiting for a slot lost its lease to another process; it is not run here');
-            },
-            (err: unknown) => this.options.logger.warn({ err, jobId: job.id }, 'could not renew the lease of a waiting job'),
-          );
-        }
-      }, Math.max(50, Math.floor(leaseMs / 3)));
-      this.waitingRenewal.unref();
-    } else if (this.waiting.length === 0 && this.waitingRenewal) {
-      clearInterval(this.waitingRenewal);
-      this.waitingRenewal = null;
+      this.renewal = setInterval(() => this.renewLeases(leaseMs), Math.max(50, Math.floor(leaseMs / 3)));
+      this.renewal.unref();
+    } else if (!holding && this.renewal) {
+      clearInterval(this.renewal);
+      this.renewal = null;
+    }
+  }
+
+  private renewLeases(leaseMs: number): void {
+    const { store, clock, logger } = this.options;
+    const until = new Date(clock.now().getTime() + leaseMs).toISOString();
+    const renew = (jobId: number, lost: () => void) =>
+      store.renewJobLease(jobId, this.owner, until).then(
+        (held) => held || lost(),
+        (err: unknown) => logger.warn({ err, jobId }, 'could not renew job lease'),
+      );
+    for (const job of this.waiting) {
+      void renew(job.id, () => {
+        const at = this.waiting.indexOf(job);
+        if (at < 0) return;
+        this.waiting.splice(at, 1);
+        logger.warn({ jobId: job.id }, 'a job waiting for a slot lost its lease to another process; it is not run here');
+        this.keepLeases();
+      });
+    }
+    for (const [jobId, run] of this.running) {
+      void renew(jobId, () => {
+        // Once the handler returned, a refused renewal only means the job was marked done.
+        if (run.handled || run.controller.signal.aborted) return;
+        run.lost = true;
+        logger.warn({ jobId }, 'the job lost its lease to another process, which runs it now: stopped here');
+        run.controller.abort();
+      });
     }
   }
 
@@ -220,7 +244,7 @@ export class JobWorker implements IntakeRunner {
     const finished = await Promise.race([Promise.allSettled([...this.active]).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref())]);
     if (finished) return 0;
     const left = this.active.size;
-    for (const controller of this.controllers) controller.abort();
+    for (const { controller } of this.running.values()) controller.abort();
     // A handler that ignores the signal is not waited for long: its job is handed back all the same.
     await Promise.race([Promise.allSettled([...this.active]), new Promise((r) => setTimeout(r, ABANDON_WAIT_MS).unref())]);
     return left;
@@ -290,65 +314,26 @@ export class JobWorker implements IntakeRunner {
     this.active.add(running);
   }
 
-  /**
-   * Marks a job done together with the others that finish in the same turn of the event loop: one
-   * transaction (one commit) for all of them. Resolves once it committed; a failed commit rejects
-   * for each, and each job is then handled as failed (see execute).
-   */
-  private complete(id: number, now: string): Promise<void> {
-    if (this.options.complete) return this.options.complete({ id, owner: this.owner, now });
-    return new Promise<void>((resolve, reject) => {
-      this.completions.push({ id, owner: this.owner, now, resolve, reject });
-      if (this.completions.length > 1) return;
-      setImmediate(() => {
-        const batch = this.completions.splice(0);
-        this.options.store.completeJobs(batch.map(({ id: jobId, owner, now: at }) => ({ id: jobId, owner, now: at }))).then(
-          () => batch.forEach((c) => c.resolve()),
-          (err: unknown) => batch.forEach((c) => c.reject(err)),
-        );
-      });
-    });
-  }
-
   private async execute(job: Job): Promise<void> {
     const { store, clock, logger } = this.options;
     const handler = this.options.handlers[job.type];
     // Made when first needed: most jobs log nothing here, and a child logger is not free.
     let child: Logger | null = null;
     const log = (): Logger => (child ??= logger.child({ jobId: job.id, jobType: job.type, attempt: job.attempts }));
-    // Keep the lease while the job runs, so a long job is not taken over by another worker.
-    const leaseMs = this.options.leaseMs ?? DEFAULT_JOB_LEASE_MS;
-    const controller = new AbortController();
-    // The handler has returned: a renewal refused from now on only means the job was marked done.
-    let handled = false;
-    // Another process holds the lease now (this one was cut off from the store for longer than the
-    // lease, and the job was taken over): the job is stopped here, as a shutdown stops it, and is
-    // neither completed nor failed by this process.
-    let lost = false;
-    const renew = setInterval(() => {
-      const until = new Date(clock.now().getTime() + leaseMs).toISOString();
-      store.renewJobLease(job.id, this.owner, until).then(
-        (held) => {
-          if (held || handled || controller.signal.aborted) return;
-          lost = true;
-          log().warn('the job lost its lease to another process, which runs it now: stopped here');
-          controller.abort();
-        },
-        (err: unknown) => log().warn({ err }, 'could not renew job lease'),
-      );
-    }, Math.max(50, Math.floor(leaseMs / 3)));
-    renew.unref();
-    this.controllers.add(controller);
+    // Its lease is kept while it runs (keepLeases), so a long job is not taken over by another worker.
+    const run = { controller: new AbortController(), handled: false, lost: false };
+    this.running.set(job.id, run);
+    this.keepLeases();
     try {
       if (!handler) throw new Error(`no handler for job type "${job.type}"`);
-      await handler(job, controller.signal);
-      handled = true;
-      await this.complete(job.id, clock.now().toISOString());
+      await handler(job, run.controller.signal);
+      run.handled = true;
+      await this.complete({ id: job.id, owner: this.owner, now: clock.now().toISOString() });
     } catch (err) {
       // Stopped by a shutdown (or its lease lost), not failed: the lease stays for stopInstance to
       // hand back, and the attempt is not held against the job beyond the one claim counted.
-      if (controller.signal.aborted) {
-        if (!lost) log().info({ err }, 'job stopped by shutdown; it is handed back to another process');
+      if (run.controller.signal.aborted) {
+        if (!run.lost) log().info({ err }, 'job stopped by shutdown; it is handed back to another process');
         return;
       }
       const message = err instanceof Error ? err.message : String(err);
@@ -369,8 +354,8 @@ export class JobWorker implements IntakeRunner {
       }
       this.options.onFailed?.(job.type, last ? 'dead' : 'retry', permanent);
     } finally {
-      clearInterval(renew);
-      this.controllers.delete(controller);
+      this.running.delete(job.id);
+      this.keepLeases();
     }
   }
 }

@@ -29,13 +29,11 @@ export interface ReactionEngineOptions {
   chat: () => ChatPort | null;
   /** Folder scripts are resolved against (the one holding reactions/). */
   baseDir: string;
-  /** Called after a job was enqueued, so the worker looks at once. */
-  wake: () => void;
   /**
-   * Enqueues a reaction run (the app passes JobWorker.enqueue: run at once by this process when it
-   * has room, without a claim). Default: store.enqueueJob, then wake.
+   * Enqueues a reaction run and lets the workers know (the app passes JobWorker.enqueue: run at once
+   * by this process when it has room, without a claim).
    */
-  enqueue?: (job: NewJob) => Promise<Job | null>;
+  enqueue: (job: NewJob) => Promise<Job | null>;
   /** Extra values to redact (config secrets). */
   secrets?: readonly string[];
   /** Base URL scripts use to reach the REST API (DECKHAND_API_URL); null when the server is not listening. */
@@ -182,11 +180,7 @@ export class ReactionEngine {
     const window = reaction.once_per_window ? `:${Math.floor(this.options.clock.now().getTime() / reaction.once_per_window)}` : '';
     const key = once ? `reaction:${reaction.name}:once:${once}${window}` : `reaction:${reaction.name}:${occurrence}`;
     const run: NewJob = { type: 'reaction', key, payload: { reaction: reaction.name, context, nonce: randomUUID() } satisfies ReactionJobPayload, runAt: this.options.clock.now().toISOString(), maxAttempts: 5 };
-    if (this.options.enqueue) {
-      await this.options.enqueue(run);
-      return;
-    }
-    if (await this.options.store.enqueueJob(run)) this.options.wake();
+    await this.options.enqueue(run);
   }
 
   /** `signal`: a shutdown stops the run (its script is stopped; the job is handed back). */

@@ -136,7 +136,7 @@ export class DeliveryInbox {
     const runner = this.runner;
     if (!runner) return { items, reserved: 0, runner };
     const { owner, now, expiresAt } = runner.lease();
-    const eligible = (item: DeliveryToAccept) => !item.job.doneAtIntake && !item.job.lease && item.job.runAt <= now && runner.runs(item.job.type);
+    const eligible = (item: DeliveryToAccept) => !item.job.doneAtIntake && item.job.runAt <= now && runner.runs(item.job.type);
     const wanted = items.filter(eligible).length;
     const reserved = wanted > 0 ? runner.reserve(wanted) : 0;
     if (reserved === 0) return { items, reserved: 0, runner };

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { DeliverySummary } from '../../core/model.js';
+import { deliveryOutcomes, type DeliverySummary } from '../../core/model.js';
 import { listDeliveries, replayDelivery, showDelivery } from '../../operators/operator-actions.js';
 import { operatorPermissions } from '../../operators/operator-permissions.js';
 import { actorFor, type ConsoleContext, may, operatorContext, optionalId, optionalText, parseInput, redirectWithNotice, renderPage } from '../context.js';
@@ -8,10 +8,9 @@ import { html, queryString } from '../html.js';
 import { postButton } from '../layout.js';
 import { stateBadge } from './deployments.js';
 
-const outcomes = ['pending', 'running', 'done', 'ignored', 'dead'] as const;
 const listQuery = z.object({
   source: optionalText(200),
-  outcome: z.preprocess((v) => (v === '' ? undefined : v), z.enum(outcomes).optional()),
+  outcome: z.preprocess((v) => (v === '' ? undefined : v), z.enum(deliveryOutcomes).optional()),
   cursor: optionalId,
 });
 const idParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
@@ -29,7 +28,7 @@ export function registerDeliveryPages(app: FastifyInstance, ctx: ConsoleContext)
       section: 'deliveries',
       body: () => html`<form method="get" class="filters" action="/console/deliveries">
 <label>Source <input name="source" value="${query.source ?? ''}" placeholder="github, trigger:name"></label>
-<label>Outcome <select name="outcome"><option value="">any</option>${outcomes.map((o) => html`<option${o === query.outcome ? html` selected` : ''}>${o}</option>`)}</select></label>
+<label>Outcome <select name="outcome"><option value="">any</option>${deliveryOutcomes.map((o) => html`<option${o === query.outcome ? html` selected` : ''}>${o}</option>`)}</select></label>
 <button type="submit">Filter</button> <a href="/console/deliveries">clear</a></form>
 ${page.deliveries.length === 0
   ? html`<p class="muted">No deliveries match.</p>`

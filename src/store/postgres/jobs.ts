@@ -1,6 +1,6 @@
 import type { Delivery, Job, NewDelivery, NewJob } from '../../core/model.js';
 import type { AcceptedDelivery, DeliveryToAccept, FinishedJob, JobLease } from '../types.js';
-import { intakeJob } from '../intake-job.js';
+import { intakeJob, jobStart } from '../intake-job.js';
 import type { Sql } from './db.js';
 import { where } from './where.js';
 import { toDelivery, toJob, toJson, type DeliveryRow, type JobRow } from './rows.js';
@@ -33,6 +33,7 @@ export async function insertDeliveries(sql: Sql, items: readonly DeliveryToAccep
   const accepted: AcceptedDelivery[] = [];
   let claimable = false;
   for (const { delivery: d, job: j, bodyText } of items) {
+    const start = jobStart(j, d.receivedAt);
     const row = await sql.row<{ id: number; duplicate: boolean; job_id: number | null }>(
       `WITH d AS (
          INSERT INTO deliveries (source, delivery_id, received_at, content_type, headers, query, body)
@@ -48,17 +49,14 @@ export async function insertDeliveries(sql: Sql, items: readonly DeliveryToAccep
        SELECT id, false AS duplicate, (SELECT id FROM j) AS job_id FROM d
        UNION ALL
        SELECT id, true AS duplicate, NULL AS job_id FROM deliveries WHERE source = $1 AND delivery_id = $2 AND NOT EXISTS (SELECT 1 FROM d)`,
-      (() => {
-        const stored = intakeJob(j, 0, d.receivedAt);
-        return [d.source, d.deliveryId, d.receivedAt, d.contentType, toJson(d.headers), toJson(d.query), bodyText ?? toJson(d.body), stored.type, stored.key, stored.maxAttempts, stored.runAt, stored.state, stored.attempts, stored.leaseOwner, stored.leaseExpiresAt, stored.finishedAt];
-      })(),
+      [d.source, d.deliveryId, d.receivedAt, d.contentType, toJson(d.headers), toJson(d.query), bodyText ?? toJson(d.body), j.type, j.key ?? null, j.maxAttempts ?? 5, j.runAt, start.state, start.attempts, start.leaseOwner, start.leaseExpiresAt, start.finishedAt],
     );
     if (!row) throw new Error(`delivery ${d.source}/${d.deliveryId} was neither stored nor found`);
     if (row.duplicate) {
       accepted.push({ id: row.id, duplicate: true });
       continue;
     }
-    if (!j.lease && !j.doneAtIntake) claimable = true;
+    if (start.state === 'pending') claimable = true;
     accepted.push(j.lease && row.job_id !== null ? { id: row.id, duplicate: false, job: { ...intakeJob(j, row.id, d.receivedAt), id: Number(row.job_id) } } : { id: row.id, duplicate: false });
   }
   if (claimable) await sql.run(`SELECT pg_notify('${jobsChannel}', '')`);
@@ -78,6 +76,7 @@ export async function deliveryBy(sql: Sql, where: 'id' | 'source_delivery', ...a
  */
 export async function insertJob(sql: Sql, job: NewJob, now: string, lease?: JobLease): Promise<Job | null> {
   // A job created claimed (`lease`) is its holder's already: nobody else is told of it.
+  const start = jobStart({ lease }, now);
   const row = await sql.row<JobRow>(
     `WITH created AS (
        INSERT INTO jobs (type, key, payload, state, attempts, max_attempts, run_at, lease_owner, lease_expires_at, created_at)
@@ -86,7 +85,7 @@ export async function insertJob(sql: Sql, job: NewJob, now: string, lease?: JobL
        RETURNING *
      )
      SELECT created.*${lease ? '' : `, pg_notify('${jobsChannel}', '')`} FROM created`,
-    [job.type, job.key ?? null, toJson(job.payload), job.maxAttempts ?? 5, job.runAt, now, lease ? 'running' : 'pending', lease ? 1 : 0, lease?.owner ?? null, lease?.expiresAt ?? null],
+    [job.type, job.key ?? null, toJson(job.payload), job.maxAttempts ?? 5, job.runAt, now, start.state, start.attempts, start.leaseOwner, start.leaseExpiresAt],
   );
   return row ? toJob(row) : null;
 }

@@ -1,6 +1,6 @@
 import type { Delivery, Job, NewDelivery, NewJob } from '../../core/model.js';
 import type { AcceptedDelivery, DeliveryToAccept, JobLease } from '../types.js';
-import { intakeJob } from '../intake-job.js';
+import { intakeJob, jobStart } from '../intake-job.js';
 import type { Prepare } from './approvals.js';
 import { whereClause } from './query.js';
 import { toDelivery, toJob, toJson, type DeliveryRow, type JobRow } from './rows.js';
@@ -51,9 +51,9 @@ export function deliveryBy(prepare: Prepare, where: 'id' | 'source_delivery', ..
 export function insertJob(prepare: Prepare, job: NewJob, now: string, lease?: JobLease): Job | null {
   const row = prepare(`
     INSERT INTO jobs (type, key, payload, state, attempts, max_attempts, run_at, lease_owner, lease_expires_at, created_at)
-    VALUES (@type, @key, @payload, @state, @attempts, @maxAttempts, @runAt, @owner, @expiresAt, @createdAt)
+    VALUES (@type, @key, @payload, @state, @attempts, @maxAttempts, @runAt, @leaseOwner, @leaseExpiresAt, @createdAt)
     ON CONFLICT (key) DO NOTHING
-    RETURNING *`).get({ type: job.type, key: job.key ?? null, payload: toJson(job.payload), maxAttempts: job.maxAttempts ?? 5, runAt: job.runAt, createdAt: now, state: lease ? 'running' : 'pending', attempts: lease ? 1 : 0, owner: lease?.owner ?? null, expiresAt: lease?.expiresAt ?? null }) as JobRow | undefined;
+    RETURNING *`).get({ type: job.type, key: job.key ?? null, payload: toJson(job.payload), maxAttempts: job.maxAttempts ?? 5, runAt: job.runAt, createdAt: now, ...jobStart({ lease }, now) }) as JobRow | undefined;
   return row ? toJob(row) : null;
 }
 

@@ -1,5 +1,6 @@
 import { DeckhandError, ErrorCode } from '../../core/errors.js';
 import { auditScope } from '../../core/audit-scope.js';
+import { outcomeOfJob } from '../../core/model.js';
 import type { AuditQuery, AuditRecord, DeliveryPage, DeliveryQuery, DeliverySummary, Job, NewAuditRecord, NewOperatorToken, OperatorToken } from '../../core/model.js';
 import type { Prepare } from './approvals.js';
 import { clampLimit, listLimits, whereClause, type Filter } from './query.js';
@@ -40,8 +41,7 @@ function toSummary(r: DeliveryListRow): DeliverySummary {
     deliveryId: r.delivery_id,
     receivedAt: r.received_at,
     contentType: r.content_type,
-    // A job done without an attempt was done at intake: nothing acted on the delivery.
-    outcome: r.job_state === 'done' && r.job_attempts === 0 ? 'ignored' : (r.job_state ?? 'unknown'),
+    outcome: outcomeOfJob(r.job_state === null ? null : { state: r.job_state, attempts: r.job_attempts ?? 0 }),
     job: r.job_id === null ? null : { id: r.job_id, type: r.job_type ?? '', state: r.job_state ?? 'done', attempts: r.job_attempts ?? 0, lastError: r.job_last_error, finishedAt: r.job_finished_at },
     jobs: r.jobs,
   };

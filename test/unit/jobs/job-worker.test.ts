@@ -164,7 +164,7 @@ describe('the job worker with claim at intake: jobs leased by their own insert (
     inbox: DeliveryInbox;
     /** claimJobs calls, and how many jobs they returned. */
     claims: { calls: number; jobs: number };
-    /** Store.completeJobs calls (the worker's own completion batching). */
+    /** Store.completeJobs calls (none: a worker's completions go through a delivery inbox's commits). */
     completeJobsCalls: () => number;
     /** Jobs whose handler started, in order. */
     started: number[];

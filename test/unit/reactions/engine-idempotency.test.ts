@@ -48,7 +48,7 @@ async function setup(files: Record<string, string>, env: NodeJS.ProcessEnv = {})
     actions: {} as never,
     chat: () => null,
     baseDir: root,
-    wake: () => undefined,
+    enqueue: (job) => store.enqueueJob(job),
     http: { sleep: async () => undefined },
     onStepRerun: (kind, previous) => void reruns.push([kind, previous]),
   });
